@@ -1,0 +1,3 @@
+from aro.cli import main
+
+raise SystemExit(main())

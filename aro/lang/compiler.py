@@ -1,0 +1,458 @@
+"""Compile ASTs to code objects (one per feature set) and check the whole program.
+
+Variables are resolved to slots here.  Scopes follow the language: a ``for each`` body is a
+fresh child scope per iteration (its slots are cleared by the VM), a ``while`` body shares its
+feature set's scope but may rebind, match cases share the enclosing scope.  A name bound inside
+a loop body that also exists outside gets its own slot whose *fallback* is the outer slot, so
+reads before the inner binding still see the outer value and nothing leaks out of the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aro.lang import ast
+from aro.lang.bytecode import (
+    CodeObject,
+    LoopInfo,
+    MatchInfo,
+    NounInfo,
+    Op,
+    Program,
+    StatementInfo,
+)
+from aro.lang.diagnostics import AroSyntaxError, Diagnostic
+from aro.lang.parser import parse_source
+from aro.lang.printer import format_statement
+
+# Verbs whose result is never bound (response role) and verbs allowed to rebind a name
+# (ARO-LANGUAGE.md §3.4 step 5 and §4).
+RESPONSE_VERBS = frozenset(
+    "return respond throw raise fail send dispatch emit output write store save persist log "
+    "print debug notify alert signal broadcast render repaint patch publish export expose "
+    "share".split()
+)
+REBINDABLE_VERBS = frozenset(
+    "accept update modify change set merge combine join concat then assert clear show".split()
+)
+
+
+class _Scope:
+    __slots__ = ("names", "parent", "slots")
+
+    def __init__(self, parent: _Scope | None) -> None:
+        self.names: dict[str, int] = {}
+        self.parent = parent
+        self.slots: list[int] = []  # every slot allocated in this scope
+
+
+class _Builder:
+    """Compiles one feature set (or a parallel loop body) into a CodeObject."""
+
+    def __init__(self, code: CodeObject, diagnostics: list[Diagnostic], source: str) -> None:
+        self.code = code
+        self.diagnostics = diagnostics
+        self.source_lines = source.splitlines()
+        self.root = _Scope(None)
+        self.scope = self.root
+        self.bound: set[str] = set()
+        self.mutable_depth = 0
+        self.loop_depth = 0
+        self.break_patches: list[list[int]] = []
+
+    # -- slots -----------------------------------------------------------------------------
+
+    def _new_slot(self, name: str, fallback: int) -> int:
+        slot = len(self.code.slot_names)
+        self.code.slot_names.append(name)
+        self.code.fallback.append(fallback)
+        self.scope.names[name] = slot
+        self.scope.slots.append(slot)
+        if fallback < 0 and self.scope is self.root:
+            self.code.slot_index.setdefault(name, slot)
+        return slot
+
+    def _find(self, name: str) -> int:
+        scope: _Scope | None = self.scope
+        while scope is not None:
+            if name in scope.names:
+                return scope.names[name]
+            scope = scope.parent
+        return -1
+
+    def read_slot(self, name: str) -> int:
+        """The slot a reference to ``name`` reads (allocated unbound in the root if new)."""
+        slot = self._find(name)
+        if slot >= 0:
+            return slot
+        saved, self.scope = self.scope, self.root
+        try:
+            return self._new_slot(name, -1)
+        finally:
+            self.scope = saved
+
+    def write_slot(self, name: str) -> int:
+        """The slot a binding of ``name`` writes: always one of the current scope."""
+        if name in self.scope.names:
+            return self.scope.names[name]
+        if self.scope is self.root:
+            return self._new_slot(name, -1)
+        return self._new_slot(name, self._find(name))
+
+    # -- emitting --------------------------------------------------------------------------
+
+    def emit(self, op: Op, arg: object = None) -> int:
+        self.code.instructions.append((op, arg))
+        return len(self.code.instructions) - 1
+
+    def patch(self, index: int, arg: object) -> None:
+        op, _ = self.code.instructions[index]
+        self.code.instructions[index] = (op, arg)
+
+    @property
+    def here(self) -> int:
+        return len(self.code.instructions)
+
+    def error(self, span: ast.Span, message: str, hints: Iterable[str] = ()) -> None:
+        line = self.source_lines[span.line - 1] if 0 < span.line <= len(self.source_lines) else ""
+        self.diagnostics.append(Diagnostic("error", message, span, line))
+
+    # -- statements ------------------------------------------------------------------------
+
+    def block(self, statements: Iterable[object]) -> None:
+        for statement in statements:
+            self.statement(statement)
+
+    def statement(self, node: object) -> None:
+        if isinstance(node, ast.AroStatement):
+            self.aro_statement(node)
+        elif isinstance(node, ast.Pipeline):
+            for stage in node.stages:
+                self.aro_statement(stage)
+        elif isinstance(node, ast.MatchStatement):
+            self.match(node)
+        elif isinstance(node, ast.ForEach):
+            self.for_each(node)
+        elif isinstance(node, ast.RangeLoop):
+            self.range_loop(node)
+        elif isinstance(node, ast.WhileLoop):
+            self.while_loop(node)
+        elif isinstance(node, ast.Break):
+            if self.break_patches:
+                self.break_patches[-1].append(self.emit(Op.JUMP))
+            else:
+                self.emit(Op.BREAK_OUTSIDE)
+        elif isinstance(node, ast.PublishStatement):
+            self.emit(Op.PUBLISH, (node.alias, self.read_slot(node.variable)))
+        elif isinstance(node, ast.RequireStatement):
+            self.emit(Op.REQUIRE, (node.name, node.source, self.write_slot(node.name)))
+        else:  # pragma: no cover - the parser produces nothing else
+            raise TypeError(f"unknown statement node {type(node).__name__}")
+
+    def aro_statement(self, node: ast.AroStatement) -> None:
+        verb = node.verb.lower()
+        binds = verb not in RESPONSE_VERBS
+        if binds and isinstance(node.result, ast.ResultNoun):
+            self._check_rebinding(node, verb)
+        info = StatementInfo(
+            verb=node.verb,
+            result=self._result(node.result, binds),
+            preposition=node.preposition,
+            obj=None,
+            in_mutable_scope=self.mutable_depth > 0,
+            source=format_statement(node),
+            span=node.span,
+        )
+        self._object(node.obj, info)
+        self._clauses(node.clauses, info)
+        if isinstance(node.result, ast.ResultNoun):
+            info.as_type = node.result.as_type
+        else:
+            info.sink_expr = self.expr(node.result.expr)
+        self.code.statements.append(info)
+        self.emit(Op.STMT, len(self.code.statements) - 1)
+
+    def _check_rebinding(self, node: ast.AroStatement, verb: str) -> None:
+        name = node.result.noun.base
+        if name.startswith("_") or verb in REBINDABLE_VERBS:
+            return
+        if self.mutable_depth == 0 and self.loop_depth == 0 and name in self.bound:
+            self.error(
+                node.result.noun.span or node.span,
+                f"Cannot rebind variable '{name}' - variables are immutable",
+                (
+                    f"Variable '{name}' was already defined earlier in this feature set",
+                    "Create a new variable with a different name instead",
+                ),
+            )
+        if self.loop_depth == 0:
+            self.bound.add(name)
+
+    def _result(self, result: object, binds: bool) -> NounInfo:
+        if isinstance(result, ast.SinkResult):
+            return NounInfo("_result_expression_", (), self.read_slot("_result_expression_"))
+        noun = result.noun
+        slot = self.write_slot(noun.base) if binds else self.read_slot(noun.base)
+        return self._noun_info(noun, slot, result.article)
+
+    def _noun_info(self, noun: ast.Noun, slot: int, article: str | None) -> NounInfo:
+        return NounInfo(
+            noun.base, noun.specifiers, slot, article, noun.is_string_spec, noun.qualifiers
+        )
+
+    def _object(self, obj: object, info: StatementInfo) -> None:
+        if isinstance(obj, ast.ObjectNoun):
+            info.obj = self._noun_info(obj.noun, self.read_slot(obj.noun.base), obj.article)
+        elif isinstance(obj, ast.ObjectExpr):
+            info.object_expr = self.expr(obj.expr)
+            info.time_unit = obj.time_unit
+            if isinstance(obj.expr, ast.VarRef):
+                info.object_var = obj.expr.noun.base
+
+    def _clauses(self, clauses: ast.Clauses, info: StatementInfo) -> None:
+        if isinstance(clauses.with_, ast.Aggregation):
+            info.aggregation = (clauses.with_.func, clauses.with_.field)
+        elif clauses.with_ is not None:
+            info.with_expr = self.expr(clauses.with_)
+        info.to_expr = self.maybe_expr(clauses.to)
+        if clauses.where is not None:
+            where = clauses.where
+            info.where = (where.field, where.op, self.expr(where.value))
+        info.by_expr = self.maybe_expr(clauses.by)
+        info.default_expr = self.maybe_expr(clauses.default)
+        info.when_expr = self.maybe_expr(clauses.when)
+
+    def match(self, node: ast.MatchStatement) -> None:
+        subject = self.expr(ast.VarRef(node.subject, node.span))
+        info = MatchInfo(subject, (), -1, -1)
+        self.code.matches.append(info)
+        self.emit(Op.MATCH, len(self.code.matches) - 1)
+        cases = []
+        end_jumps = []
+        bound_before = set(self.bound)
+        bound_after = set(self.bound)
+        for case in node.cases:
+            kind, pattern = self._pattern(case.pattern)
+            guard = self.maybe_expr(case.guard)
+            cases.append((kind, pattern, guard, self.here))
+            self.bound = set(bound_before)
+            self.block(case.body)
+            bound_after |= self.bound
+            end_jumps.append(self.emit(Op.JUMP))
+        info.otherwise_target = self.here
+        if node.otherwise is not None:
+            self.bound = set(bound_before)
+            self.block(node.otherwise)
+            bound_after |= self.bound
+        self.bound = bound_after
+        info.cases = tuple(cases)
+        info.end_target = self.here
+        for jump in end_jumps:
+            self.patch(jump, self.here)
+
+    def _pattern(self, pattern: object) -> tuple[str, object]:
+        if pattern is None:
+            return "any", None
+        if isinstance(pattern, ast.Literal):
+            return "literal", pattern.value
+        if isinstance(pattern, ast.RegexLiteral):
+            return "regex", (pattern.pattern, pattern.flags)
+        return "var", self.expr(pattern)
+
+    def _enter_loop(self) -> _Scope:
+        outer = self.scope
+        self.scope = _Scope(outer)
+        self.loop_depth += 1
+        return outer
+
+    def _leave_loop(self, outer: _Scope) -> tuple[int, ...]:
+        body_slots = tuple(self.scope.slots)
+        self.scope = outer
+        self.loop_depth -= 1
+        return body_slots
+
+    def for_each(self, node: ast.ForEach) -> None:
+        collection = self.expr(ast.VarRef(node.collection, node.span))
+        if node.parallel:
+            self._parallel_for(node, collection)
+            return
+        outer = self._enter_loop()
+        item_slot = self.write_slot(node.item)
+        index_slot = self.write_slot(node.index) if node.index else None
+        where = self.maybe_expr(node.where)
+        info = LoopInfo(item_slot, index_slot, collection, where, (), span=node.span)
+        self._loop_body(info, node.body, outer)
+
+    def range_loop(self, node: ast.RangeLoop) -> None:
+        bounds = (self.expr(node.start), self.expr(node.end))
+        outer = self._enter_loop()
+        item_slot = self.write_slot(node.var)
+        info = LoopInfo(item_slot, None, None, None, (), range_bounds=bounds, span=node.span)
+        self._loop_body(info, node.body, outer)
+
+    def _loop_body(self, info: LoopInfo, body: tuple, outer: _Scope) -> None:
+        self.code.loops.append(info)
+        index = len(self.code.loops) - 1
+        self.emit(Op.FOR_INIT, index)
+        top = self.emit(Op.FOR_NEXT)
+        breaks, self.break_patches = self.break_patches, []
+        self.block(body)
+        self.break_patches = breaks
+        self.emit(Op.JUMP, top)
+        self.patch(top, (index, self.here))
+        slots = self._leave_loop(outer)
+        info.body_slots = tuple(s for s in slots if s not in (info.item_slot, info.index_slot))
+
+    def _parallel_for(self, node: ast.ForEach, collection: tuple) -> None:
+        body = CodeObject(self.code.name, self.code.activity, self.code.filename, span=node.span)
+        child = _Builder(body, self.diagnostics, "\n".join(self.source_lines))
+        item_slot = child.write_slot(node.item)
+        index_slot = child.write_slot(node.index) if node.index else None
+        child.loop_depth = 1
+        child.block(node.body)
+        where = child.maybe_expr(node.where)
+        info = LoopInfo(
+            item_slot, index_slot, collection, where, (), parallel=True,
+            concurrency=node.concurrency, body=body, item_name=node.item,
+            index_name=node.index, span=node.span,
+        )  # fmt: skip
+        self.code.loops.append(info)
+        self.emit(Op.PARALLEL_FOR, len(self.code.loops) - 1)
+
+    def while_loop(self, node: ast.WhileLoop) -> None:
+        self.code.exprs.append(self.expr(node.condition))
+        condition = len(self.code.exprs) - 1
+        top = self.emit(Op.JUMP_IF_NOT)
+        self.mutable_depth += 1
+        self.break_patches.append([])
+        self.block(node.body)
+        breaks = self.break_patches.pop()
+        self.mutable_depth -= 1
+        self.emit(Op.JUMP, top)
+        self.patch(top, (condition, self.here))
+        for jump in breaks:
+            self.patch(jump, self.here)
+
+    # -- expressions -----------------------------------------------------------------------
+
+    def maybe_expr(self, node: object | None) -> tuple | None:
+        return None if node is None else self.expr(node)
+
+    def expr(self, node: object) -> tuple:
+        if isinstance(node, ast.Literal):
+            return ("const", node.value)
+        if isinstance(node, ast.VarRef):
+            noun = node.noun
+            return ("var", self.read_slot(noun.base), noun.base, noun.specifiers)
+        if isinstance(node, ast.Binary):
+            return ("binary", node.op, self.expr(node.left), self.expr(node.right))
+        if isinstance(node, ast.Interpolation):
+            parts = tuple(p if isinstance(p, str) else self.expr(p) for p in node.parts)
+            return ("interp", parts)
+        if isinstance(node, ast.ListLiteral):
+            return ("list", tuple(self.expr(item) for item in node.items))
+        if isinstance(node, ast.MapLiteral):
+            return ("map", tuple((key, self.expr(value)) for key, value in node.entries))
+        if isinstance(node, ast.RegexLiteral):
+            return ("regex", node.pattern, node.flags)
+        if isinstance(node, ast.Unary):
+            return ("unary", node.op, self.expr(node.operand))
+        if isinstance(node, ast.TypeCheck):
+            return ("is", self.expr(node.operand), node.type_name, node.negated)
+        if isinstance(node, ast.Member):
+            return ("member", self.expr(node.operand), node.name)
+        if isinstance(node, ast.Index):
+            return ("index", self.expr(node.operand), self.expr(node.index))
+        if isinstance(node, ast.Exists):
+            operand = node.operand
+            if isinstance(operand, ast.VarRef):
+                return ("exists", self.read_slot(operand.noun.base), operand.noun.base)
+            return ("const", True)
+        raise TypeError(f"unknown expression node {type(node).__name__}")
+
+
+def compile_feature_set(
+    feature_set: ast.FeatureSet, filename: str, source: str, diagnostics: list[Diagnostic]
+) -> CodeObject:
+    code = CodeObject(
+        feature_set.name, feature_set.activity, filename, takes=feature_set.takes,
+        span=feature_set.span,
+    )  # fmt: skip
+    builder = _Builder(code, diagnostics, source)
+    for field_name, _ in feature_set.takes:
+        builder.write_slot(field_name)
+    builder.block(feature_set.body)
+    code.guard = builder.maybe_expr(feature_set.guard)
+    return code
+
+
+def compile_files(sources: list[tuple[ast.SourceFile, str]]) -> Program:
+    """Compile parsed files (with their text) into one Program, or raise AroSyntaxError."""
+    diagnostics: list[Diagnostic] = []
+    codes: list[CodeObject] = []
+    for source_file, text in sources:
+        seen: dict[str, ast.FeatureSet] = {}
+        lines = text.splitlines()
+        for feature_set in source_file.feature_sets:
+            if feature_set.name in seen:
+                span = feature_set.span
+                line = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+                diagnostics.append(
+                    Diagnostic(
+                        "error", f"Duplicate feature set name '{feature_set.name}'", span, line
+                    )
+                )
+            seen[feature_set.name] = feature_set
+            codes.append(compile_feature_set(feature_set, source_file.path, text, diagnostics))
+    diagnostics.extend(_event_cycles(codes))
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise AroSyntaxError(errors)
+    return Program(codes, [source_file.path for source_file, _ in sources])
+
+
+def compile_source(text: str, filename: str = "<string>") -> Program:
+    return compile_files([(parse_source(text, filename), text)])
+
+
+def _emitted_events(code: CodeObject) -> set[str]:
+    events = {s.result.base for s in code.statements if s.verb.lower() == "emit"}
+    for loop in code.loops:
+        if loop.body is not None:
+            events |= _emitted_events(loop.body)
+    return events
+
+
+def _event_cycles(codes: list[CodeObject]) -> list[Diagnostic]:
+    """Circular event chains (A's handler emits B, B's handler emits A) are compile errors."""
+    graph: dict[str, set[str]] = {}
+    spans: dict[str, ast.Span | None] = {}
+    for code in codes:
+        activity = code.activity
+        if not activity.endswith(" Handler") or "-repository" in activity:
+            continue
+        event = activity[: -len(" Handler")].split("<")[0].strip()
+        graph.setdefault(event, set()).update(_emitted_events(code))
+        spans.setdefault(event, code.span)
+    cycles = []
+    reported: set[frozenset[str]] = set()
+    for start in graph:
+        path = _find_cycle(graph, start, [start])
+        if path and frozenset(path) not in reported:
+            reported.add(frozenset(path))
+            span = spans[start] or ast.NO_SPAN
+            cycles.append(
+                Diagnostic("error", f"Circular event chain detected: {' -> '.join(path)}", span)
+            )
+    return cycles
+
+
+def _find_cycle(graph: dict[str, set[str]], node: str, path: list[str]) -> list[str] | None:
+    for successor in sorted(graph.get(node, ())):
+        if successor == path[0]:
+            return [*path, successor]
+        if successor not in path and successor in graph:
+            found = _find_cycle(graph, successor, [*path, successor])
+            if found:
+                return found
+    return None

@@ -1,0 +1,1 @@
+"""The application runtime: lifecycle, event bus, repositories (layer ``runtime`` of DESIGN.md)."""

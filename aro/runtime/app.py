@@ -1,0 +1,198 @@
+"""The Application: runs a compiled program's lifecycle and provides its services.
+
+``Application`` implements ``aro.vm.services.Services``: the one object through which actions
+reach the console, repositories, the event bus, published values and servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from aro.lang.bytecode import CodeObject, Program
+from aro.runtime.events import EventBus
+from aro.runtime.repositories import RepositoryRegistry
+from aro.vm import values
+from aro.vm.errors import ActionError, AroError, StatementError
+from aro.vm.frame import Frame, Response
+from aro.vm.machine import execute
+
+ENTRY_POINT = "Application-Start"
+END = "Application-End"
+IDLE_KEEPALIVE_SECONDS = 2.0
+FORCED_EXIT_SECONDS = 5.0
+
+
+class StartupError(AroError):
+    """The program cannot start (no entry point, several entry points)."""
+
+
+class Application:
+    """One running ARO application."""
+
+    def __init__(
+        self,
+        program: Program,
+        root: Path | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.program = program
+        self.root = root
+        self.parameters = dict(parameters or {})
+        self.environ = os.environ if environ is None else environ
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.repositories = RepositoryRegistry(self._on_repository_change)
+        if root is not None:
+            self.repositories.load_store_files(root)
+        self.bus = EventBus(program)
+        self.services_running: dict[str, Any] = {}
+        self.shutdown_requested = asyncio.Event()
+        self.shutdown_signal = "SIGTERM"
+        self._published: dict[str, dict[str, Any]] = {}
+        self._user_actions = {
+            code.name: code for code in program.code_objects if code.activity.startswith("Action")
+        }
+
+    # -- Services ----------------------------------------------------------------------------
+
+    def log(self, feature: str, message: str, stream: str = "stdout") -> None:
+        target = self.stderr if stream == "stderr" else self.stdout
+        target.write(f"[{feature}] {message}\n")
+
+    def repository(self, name: str) -> Any:
+        return self.repositories.get(name)
+
+    async def emit(self, event_type: str, payload: dict, wait: bool = True) -> None:
+        await self.bus.emit(event_type, payload, wait=wait)
+
+    def publish(self, alias: str, value: Any, activity: str) -> None:
+        self._published.setdefault(activity, {})[alias] = value
+
+    def published(self, activity: str) -> Mapping[str, Any]:
+        return self._published.get(activity, {})
+
+    async def start(self, service: str, config: Any) -> Any:
+        raise ActionError(f"The service '{service}' is not available in this runtime")
+
+    async def stop(self, service: str, config: Any) -> None:
+        running = self.services_running.pop(service, None)
+        if running is not None:
+            await running.stop()
+
+    async def keepalive(self) -> None:
+        """Wait for a signal; with no server running, also return once events are idle."""
+        if self.services_running:
+            await self.shutdown_requested.wait()
+            return
+        waiter = asyncio.ensure_future(self.shutdown_requested.wait())
+        try:
+            while not waiter.done():
+                await self.bus.idle()
+                done, _ = await asyncio.wait({waiter}, timeout=IDLE_KEEPALIVE_SECONDS)
+                if not done and self.bus.is_idle():
+                    return
+        finally:
+            waiter.cancel()
+
+    async def call_action(self, name: str, payload: Any) -> Any:
+        code = self._user_actions.get(name)
+        if code is None:
+            raise ActionError(f"Unknown action: Application.{name}")
+        response = await execute(Frame(code, self, bindings={"input": payload}))
+        return response.payload
+
+    def magic(self, name: str, specifiers: tuple[str, ...]) -> Any:
+        raise KeyError(name)
+
+    def _on_repository_change(self, event_type: str, payload: dict, wait: bool) -> Any:
+        return self.bus.emit(event_type, payload, wait=wait)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def entry_point(self) -> CodeObject:
+        entries = [c for c in self.program.code_objects if c.name == ENTRY_POINT]
+        if not entries:
+            raise StartupError("Entry point not found: no Application-Start feature set")
+        if len(entries) > 1:
+            raise StartupError("Multiple Application-Start feature sets found")
+        return entries[0]
+
+    def end_handler(self, activity: str) -> CodeObject | None:
+        for code in self.program.code_objects:
+            if code.name == END and code.activity == activity:
+                return code
+        return None
+
+    def request_shutdown(self, signal_name: str = "SIGTERM") -> None:
+        self.shutdown_signal = signal_name
+        self.shutdown_requested.set()
+
+    async def run(self) -> int:
+        """Application-Start, pending events, Application-End; prints the final line."""
+        root = Frame(self.entry_point(), self)
+        self.bus.bind(self, root)
+        try:
+            response = await execute(root)
+            await self.bus.idle()
+        except AroError as error:
+            await self._run_end(
+                "Error",
+                {"reason": _error_text(error), "code": 1, "error": _error_text(error)},
+                root,
+            )
+            prefix = "Runtime error: " if isinstance(error, StatementError) else "Error: "
+            self.stdout.write(f"{prefix}{error}\n")
+            return 1
+        await self._run_end(
+            "Success", {"reason": "graceful shutdown", "code": 0, "signal": "SIGTERM"}, root
+        )
+        self._print_response(response)
+        return 0
+
+    async def _run_end(self, activity: str, shutdown: dict, root: Frame) -> None:
+        code = self.end_handler(activity)
+        if code is None:
+            return
+        try:
+            await execute(Frame(code, self, parent=root, bindings={"shutdown": shutdown}))
+            await self.bus.idle()
+        except AroError as error:
+            self.stderr.write(f"[{END}] {error}\n")
+        for service in list(self.services_running):
+            await self.stop(service, None)
+
+    def _print_response(self, response: Response) -> None:
+        if response.reason == "application":
+            return
+        lines = [f"[{response.status}] {response.reason}"]
+        lines.extend(values.format_payload_lines(response.payload))
+        self.stdout.write("\n".join(lines) + "\n")
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, StatementError):
+        return f"Runtime Error: {error.headline}"
+    return str(error)
+
+
+def install_signal_handlers(app: Application) -> None:
+    """SIGINT/SIGTERM release Keepalive; a second signal or 5 s later the process exits."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(name: str) -> None:
+        if app.shutdown_requested.is_set():
+            os._exit(0)
+        app.request_shutdown(name)
+        loop.call_later(FORCED_EXIT_SECONDS, os._exit, 0)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum.name)

@@ -1,0 +1,297 @@
+"""The event bus: delivers events to the feature sets that handle them (ARO-RUNTIME.md §4).
+
+Which feature set handles what is decided once, from the activities of the program (the
+reference's rules, ARO-LANGUAGE.md §2.1, not mutually exclusive):
+
+* ``<repo>-repository Observer`` observes a repository's changes;
+* ``<repo>-repository Evicted Handler`` hears its maxSize evictions;
+* ``StateTransition Handler[<key:value>]`` and ``[field] StateObserver[<from_to_to>]`` hear
+  the transitions of Accept;
+* any other activity containing `` Handler`` (except socket, WebSocket, file and key-press
+  handlers and Application-End) handles the domain event named by the text before it, with an
+  optional field-value filter ``Evt Handler<field:v1,v2;other:v3>``.
+
+Besides domain events, ``emit`` carries three internal channels named like the reference's
+runtime events (a dot cannot occur in an ARO event name): ``repository.changed`` and
+``repository.evicted`` (payloads built by ``aro.runtime.repositories``) and
+``state.transition`` (from Accept).
+
+Every matching handler runs as its own task in a fresh frame that is a child of the
+Application-Start frame (ARO-LANGUAGE.md §4).  A declaration ``when`` guard is evaluated in
+that frame; false or any error skips the handler.  Handler failures are reported on stderr and
+never reach the emitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aro.lang.bytecode import CodeObject, Program
+from aro.runtime.repositories import COMPLETED, REPOSITORY_CHANGED, REPOSITORY_EVICTED
+from aro.vm import values
+from aro.vm.errors import StatementError
+from aro.vm.expressions import Evaluator, link
+from aro.vm.frame import Frame
+from aro.vm.machine import execute
+from aro.vm.services import Services
+
+STATE_TRANSITION = "state.transition"
+
+OBSERVER = " Observer"
+REPOSITORY_MARK = "-repository"
+EVICTED_HANDLER = " Evicted Handler"
+HANDLER = " Handler"
+STATE_TRANSITION_HANDLER = "StateTransition Handler"
+STATE_OBSERVER = "StateObserver"
+# Activities that contain " Handler" but are not domain event handlers.
+NOT_DOMAIN_HANDLERS = (
+    "Socket Event Handler",  # WebSocket Event Handler too
+    "File Event Handler",
+    "KeyPress Handler",
+    STATE_TRANSITION_HANDLER,
+    STATE_OBSERVER,
+    "Application-End",
+)
+TRANSITION_FIELDS = frozenset(("toState", "fromState", "fieldName", "objectName"))
+
+Payload = dict[str, Any]
+Delivery = tuple["Handler", dict[str, Any]]  # a handler and what its frame binds
+
+
+def _accept_all(payload: Payload) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    """A feature set that handles events: its activity filter and its ``when`` guard."""
+
+    code: CodeObject
+    accepts: Callable[[Payload], bool] = _accept_all
+    guard: Evaluator | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldGuard:
+    """One ``field:v1,v2`` term of an activity's ``<…>`` suffix: the field (a dotted path) must
+    equal one of the values, compared case-insensitively as text."""
+
+    path: tuple[str, ...]
+    accepted: frozenset[str]
+
+    def matches(self, payload: Any) -> bool:
+        value = payload
+        for key in self.path:
+            if type(value) is not dict or key not in value:
+                return False
+            value = value[key]
+        return values.describe(value).lower() in self.accepted
+
+
+def angle_suffix(activity: str) -> str | None:
+    """The text between the first ``<`` and the first ``>`` after it, if any."""
+    start = activity.find("<")
+    end = activity.find(">", start + 1)
+    if start < 0 or end < 0:
+        return None
+    return activity[start + 1 : end]
+
+
+def parse_field_guards(activity: str) -> tuple[FieldGuard, ...]:
+    """``Handler<status:paid,shipped;tier:gold>``: ``;`` is AND, ``,`` is OR.  A suffix
+    without ``:`` (StateObserver's ``<from_to_to>``) is no field guard."""
+    content = angle_suffix(activity)
+    if content is None or ":" not in content:
+        return ()
+    guards = []
+    for term in filter(None, content.split(";")):
+        field, colon, accepted = term.strip().partition(":")
+        path = tuple(filter(None, field.strip().split(".")))
+        options = frozenset(v.strip().lower() for v in accepted.split(",") if v)
+        if colon and path and options:
+            guards.append(FieldGuard(path, options))
+    return tuple(guards)
+
+
+def _all_match(guards: tuple[FieldGuard, ...]) -> Callable[[Payload], bool]:
+    if not guards:
+        return _accept_all
+    return lambda payload: all(guard.matches(payload) for guard in guards)
+
+
+def _entity_matches(guards: tuple[FieldGuard, ...]) -> Callable[[Payload], bool]:
+    """Observer filters test the stored entity: the new value, else the old one."""
+    if not guards:
+        return _accept_all
+
+    def accepts(event: Payload) -> bool:
+        entity = event.get("newValue")
+        if type(entity) is not dict:
+            entity = event.get("oldValue")
+        return type(entity) is dict and all(guard.matches(entity) for guard in guards)
+
+    return accepts
+
+
+def _transition_filter(activity: str) -> Callable[[Payload], bool]:
+    """``StateTransition Handler<toState:approved>``: one of the transition's four names
+    compared case-insensitively; an unknown key filters nothing."""
+    key, colon, expected = (angle_suffix(activity) or "").partition(":")
+    key, expected = key.strip(), expected.strip().lower()
+    if not colon or key not in TRANSITION_FIELDS:
+        return _accept_all
+    return lambda transition: str(transition[key]).lower() == expected
+
+
+def _state_observer_filter(activity: str) -> Callable[[Payload], bool]:
+    """``status StateObserver<draft_to_placed>``: the field (when named) and the transition."""
+    suffix = angle_suffix(activity)
+    before = activity[: activity.find("<")] if suffix is not None else activity
+    field = before.replace(" " + STATE_OBSERVER, "").replace(STATE_OBSERVER, "").strip().lower()
+    wanted = None if suffix is None else suffix.lower()
+
+    def accepts(transition: Payload) -> bool:
+        if field and str(transition["fieldName"]).lower() != field:
+            return False
+        moved = f"{transition['fromState']}_to_{transition['toState']}".lower()
+        return wanted is None or moved == wanted
+
+    return accepts
+
+
+class EventBus:
+    """Routes events to handler feature sets and runs them; tracks them for ``idle``."""
+
+    def __init__(self, program: Program) -> None:
+        self._domain: dict[str, list[Handler]] = {}
+        self._observers: dict[str, list[Handler]] = {}
+        self._evicted: dict[str, list[Handler]] = {}
+        self._transition_handlers: list[Handler] = []  # bind the transition as `event`
+        self._state_observers: list[Handler] = []  # bind it as `transition`
+        self._channels: dict[str, Callable[[Payload], list[Delivery]]] = {
+            REPOSITORY_CHANGED: self._observer_deliveries,
+            REPOSITORY_EVICTED: self._eviction_deliveries,
+            STATE_TRANSITION: self._transition_deliveries,
+        }
+        self._services: Services | None = None
+        self._root: Frame | None = None
+        self._running: set[asyncio.Task] = set()
+        for code in program.code_objects:
+            self._classify(code)
+
+    def bind(self, services: Services, root_frame: Frame | None) -> None:
+        """Give the bus what handler frames need: the services and the Start frame."""
+        self._services = services
+        self._root = root_frame
+
+    # -- the handler index --------------------------------------------------------------------
+
+    def _classify(self, code: CodeObject) -> None:
+        activity = code.activity
+        guard = None if code.guard is None else link(code.guard)
+        if STATE_TRANSITION_HANDLER in activity:
+            self._transition_handlers.append(Handler(code, _transition_filter(activity), guard))
+        elif STATE_OBSERVER in activity:
+            self._state_observers.append(Handler(code, _state_observer_filter(activity), guard))
+        if OBSERVER in activity and REPOSITORY_MARK in activity:
+            repository = activity.split(OBSERVER, 1)[0].strip()
+            accepts = _entity_matches(parse_field_guards(activity))
+            self._observers.setdefault(repository, []).append(Handler(code, accepts, guard))
+        if activity.endswith(EVICTED_HANDLER) and REPOSITORY_MARK in activity:
+            repository = activity[: -len(EVICTED_HANDLER)].strip()
+            self._evicted.setdefault(repository, []).append(Handler(code, guard=guard))
+        if HANDLER in activity and not any(mark in activity for mark in NOT_DOMAIN_HANDLERS):
+            event_type = activity.split(HANDLER, 1)[0].strip()
+            accepts = _all_match(parse_field_guards(activity))
+            self._domain.setdefault(event_type, []).append(Handler(code, accepts, guard))
+
+    def handlers(self, event_type: str) -> list[Handler]:
+        """The domain event handlers of ``event_type`` (for tools and tests)."""
+        return list(self._domain.get(event_type, ()))
+
+    # -- delivering ---------------------------------------------------------------------------
+
+    def emit(self, event_type: str, payload: Payload, wait: bool = True) -> Awaitable[None]:
+        """Start every matching handler now, each as its own task.
+
+        Not a coroutine on purpose: delivery has started when this returns, so callers that
+        cannot await (Delete, evictions) may drop the result, and ``idle`` already sees the
+        work.  Awaiting the result waits for the handlers when ``wait`` is true.
+        """
+        route = self._channels.get(event_type)
+        deliveries = route(payload) if route else self._domain_deliveries(event_type, payload)
+        if not deliveries:
+            return COMPLETED
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(self._run(handler, bindings)) for handler, bindings in deliveries]
+        self._running.update(tasks)
+        for task in tasks:
+            task.add_done_callback(self._running.discard)
+        return asyncio.gather(*tasks) if wait else COMPLETED
+
+    async def idle(self) -> None:
+        """Return once no handler runs, chains included (the caller's own task excepted)."""
+        current = asyncio.current_task()
+        while others := self._running - {current}:
+            await asyncio.wait(others)
+
+    def is_idle(self) -> bool:
+        return not self._running
+
+    def _domain_deliveries(self, event_type: str, payload: Payload) -> list[Delivery]:
+        bindings = {"event": payload}
+        return [
+            (handler, bindings)
+            for handler in self._domain.get(event_type, ())
+            if handler.accepts(payload)
+        ]
+
+    def _observer_deliveries(self, event: Payload) -> list[Delivery]:
+        """Observers see the change as ``event`` and its kind also as ``changeType``."""
+        bindings = {"event": event, "changeType": event["changeType"]}
+        observers = self._observers.get(event["repositoryName"], ())
+        return [(handler, bindings) for handler in observers if handler.accepts(event)]
+
+    def _eviction_deliveries(self, event: Payload) -> list[Delivery]:
+        bindings = {"event": event}
+        return [(handler, bindings) for handler in self._evicted.get(event["repositoryName"], ())]
+
+    def _transition_deliveries(self, transition: Payload) -> list[Delivery]:
+        as_event, as_transition = {"event": transition}, {"transition": transition}
+        deliveries = [
+            (handler, as_event)
+            for handler in self._transition_handlers
+            if handler.accepts(transition)
+        ]
+        deliveries.extend(
+            (handler, as_transition)
+            for handler in self._state_observers
+            if handler.accepts(transition)
+        )
+        return deliveries
+
+    async def _run(self, handler: Handler, bindings: dict[str, Any]) -> None:
+        frame = Frame(handler.code, self._services, parent=self._root, bindings=bindings)
+        if handler.guard is not None and not _guard_passes(handler.guard, frame):
+            return
+        try:
+            await execute(frame)
+        except Exception as error:  # a failing handler never reaches its emitter
+            self._services.log(handler.code.name, f"Handler error: {_one_line(error)}", "stderr")
+
+
+def _guard_passes(guard: Evaluator, frame: Frame) -> bool:
+    """False, or any error while evaluating, skips the handler silently."""
+    try:
+        return values.truthy(guard(frame))
+    except Exception:
+        return False
+
+
+def _one_line(error: Exception) -> str:
+    if isinstance(error, StatementError):
+        return f"Runtime Error: {error.headline}"
+    return " ".join(str(error).split())

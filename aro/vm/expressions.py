@@ -1,0 +1,177 @@
+"""Turn resolved expression trees (``aro.lang.bytecode.Expr``) into closures ``fn(frame)``.
+
+Done once per code object when the VM links it; evaluating an expression afterwards is a chain
+of direct calls with slots and constants already in the closures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aro.vm import values
+from aro.vm.errors import ActionError, EvaluationError
+
+Evaluator = Callable[[Any], Any]
+
+REGEX_FLAGS = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE, "g": 0}
+
+
+def compile_regex(pattern: str, flags: str) -> re.Pattern:
+    bits = 0
+    for flag in flags:
+        bits |= REGEX_FLAGS.get(flag, 0)
+    try:
+        return re.compile(pattern, bits)
+    except re.error as error:
+        raise EvaluationError(f"Invalid regular expression /{pattern}/: {error}") from None
+
+
+def link(expr: tuple) -> Evaluator:
+    return _LINKERS[expr[0]](*expr[1:])
+
+
+def _const(value: Any) -> Evaluator:
+    return lambda frame: value
+
+
+def _var(slot: int, name: str, specifiers: tuple[str, ...]) -> Evaluator:
+    if name == "env" and specifiers:
+        key = ".".join(specifiers)
+        return lambda frame: _environment(frame, slot, key)
+    if name.endswith("-repository"):
+        return _repository(slot, name, specifiers)
+    if not specifiers:
+        return lambda frame: frame.load(slot)
+
+    def load_path(frame: Any) -> Any:
+        try:
+            return values.property_path(frame.load(slot), specifiers)
+        except ActionError as error:
+            raise EvaluationError(str(error)) from None
+
+    return load_path
+
+
+def _environment(frame: Any, slot: int, key: str) -> Any:
+    bound = frame.load_or_unbound(slot)
+    if isinstance(bound, dict) and key in bound:
+        return bound[key]
+    return frame.services.environ.get(key, "")
+
+
+def _repository(slot: int, name: str, specifiers: tuple[str, ...]) -> Evaluator:
+    wants_count = specifiers == ("count",)
+
+    def load_repository(frame: Any) -> Any:
+        repository = frame.services.repository(name)
+        if wants_count:
+            return repository.count()
+        rows = repository.retrieve()
+        return values.property_path(rows, specifiers) if specifiers else rows
+
+    return load_repository
+
+
+def _interp(parts: tuple) -> Evaluator:
+    pieces = [part if isinstance(part, str) else link(part) for part in parts]
+
+    def render(frame: Any) -> str:
+        return "".join(p if isinstance(p, str) else values.describe(p(frame)) for p in pieces)
+
+    return render
+
+
+def _list(items: tuple) -> Evaluator:
+    evaluators = [link(item) for item in items]
+    return lambda frame: [evaluate(frame) for evaluate in evaluators]
+
+
+def _map(entries: tuple) -> Evaluator:
+    evaluators = [(key, link(value)) for key, value in entries]
+    return lambda frame: {key: evaluate(frame) for key, evaluate in evaluators}
+
+
+def _regex(pattern: str, flags: str) -> Evaluator:
+    compiled = compile_regex(pattern, flags)
+    return lambda frame: compiled
+
+
+def _binary(op: str, left: tuple, right: tuple) -> Evaluator:
+    lhs, rhs = link(left), link(right)
+    if op == "and":
+        return lambda frame: values.truthy(lhs(frame)) and values.truthy(rhs(frame))
+    if op == "or":
+        return lambda frame: values.truthy(lhs(frame)) or values.truthy(rhs(frame))
+    if op in ("==", "="):
+        return lambda frame: values.equals(lhs(frame), rhs(frame))
+    if op == "!=":
+        return lambda frame: not values.equals(lhs(frame), rhs(frame))
+    if op in ("<", ">", "<=", ">="):
+        return lambda frame: values.compare(op, lhs(frame), rhs(frame))
+    if op == "contains":
+        return lambda frame: values.contains(lhs(frame), rhs(frame))
+    if op == "in":
+        return lambda frame: values.contains(rhs(frame), lhs(frame))
+    if op == "not in":
+        return lambda frame: not values.contains(rhs(frame), lhs(frame))
+    if op == "matches":
+        return _matches(lhs, right, rhs)
+    return lambda frame: values.binary(op, lhs(frame), rhs(frame))
+
+
+def _matches(lhs: Evaluator, right: tuple, rhs: Evaluator) -> Evaluator:
+    if right[0] == "regex":
+        compiled = compile_regex(right[1], right[2])
+        return lambda frame: compiled.search(values.describe(lhs(frame))) is not None
+
+    def match_dynamic(frame: Any) -> bool:
+        pattern = rhs(frame)
+        if isinstance(pattern, re.Pattern):
+            return pattern.search(values.describe(lhs(frame))) is not None
+        return values.matches(lhs(frame), pattern)
+
+    return match_dynamic
+
+
+def _unary(op: str, operand: tuple) -> Evaluator:
+    inner = link(operand)
+    if op == "not":
+        return lambda frame: not values.truthy(inner(frame))
+    return lambda frame: values.binary("-", 0, inner(frame))
+
+
+def _is(operand: tuple, type_name: str, negated: bool) -> Evaluator:
+    inner = link(operand)
+    return lambda frame: values.type_check(inner(frame), type_name) != negated
+
+
+def _member(operand: tuple, name: str) -> Evaluator:
+    inner = link(operand)
+    return lambda frame: values.member(inner(frame), name)
+
+
+def _index(operand: tuple, index: tuple) -> Evaluator:
+    inner, key = link(operand), link(index)
+    return lambda frame: values.index(inner(frame), key(frame))
+
+
+def _exists(slot: int, name: str) -> Evaluator:
+    return lambda frame: frame.is_bound(slot)
+
+
+_LINKERS: dict[str, Callable[..., Evaluator]] = {
+    "const": _const,
+    "var": _var,
+    "interp": _interp,
+    "list": _list,
+    "map": _map,
+    "regex": _regex,
+    "binary": _binary,
+    "unary": _unary,
+    "is": _is,
+    "member": _member,
+    "index": _index,
+    "exists": _exists,
+}

@@ -1,0 +1,149 @@
+"""Frames: the variables of one running feature set.
+
+Variables live in a slot array sized by the code object.  A slot that is not bound falls back
+first to the enclosing scope's slot for the same name (a loop body that shadows a name), then,
+by name, to the parent frame (event handlers see Application-Start's variables), then to the
+values bound by name only (context values the code never mentions), and finally to the magic
+names of ARO-LANGUAGE.md §4.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aro.lang.bytecode import CodeObject
+from aro.vm import values
+from aro.vm.errors import EvaluationError
+from aro.vm.services import Services
+
+
+class _Unbound:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNBOUND"
+
+
+UNBOUND: Any = _Unbound()
+
+
+class Response:
+    """What ``Return`` (or falling off the end) produces: status name, reason, payload dict."""
+
+    __slots__ = ("payload", "reason", "status")
+
+    def __init__(self, status: str = "OK", reason: str = "", payload: dict | None = None) -> None:
+        self.status = status
+        self.reason = reason
+        self.payload = payload if payload is not None else {}
+
+    def __repr__(self) -> str:
+        return f"Response({self.status!r}, {self.reason!r}, {self.payload!r})"
+
+
+class Frame:
+    __slots__ = ("code", "loop_state", "named", "parent", "response", "services", "slots")
+
+    def __init__(
+        self,
+        code: CodeObject,
+        services: Services,
+        parent: Frame | None = None,
+        bindings: dict[str, Any] | None = None,
+    ) -> None:
+        self.code = code
+        self.slots: list[Any] = [UNBOUND] * len(code.slot_names)
+        self.parent = parent
+        self.services = services
+        self.named: dict[str, Any] = {}
+        self.response: Response | None = None
+        self.loop_state: list[Any] = []
+        # `Publish as` makes a value visible to later runs of the same business activity.
+        published = services.published(code.activity)
+        if published:
+            for name, value in published.items():
+                self.bind_name(name, value)
+        if bindings:
+            for name, value in bindings.items():
+                self.bind_name(name, value)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def load(self, slot: int) -> Any:
+        """The value of a slot, following shadowing and parents; EvaluationError if unbound."""
+        value = self.slots[slot]
+        if value is not UNBOUND:
+            return value
+        fallback = self.code.fallback
+        outer = fallback[slot]
+        while outer >= 0:
+            value = self.slots[outer]
+            if value is not UNBOUND:
+                return value
+            outer = fallback[outer]
+        return self.lookup(self.code.slot_names[slot], skip_slots=True)
+
+    def lookup(self, name: str, skip_slots: bool = False) -> Any:
+        """The value of ``name`` by its text (templates, interpolation, guards, parents)."""
+        value = self.find(name, skip_slots)
+        if value is UNBOUND:
+            raise EvaluationError(f"Undefined variable: {name}")
+        return value
+
+    def find(self, name: str, skip_slots: bool = False) -> Any:
+        """Like ``lookup`` but returns UNBOUND instead of raising."""
+        if not skip_slots:
+            slot = self.code.slot_index.get(name)
+            if slot is not None and self.slots[slot] is not UNBOUND:
+                return self.slots[slot]
+        value = self.named.get(name, UNBOUND)
+        if value is not UNBOUND:
+            return value
+        if self.parent is not None:
+            return self.parent.find(name)
+        return self._magic(name)
+
+    def is_bound(self, slot: int) -> bool:
+        """Whether ``<x> exists``: bound here, in a parent, or by name."""
+        return self.load_or_unbound(slot) is not UNBOUND
+
+    def load_or_unbound(self, slot: int) -> Any:
+        try:
+            return self.load(slot)
+        except EvaluationError:
+            return UNBOUND
+
+    def _magic(self, name: str) -> Any:
+        if name == "now":
+            return values.now()
+        if name == "application":
+            return {"type": "application"}
+        if name == "env":
+            return dict(self.services.environ)
+        try:
+            return self.services.magic(name, ())
+        except KeyError:
+            return UNBOUND
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def bind(self, slot: int, value: Any) -> None:
+        self.slots[slot] = value
+
+    def bind_name(self, name: str, value: Any) -> None:
+        """Bind by text: into the name's outermost slot when the code has one."""
+        slot = self.code.slot_index.get(name)
+        if slot is None:
+            self.named[name] = value
+        else:
+            self.slots[slot] = value
+
+    def visible_names(self) -> dict[str, Any]:
+        """Every variable this frame can see, outermost first (for templates and traces)."""
+        seen = self.parent.visible_names() if self.parent is not None else {}
+        seen.update(self.named)
+        for slot, name in enumerate(self.code.slot_names):
+            value = self.slots[slot]
+            if value is not UNBOUND:
+                seen[name] = value
+        return seen

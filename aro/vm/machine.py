@@ -1,0 +1,246 @@
+"""The instruction loop.
+
+``execute(frame)`` runs the frame's code object: one coroutine per feature-set run, not per
+statement.  Synchronous actions are plain calls; only actions registered as ``async def`` are
+awaited.  The first ``Return`` ends the run; falling off the end answers ``OK``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aro.lang.bytecode import CodeObject, LoopInfo, MatchInfo, Op
+from aro.vm import values
+from aro.vm.errors import ActionError, AroError, BreakSignal, StatementError
+from aro.vm.expressions import compile_regex, link
+from aro.vm.frame import UNBOUND, Frame, Response
+from aro.vm.plan import BIND_ALWAYS, BIND_IF_NEW, Plan
+
+STMT, JUMP, JUMP_IF_NOT, FOR_INIT, FOR_NEXT = (
+    int(Op.STMT), int(Op.JUMP), int(Op.JUMP_IF_NOT), int(Op.FOR_INIT), int(Op.FOR_NEXT)
+)  # fmt: skip
+PARALLEL_FOR, MATCH, PUBLISH, REQUIRE = (
+    int(Op.PARALLEL_FOR),
+    int(Op.MATCH),
+    int(Op.PUBLISH),
+    int(Op.REQUIRE),
+)
+BREAK_OUTSIDE = int(Op.BREAK_OUTSIDE)
+DEFAULT_PARALLELISM = 8
+
+
+class LinkedLoop:
+    __slots__ = ("collection", "end", "info", "start", "where")
+
+    def __init__(self, info: LoopInfo) -> None:
+        self.info = info
+        self.collection = None if info.collection is None else link(info.collection)
+        self.where = None if info.where is None else link(info.where)
+        bounds = info.range_bounds
+        self.start = None if bounds is None else link(bounds[0])
+        self.end = None if bounds is None else link(bounds[1])
+
+    def items(self, frame: Frame) -> list[Any]:
+        if self.collection is None:
+            start, end = self.start(frame), self.end(frame)
+            return list(range(int(start), int(end)))
+        collection = self.collection(frame)
+        if isinstance(collection, list):
+            return collection
+        if isinstance(collection, dict):
+            return [collection]
+        return [collection]
+
+
+class LinkedMatch:
+    __slots__ = ("cases", "end", "otherwise", "subject")
+
+    def __init__(self, info: MatchInfo) -> None:
+        self.subject = link(info.subject)
+        self.cases = [
+            (kind, _link_pattern(kind, pattern), None if guard is None else link(guard), target)
+            for kind, pattern, guard, target in info.cases
+        ]
+        self.otherwise = info.otherwise_target
+        self.end = info.end_target
+
+    def choose(self, frame: Frame) -> int:
+        subject = self.subject(frame)
+        for kind, pattern, guard, target in self.cases:
+            if _pattern_matches(kind, pattern, subject, frame) and (
+                guard is None or guard(frame) is True
+            ):
+                return target
+        return self.otherwise
+
+
+def _link_pattern(kind: str, pattern: Any) -> Any:
+    if kind == "var":
+        return link(pattern)
+    if kind == "regex":
+        return compile_regex(*pattern)
+    return pattern
+
+
+def _pattern_matches(kind: str, pattern: Any, subject: Any, frame: Frame) -> bool:
+    if kind == "any":
+        return True
+    if kind == "literal":
+        return pattern is not None and type(pattern) is type(subject) and pattern == subject
+    if kind == "regex":
+        return isinstance(subject, str) and pattern.search(subject) is not None
+    return values.equals(subject, pattern(frame))
+
+
+class LinkedCode:
+    """A code object ready to run: plans, loops, matches and conditions linked once."""
+
+    __slots__ = ("conditions", "guard", "instructions", "loops", "matches", "plans")
+
+    def __init__(self, code: CodeObject) -> None:
+        self.instructions = [(int(op), arg) for op, arg in code.instructions]
+        self.plans = [Plan(info, code.name, code.activity) for info in code.statements]
+        self.loops = [LinkedLoop(info) for info in code.loops]
+        self.matches = [LinkedMatch(info) for info in code.matches]
+        self.conditions = [link(expr) for expr in code.exprs]
+        self.guard = None if code.guard is None else link(code.guard)
+
+
+def linked(code: CodeObject) -> LinkedCode:
+    if code.linked is None:
+        code.linked = LinkedCode(code)
+    return code.linked  # type: ignore[return-value]
+
+
+async def execute(frame: Frame) -> Response:
+    """Run the frame's code object to its end or its first Return."""
+    code = linked(frame.code)
+    instructions = code.instructions
+    plans = code.plans
+    slots = frame.slots
+    truthy = values.truthy
+    pc, end = 0, len(instructions)
+    while pc < end:
+        op, arg = instructions[pc]
+        pc += 1
+        if op == STMT:
+            plan = plans[arg]
+            when = plan.when_fn
+            if when is not None and not truthy(when(frame)):
+                continue
+            if plan.fast_path:
+                value = plan.object_fn(frame)
+            else:
+                value = await _run_action(plan, frame)
+                if plan.ends:
+                    return frame.response or Response()
+            mode = plan.bind_mode
+            if value is UNBOUND or not mode:
+                continue
+            slot = plan.result.slot
+            if mode == BIND_ALWAYS or (mode == BIND_IF_NEW and slots[slot] is UNBOUND):
+                slots[slot] = value
+        elif op == JUMP:
+            pc = arg
+        elif op == JUMP_IF_NOT:
+            condition, target = arg
+            if not truthy(code.conditions[condition](frame)):
+                pc = target
+        elif op == FOR_INIT:
+            loop = code.loops[arg]
+            frame.loop_state.append([loop.items(frame), 0])
+        elif op == FOR_NEXT:
+            if not _next_item(frame, code.loops[arg[0]]):
+                pc = arg[1]
+        elif op == MATCH:
+            pc = code.matches[arg].choose(frame)
+        elif op == PARALLEL_FOR:
+            await _parallel_for(frame, code.loops[arg])
+        elif op == PUBLISH:
+            alias, slot = arg
+            frame.services.publish(alias, frame.load(slot), frame.code.activity)
+        elif op == REQUIRE:
+            _require(frame, *arg)
+        elif op == BREAK_OUTSIDE:
+            raise BreakSignal()
+    return frame.response or Response()
+
+
+async def _run_action(plan: Plan, frame: Frame) -> Any:
+    try:
+        if plan.is_async:
+            return await plan.func(plan, frame)
+        return plan.func(plan, frame)
+    except StatementError:
+        raise
+    except ActionError as error:
+        raise statement_error(plan, error) from error
+    except AroError:
+        raise
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:  # a defect in an action must still read as an ARO error
+        raise statement_error(plan, error) from error
+
+
+def statement_error(plan: Plan, cause: BaseException) -> StatementError:
+    return StatementError(plan.headline, plan.feature, plan.activity, plan.statement, cause=cause)
+
+
+def _next_item(frame: Frame, loop: LinkedLoop) -> bool:
+    """Advance the innermost loop: bind the next item passing ``where``, or finish the loop."""
+    state = frame.loop_state[-1]
+    items, position = state
+    info = loop.info
+    slots = frame.slots
+    while position < len(items):
+        for slot in info.body_slots:
+            slots[slot] = UNBOUND
+        slots[info.item_slot] = items[position]
+        if info.index_slot is not None:
+            slots[info.index_slot] = position
+        position += 1
+        if loop.where is None or loop.where(frame) is True:
+            state[1] = position
+            return True
+    for slot in info.body_slots:
+        slots[slot] = UNBOUND
+    slots[info.item_slot] = UNBOUND
+    if info.index_slot is not None:
+        slots[info.index_slot] = UNBOUND
+    frame.loop_state.pop()
+    return False
+
+
+async def _parallel_for(frame: Frame, loop: LinkedLoop) -> None:
+    """``parallel for each``: one child frame per item, at most ``concurrency`` at a time."""
+    info = loop.info
+    body = info.body
+    limit = asyncio.Semaphore(info.concurrency or DEFAULT_PARALLELISM)
+
+    async def run_one(position: int, item: Any) -> None:
+        bindings = {info.item_name: item}
+        if info.index_name is not None:
+            bindings[info.index_name] = position
+        child = Frame(body, frame.services, parent=frame, bindings=bindings)
+        if loop.where is not None and loop.where(child) is not True:
+            return
+        async with limit:
+            await execute(child)
+
+    await asyncio.gather(*(run_one(i, item) for i, item in enumerate(loop.items(frame))))
+
+
+def _require(frame: Frame, name: str, source: str, slot: int) -> None:
+    if source == "framework":
+        return
+    if source == "environment":
+        frame.bind(slot, frame.services.environ.get(name, ""))
+        return
+    value = frame.services.published(source).get(name, UNBOUND)
+    if value is UNBOUND:
+        value = frame.find(name)
+    if value is UNBOUND:
+        raise ActionError(f"Cannot require the {name} from the {source}.")
+    frame.bind(slot, value)

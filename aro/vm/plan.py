@@ -1,0 +1,150 @@
+"""Plans: statements linked for execution.
+
+A ``Plan`` is a ``StatementInfo`` with its action looked up, its clause expressions turned into
+closures and its binding rule and error headline decided, all once, when the code object is
+first run.  Actions receive the plan and the frame.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aro.lang.bytecode import NounInfo, StatementInfo
+from aro.vm import registry
+from aro.vm.errors import ActionError
+from aro.vm.expressions import Evaluator, link
+from aro.vm.frame import UNBOUND, Frame
+
+# How the statement's value is bound to the result name (§3.4 step 5).
+BIND_NEVER, BIND_IF_NEW, BIND_ALWAYS = 0, 1, 2
+
+# Objects that are only names: never looked up as variables (§4).
+NAME_ONLY_OBJECTS = frozenset(
+    "console stderr template websocket ws socket-server http-server file directory url git "
+    "system events application framework environment".split()
+)
+
+
+def _maybe(expr: tuple | None) -> Evaluator | None:
+    return None if expr is None else link(expr)
+
+
+class Plan:
+    __slots__ = (
+        "activity",
+        "bind_mode",
+        "by_fn",
+        "default_fn",
+        "ends",
+        "fast_path",
+        "feature",
+        "func",
+        "headline",
+        "info",
+        "is_async",
+        "obj",
+        "object_fn",
+        "prep",
+        "result",
+        "sink_fn",
+        "spec",
+        "statement",
+        "to_fn",
+        "verb",
+        "when_fn",
+        "where_fn",
+        "with_fn",
+    )  # fmt: skip
+
+    def __init__(self, info: StatementInfo, feature: str, activity: str) -> None:
+        self.info = info
+        self.verb = info.verb.lower()
+        self.spec = registry.lookup(info.verb)
+        self.func = self.spec.func if self.spec else _unknown_action
+        self.is_async = bool(self.spec and self.spec.is_async)
+        self.result: NounInfo = info.result
+        self.obj: NounInfo | None = info.obj
+        self.prep = info.preposition
+        self.object_fn = _maybe(info.object_expr)
+        self.sink_fn = _maybe(info.sink_expr)
+        self.with_fn = _maybe(info.with_expr)
+        self.to_fn = _maybe(info.to_expr)
+        self.where_fn = None if info.where is None else link(info.where[2])
+        self.by_fn = _maybe(info.by_expr)
+        self.default_fn = _maybe(info.default_expr)
+        self.when_fn = _maybe(info.when_expr)
+        self.fast_path = self._takes_fast_path()
+        self.bind_mode = self._bind_mode()
+        self.ends = self.verb in ("return", "respond")
+        self.headline, self.statement = self._texts()
+        self.feature = feature
+        self.activity = activity
+
+    def _takes_fast_path(self) -> bool:
+        """§3.4 step 3: an expression object binds the result without running the action."""
+        if self.object_fn is None or self.verb in registry.ALWAYS_RUN_VERBS:
+            return False
+        if self.verb in registry.NO_FAST_PATH_VERBS or "." in self.verb:
+            return False
+        return not (self.verb in registry.FAST_PATH_WITHOUT_SPECIFIERS and self.result.specifiers)
+
+    def _bind_mode(self) -> int:
+        if self.verb in registry.RESPONSE_VERBS:
+            return BIND_NEVER
+        if self.info.in_mutable_scope:
+            return BIND_ALWAYS
+        if self.verb in registry.REBINDING_VERBS or self.verb in registry.REQUEST_VERBS:
+            return BIND_ALWAYS
+        return BIND_IF_NEW
+
+    def _describe(self, verb: str, result: str, target: str) -> str:
+        """``<verb> the <result> <prep> the <object>[ when <condition>].`` (§6.1)."""
+        text = f"{verb} the {result}"
+        if self.prep:
+            text += f" {self.prep} the {target}"
+        if self.info.when_expr is not None:
+            text += " when <condition>"
+        return text + "."
+
+    def _texts(self) -> tuple[str, str]:
+        result = self.result.full_name
+        target = "_expression_" if self.obj is None else self.obj.full_name
+        headline = self._describe(f"Cannot {self.verb}", result, target)
+        statement = self._describe(f"<{self.info.verb}>", f"<{result}>", f"<{target}>")
+        return headline, statement
+
+    # -- helpers for actions ---------------------------------------------------------------
+
+    def object_value(self, frame: Frame, default: Any = UNBOUND) -> Any:
+        """The object's value: the evaluated expression, or the object noun's base variable.
+
+        A missing variable raises ActionError unless a ``default`` is given.
+        """
+        if self.object_fn is not None:
+            return self.object_fn(frame)
+        if self.obj is None:
+            return default if default is not UNBOUND else None
+        value = frame.load_or_unbound(self.obj.slot)
+        if value is UNBOUND:
+            if default is not UNBOUND:
+                return default
+            raise ActionError(f"Undefined variable: {self.obj.base}")
+        return value
+
+    def result_value(self, frame: Frame, default: Any = UNBOUND) -> Any:
+        """The current value of the result name (Log's standard form, Compare, Merge …)."""
+        value = frame.load_or_unbound(self.result.slot)
+        if value is UNBOUND:
+            if default is not UNBOUND:
+                return default
+            raise ActionError(f"Undefined variable: {self.result.base}")
+        return value
+
+    def check_preposition(self) -> None:
+        allowed = self.spec.prepositions if self.spec else None
+        if allowed is not None and self.prep is not None and self.prep not in allowed:
+            raise ActionError(f"Invalid preposition '{self.prep}' for {self.info.verb}")
+
+
+def _unknown_action(plan: Plan, frame: Frame) -> Any:
+    raise ActionError(f"Unknown action: {plan.info.verb}")

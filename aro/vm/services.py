@@ -1,0 +1,64 @@
+"""What actions may ask of the application, as interfaces.
+
+The VM and the actions know only these protocols; ``aro.runtime`` implements them.  This keeps
+the layer order (actions never import runtime or net).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class Repository(Protocol):
+    """An application-wide, insertion-ordered store named ``*-repository`` (§8.1, RUNTIME §5)."""
+
+    name: str
+
+    async def store(self, value: Any) -> tuple[Any, bool]:
+        """Upsert per the Store rules; returns (stored value with id, is_new).  Waits for
+        observers.  A list is stored element-wise and returns the list of stored values."""
+
+    def retrieve(self, where: tuple[str, str, Any] | None = None) -> list[Any]:
+        """All visible rows (ttl applied) in insertion order, or those matching ``where``."""
+
+    def delete(self, where: tuple[str, str, Any] | None = None) -> list[Any]:
+        """Delete matching rows (all rows when ``where`` is None); fires observers without
+        waiting; returns what was deleted."""
+
+    def count(self) -> int: ...
+
+    def configure(self, option: str, value: Any) -> None:
+        """``maxSize`` or ``ttl`` (seconds)."""
+
+
+class Services(Protocol):
+    environ: Mapping[str, str]
+    parameters: Mapping[str, Any]  # application arguments: <parameter: name>
+
+    def log(self, feature: str, message: str, stream: str = "stdout") -> None:
+        """Write one Log message (multi-line allowed) with the ``[feature] `` prefix."""
+
+    def repository(self, name: str) -> Repository: ...
+
+    async def emit(self, event_type: str, payload: dict, wait: bool = True) -> None:
+        """Deliver a domain event to its handlers; with ``wait`` return when all finished."""
+
+    def publish(self, alias: str, value: Any, activity: str) -> None: ...
+
+    def published(self, activity: str) -> Mapping[str, Any]: ...
+
+    async def start(self, service: str, config: Any) -> Any:
+        """Start ``http-server``, ``socket-server``, … ; returns the service's description."""
+
+    async def stop(self, service: str, config: Any) -> None: ...
+
+    async def keepalive(self) -> None:
+        """Block until SIGINT/SIGTERM (a server is running) or the event bus is idle."""
+
+    async def call_action(self, name: str, payload: Any) -> Any:
+        """Run a user-defined action feature set (``Application.Name``)."""
+
+    def magic(self, name: str, specifiers: tuple[str, ...]) -> Any:
+        """Resolve a magic name that no frame binds (``contract``, ``metrics``, …); raise
+        KeyError when unknown."""

@@ -1,0 +1,43 @@
+"""Build the Cython speedups; install pure Python when they cannot be compiled.
+
+The extension is optional by design: ``aro._speedups`` falls back to its pure-Python twin, so
+a machine without a C compiler still gets a working (slower) runtime.
+"""
+
+import os
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+
+class OptionalBuildExt(build_ext):
+    """Report a failed compile and carry on instead of failing the install."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as error:  # noqa: BLE001 - any compiler failure means "go pure"
+            self.warn(f"aro._speedups not compiled ({error}); using the pure-Python codec")
+
+    def build_extension(self, ext) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as error:  # noqa: BLE001
+            self.warn(f"{ext.name} not compiled ({error}); using the pure-Python codec")
+
+
+def extensions() -> list:
+    if os.environ.get("ARO_NO_EXTENSIONS") == "1":
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        return []
+    return cythonize(
+        ["aro/_speedups/_codec.pyx"],
+        compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
+        quiet=True,
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -1,0 +1,545 @@
+"""InMemoryRepository and RepositoryRegistry: the reference's Store/Retrieve/Delete semantics."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aro.runtime.repositories import (
+    COMPLETED,
+    REPOSITORY_CHANGED,
+    REPOSITORY_EVICTED,
+    InMemoryRepository,
+    RepositoryRegistry,
+    StoreFileError,
+    canonical,
+    read_store_file,
+)
+
+UUID_UPPER = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
+
+
+class Recorder:
+    """A Notify callback that records events; ``hold`` keeps waiting stores pending."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any], bool]] = []
+        self.hold: asyncio.Event | None = None
+
+    def __call__(self, event_type: str, payload: dict[str, Any], wait: bool) -> Any:
+        self.events.append((event_type, payload, wait))
+        return self._wait() if wait else COMPLETED
+
+    async def _wait(self) -> None:
+        if self.hold is not None:
+            await self.hold.wait()
+
+    def changes(self) -> list[str]:
+        return [p["changeType"] for t, p, _ in self.events if t == REPOSITORY_CHANGED]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(notify: Recorder | None = None, clock: Clock | None = None) -> InMemoryRepository:
+    return InMemoryRepository("user-repository", notify, clock or Clock())
+
+
+def store(repository: InMemoryRepository, value: Any) -> tuple[Any, bool]:
+    return asyncio.run(repository.store(value))
+
+
+# -- typed equality ---------------------------------------------------------------------------
+
+
+def test_canonical_distinguishes_types():
+    assert canonical(1) != canonical(1.0)
+    assert canonical(1) != canonical("1")
+    assert canonical(True) != canonical(1)
+    assert canonical(False) != canonical(0)
+    assert canonical({"a": 1, "b": [1, "x"]}) == canonical({"b": [1, "x"], "a": 1})
+    assert canonical({"a": 1}) != canonical({"a": 1.0})
+    assert canonical([1, 2]) != canonical([2, 1])
+    assert canonical(None) == canonical(None)
+
+
+# -- Store: dicts -------------------------------------------------------------------------------
+
+
+def test_store_adds_uppercase_uuid_without_touching_the_input():
+    repository = make()
+    user = {"email": "a@x"}
+    stored, is_new = store(repository, user)
+    assert is_new is True
+    assert UUID_UPPER.match(stored["id"])
+    assert user == {"email": "a@x"}
+    assert repository.retrieve() == [stored]
+
+
+def test_store_without_id_updates_the_row_with_the_same_name_and_keeps_its_id():
+    notify = Recorder()
+    repository = make(notify)
+    first, _ = store(repository, {"name": "Ann", "age": 1})
+    second, is_new = store(repository, {"name": "Ann", "age": 2})
+    assert is_new is False
+    assert second == {"name": "Ann", "age": 2, "id": first["id"]}
+    assert repository.retrieve() == [second]
+    event = notify.events[-1][1]
+    assert event["changeType"] == "updated"
+    assert event["entityId"] == first["id"]
+    assert event["oldValue"] == first
+    assert event["newValue"] == second
+
+
+def test_identity_upsert_is_typed_and_uses_key_only_without_name():
+    repository = make()
+    store(repository, {"name": "1"})
+    _, is_new = store(repository, {"name": 1})
+    assert is_new is True
+    store(repository, {"key": "k", "v": 1})
+    _, is_new = store(repository, {"key": "k", "v": 2})
+    assert is_new is False
+    # A name that matches nothing makes a new row even when its key matches one.
+    _, is_new = store(repository, {"name": "new", "key": "k"})
+    assert is_new is True
+    assert repository.count() == 4
+
+
+def test_identical_named_store_still_announces_an_update():
+    notify = Recorder()
+    repository = make(notify)
+    store(repository, {"name": "Ann"})
+    store(repository, {"name": "Ann"})
+    assert notify.changes() == ["created", "updated"]
+
+
+def test_store_by_id_replaces_in_place_and_identical_value_is_a_silent_no_op():
+    notify = Recorder()
+    repository = make(notify)
+    store(repository, {"id": "a", "v": 1})
+    store(repository, {"id": "b", "v": 1})
+    replaced, is_new = store(repository, {"id": "a", "v": 2})
+    assert is_new is False
+    assert repository.retrieve() == [{"id": "a", "v": 2}, {"id": "b", "v": 1}]
+    assert notify.changes() == ["created", "created", "updated"]
+    _, is_new = store(repository, {"v": 2, "id": "a"})
+    assert is_new is False
+    assert notify.changes() == ["created", "created", "updated"]
+    assert replaced == {"id": "a", "v": 2}
+
+
+def test_ids_are_typed():
+    repository = make()
+    store(repository, {"id": 1, "v": "int"})
+    store(repository, {"id": "1", "v": "text"})
+    assert repository.count() == 2
+    store(repository, {"id": 1, "v": "int2"})
+    assert [row["v"] for row in repository.retrieve()] == ["int2", "text"]
+
+
+def test_created_event_payload():
+    notify = Recorder()
+    repository = make(notify)
+    stored, _ = store(repository, {"name": "Ann"})
+    event_type, event, wait = notify.events[0]
+    assert (event_type, wait) == (REPOSITORY_CHANGED, True)
+    assert event["repositoryName"] == "user-repository"
+    assert event["changeType"] == "created"
+    assert event["entityId"] == stored["id"]
+    assert event["newValue"] == stored
+    assert "oldValue" not in event
+    assert isinstance(event["timestamp"], datetime)
+
+
+# -- Store: scalars and lists -----------------------------------------------------------------
+
+
+def test_scalars_are_deduplicated_by_value_and_type():
+    notify = Recorder()
+    repository = make(notify)
+    for value in ("1", 1, 1.0, True, "1", 1):
+        store(repository, value)
+    assert repository.retrieve() == ["1", 1, 1.0, True]
+    # The reference announces a duplicate scalar as an update with equal old and new values.
+    assert notify.changes() == ["created"] * 4 + ["updated"] * 2
+    duplicate = notify.events[-1][1]
+    assert duplicate["newValue"] == duplicate["oldValue"] == 1
+    assert "entityId" not in duplicate
+
+
+def test_list_is_stored_element_wise_reporting_the_last_element():
+    repository = make()
+    stored, is_new = store(repository, ["a", {"name": "x"}, "a"])
+    assert stored[0] == "a" and stored[2] == "a"
+    assert UUID_UPPER.match(stored[1]["id"])
+    assert is_new is False  # the last element was a duplicate
+    assert repository.count() == 2
+    assert store(repository, []) == ([], False)
+
+
+def test_store_waits_for_observers_element_by_element():
+    async def scenario() -> None:
+        notify = Recorder()
+        notify.hold = asyncio.Event()
+        repository = make(notify)
+        task = asyncio.create_task(repository.store(["a", "b"]))
+        await asyncio.sleep(0.01)
+        assert not task.done()
+        assert repository.retrieve() == ["a"]  # "b" waits for the observers of "a"
+        notify.hold.set()
+        assert await task == (["a", "b"], True)
+        assert [p["newValue"] for _, p, _ in notify.events] == ["a", "b"]
+
+    asyncio.run(scenario())
+
+
+# -- Retrieve -------------------------------------------------------------------------------------
+
+
+def test_retrieve_where_is_typed_equality_in_insertion_order_ignoring_the_operator():
+    repository = make()
+    rows = [
+        {"id": "1", "team": "red", "n": 1},
+        {"id": "2", "team": "blue", "n": 1.0},
+        {"id": "3", "team": "red", "n": "1"},
+    ]
+    store(repository, rows)
+    assert repository.retrieve(("team", "==", "red")) == [rows[0], rows[2]]
+    assert repository.retrieve(("team", "!=", "red")) == [rows[0], rows[2]]
+    assert repository.retrieve(("n", "is", 1)) == [rows[0]]
+    assert repository.retrieve(("n", "is", "1")) == [rows[2]]
+    assert repository.retrieve(("id", "is", "2")) == [rows[1]]
+    assert repository.retrieve(("id", "is", 2)) == []
+    assert repository.retrieve(("missing", "is", None)) == []
+
+
+def test_retrieve_where_after_updates_keeps_insertion_order():
+    repository = make()
+    store(repository, [{"name": "a", "g": 1}, {"name": "b", "g": 1}])
+    store(repository, {"name": "a", "g": 1, "changed": True})
+    assert [row["name"] for row in repository.retrieve(("g", "is", 1))] == ["a", "b"]
+    assert [row["name"] for row in repository.retrieve()] == ["a", "b"]
+
+
+def test_unknown_repository_is_empty():
+    assert RepositoryRegistry().get("nothing-repository").retrieve() == []
+
+
+# -- Delete -------------------------------------------------------------------------------------
+
+
+def test_delete_where_removes_rows_and_fires_events_without_waiting():
+    notify = Recorder()
+    repository = make(notify)
+    store(repository, [{"id": "a", "g": 1}, {"id": "b", "g": 2}, {"id": "c", "g": 1}])
+    notify.events.clear()
+    deleted = repository.delete(("g", "is", 1))
+    assert deleted == [{"id": "a", "g": 1}, {"id": "c", "g": 1}]
+    assert repository.retrieve() == [{"id": "b", "g": 2}]
+    assert [(t, p["changeType"], p["entityId"], w) for t, p, w in notify.events] == [
+        (REPOSITORY_CHANGED, "deleted", "a", False),
+        (REPOSITORY_CHANGED, "deleted", "c", False),
+    ]
+    assert notify.events[0][1]["oldValue"] == {"id": "a", "g": 1}
+    assert "newValue" not in notify.events[0][1]
+    assert repository.delete(("g", "is", 1)) == []
+    # A deleted id can be stored again as a new row.
+    _, is_new = store(repository, {"id": "a"})
+    assert is_new is True
+
+
+def test_delete_without_where_clears_with_one_anonymous_event():
+    notify = Recorder()
+    repository = make(notify)
+    store(repository, ["x", "y"])
+    notify.events.clear()
+    assert repository.delete() == ["x", "y"]
+    assert repository.count() == 0
+    [(event_type, event, wait)] = notify.events
+    assert (event_type, event["changeType"], wait) == (REPOSITORY_CHANGED, "deleted", False)
+    assert not {"entityId", "newValue", "oldValue"} & event.keys()
+    _, is_new = store(repository, "x")
+    assert is_new is True
+
+
+# -- limits ---------------------------------------------------------------------------------------
+
+
+def test_max_size_evicts_the_oldest_row_and_announces_it_first():
+    notify = Recorder()
+    repository = make(notify)
+    repository.configure("maxSize", 3)
+    for label in ("first", "second", "third", "fourth"):
+        store(repository, {"label": label})
+    assert [row["label"] for row in repository.retrieve()] == ["second", "third", "fourth"]
+    evictions = [(p, w) for t, p, w in notify.events if t == REPOSITORY_EVICTED]
+    assert len(evictions) == 1
+    event, wait = evictions[0]
+    assert wait is False
+    assert event["evictedItem"]["label"] == "first"
+    assert event["repositoryName"] == "user-repository"
+    assert event["reason"] == "maxSize"
+    assert isinstance(event["timestamp"], float)
+    # announced before the created event of the row that caused it
+    kinds = [t for t, _, _ in notify.events]
+    assert kinds[-2:] == [REPOSITORY_EVICTED, REPOSITORY_CHANGED]
+
+
+def test_max_size_applies_from_the_next_append_one_row_at_a_time():
+    repository = make()
+    store(repository, ["a", "b", "c", "d"])
+    repository.configure("maxSize", 2)
+    assert repository.count() == 4
+    store(repository, {"id": "x"})
+    assert repository.retrieve() == ["b", "c", "d", {"id": "x"}]
+    store(repository, {"id": "x", "v": 1})  # an update never evicts
+    assert repository.count() == 4
+
+
+def test_ttl_hides_old_rows_from_retrieve_but_not_from_count_store_or_delete():
+    clock = Clock()
+    notify = Recorder()
+    repository = make(notify, clock)
+    repository.configure("ttl", 1)
+    store(repository, {"id": "old", "v": 1})
+    clock.now += 0.5
+    store(repository, {"id": "new", "v": 1})
+    assert len(repository.retrieve()) == 2
+    clock.now += 0.75
+    assert repository.retrieve() == [{"id": "new", "v": 1}]
+    assert repository.retrieve(("v", "is", 1)) == [{"id": "new", "v": 1}]
+    assert repository.count() == 2
+    _, is_new = store(repository, {"id": "old", "v": 2})  # updates the hidden row in place
+    assert is_new is False
+    assert repository.retrieve() == [{"id": "new", "v": 1}]
+    assert repository.delete(("id", "is", "old")) == [{"id": "old", "v": 2}]
+
+
+def test_configure_rejects_unknown_options():
+    with pytest.raises(ValueError):
+        make().configure("colour", 1)
+
+
+# -- registry and .store files ------------------------------------------------------------------
+
+
+def test_registry_creates_each_repository_once_with_its_notify():
+    notify = Recorder()
+    registry = RepositoryRegistry(notify)
+    repository = registry.get("a-repository")
+    assert registry.get("a-repository") is repository
+    assert repository.name == "a-repository"
+    store(repository, "x")
+    assert notify.events[0][1]["repositoryName"] == "a-repository"
+
+
+def test_store_files_seed_repositories_silently(tmp_path: Path):
+    (tmp_path / "products.store").write_text(
+        "# catalog\n"
+        "- id: p1\n  name: Widget\n  price: 9.99\n  category: hardware\n"
+        "- id: p2\n  name: Gadget\n  price: 24\n  category: electronics\n"
+        "- just text\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "config.store").write_text("name: single\nenabled: true\n", encoding="utf-8")
+    (tmp_path / ".hidden.store").write_text("- id: h\n", encoding="utf-8")
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "deep.store").write_text("- id: d\n", encoding="utf-8")
+    notify = Recorder()
+    registry = RepositoryRegistry(notify)
+    registry.load_store_files(tmp_path)
+    products = registry.get("products-repository").retrieve()
+    assert products == [
+        {"id": "p1", "name": "Widget", "price": 9.99, "category": "hardware"},
+        {"id": "p2", "name": "Gadget", "price": 24, "category": "electronics"},
+    ]
+    [config] = registry.get("config-repository").retrieve()
+    assert config["name"] == "single" and config["enabled"] is True
+    assert UUID_UPPER.match(config["id"])
+    assert registry.get("deep-repository").count() == 0
+    assert registry.get(".hidden-repository").count() == 0
+    assert notify.events == []
+
+
+def test_store_file_scalars_follow_the_reference_reader(tmp_path: Path):
+    path = tmp_path / "x.store"
+    path.write_text(
+        "- when: 2024-01-02\n  flag: yes\n  on: FALSE\n  nothing: null\n  tilde: ~\n"
+        "  nested: {a: null}\n",
+        encoding="utf-8",
+    )
+    [row] = read_store_file(path)
+    assert row == {
+        "when": "2024-01-02",
+        "flag": "yes",
+        "on": False,
+        "nothing": "",
+        "tilde": "",
+        "nested": {"a": ""},
+    }
+
+
+def test_store_file_errors_name_the_file(tmp_path: Path):
+    path = tmp_path / "bad.store"
+    path.write_text("- [unclosed\n", encoding="utf-8")
+    with pytest.raises(StoreFileError, match=r"bad\.store"):
+        RepositoryRegistry().load_store_files(tmp_path)
+
+
+def test_empty_store_file_seeds_nothing(tmp_path: Path):
+    (tmp_path / "empty.store").write_text("", encoding="utf-8")
+    registry = RepositoryRegistry()
+    registry.load_store_files(tmp_path)
+    assert registry.get("empty-repository").count() == 0
+
+
+# -- end to end: ARO programs -------------------------------------------------------------------
+
+
+def test_program_store_retrieve_and_new_entry(run_app):
+    code, lines = run_app(
+        """
+        (Application-Start: Demo) {
+            Create the <ann> with { name: "Ann", team: "red" }.
+            Create the <bob> with { name: "Bob", team: "blue" }.
+            Store the <saved: ann> into the <user-repository>.
+            Log <new-entry> to the <console>.
+            Store the <bob> into the <user-repository>.
+            Create the <ann2> with { name: "Ann", team: "green" }.
+            Store the <again: ann2> into the <user-repository>.
+            Log <new-entry> to the <console>.
+            Log <again: id> == <saved: id> to the <console>.
+            Log <user-repository: count> to the <console>.
+            Retrieve the <one> from the <user-repository> where <name> is "Bob".
+            Log <one: team> to the <console>.
+            Retrieve the <none> from the <user-repository> where <name> is "Cy".
+            Log <none> to the <console>.
+            Retrieve the <fallback> from the <user-repository> where <name> is "Cy" default "-".
+            Log <fallback> to the <console>.
+            Retrieve the <newest> from the <user-repository: last>.
+            Log <newest: name> to the <console>.
+            Retrieve the <oldest> from the <user-repository: 1>.
+            Log <oldest: team> to the <console>.
+            Retrieve the <empty> from the <other-repository: first>.
+            Log "[" ++ <empty> ++ "]" to the <console>.
+            Return an <OK: status> for the <demo>.
+        }
+        """
+    )
+    assert code == 0
+    assert lines == [
+        "[Application-Start] 1",
+        "[Application-Start] 0",
+        "[Application-Start] true",
+        "[Application-Start] 2",
+        "[Application-Start] blue",
+        "[Application-Start] []",
+        "[Application-Start] -",
+        "[Application-Start] Bob",
+        "[Application-Start] green",
+        "[Application-Start] []",
+        "[OK] demo",
+    ]
+
+
+def test_program_observers_see_store_and_delete(run_app):
+    code, lines = run_app(
+        """
+        (Application-Start: Demo) {
+            Create the <user> with { id: "u1", name: "Ann" }.
+            Store the <user> into the <user-repository>.
+            Log "stored" to the <console>.
+            Delete the <gone> from the <user-repository> where <id> is "u1".
+            Log <user-repository: count> to the <console>.
+            Return an <OK: status> for the <demo>.
+        }
+
+        (Audit: user-repository Observer) {
+            Extract the <kind> from the <event: changeType>.
+            Extract the <id> from the <event: entityId>.
+            Log <kind> ++ " " ++ <id> to the <console>.
+        }
+
+        (Created Only: user-repository Observer) when <changeType> == "created" {
+            Log "only created" to the <console>.
+        }
+        """
+    )
+    assert code == 0
+    # Store waits for its observers (they run concurrently); Delete does not wait.
+    assert set(lines[:2]) == {"[Audit] created u1", "[Created Only] only created"}
+    assert lines[2] == "[Application-Start] stored"
+    assert sorted(lines[3:-1]) == ["[Application-Start] 0", "[Audit] deleted u1"]
+    assert lines[-1] == "[OK] demo"
+
+
+def test_program_max_size_evicts_into_the_evicted_handler(run_app):
+    code, lines = run_app(
+        """
+        (Application-Start: Demo) {
+            Configure the <log-repository: maxSize> with 2.
+            Create the <e1> with { label: "first" }.
+            Create the <e2> with { label: "second" }.
+            Create the <e3> with { label: "third" }.
+            Store the <e1> into the <log-repository>.
+            Store the <e2> into the <log-repository>.
+            Store the <e3> into the <log-repository>.
+            Retrieve the <entries> from the <log-repository>.
+            Compute the <entry-count: count> from <entries>.
+            Log <entry-count> to the <console>.
+            Return an <OK: status> for the <demo>.
+        }
+
+        (Track Eviction: log-repository Evicted Handler) {
+            Extract the <evicted> from the <event: evictedItem>.
+            Extract the <label> from the <evicted: label>.
+            Log <label> to the <console>.
+        }
+        """
+    )
+    assert code == 0
+    assert sorted(lines[:-1]) == ["[Application-Start] 2", "[Track Eviction] first"]
+    assert lines[-1] == "[OK] demo"
+
+
+def test_program_reads_store_files(run_app, tmp_path: Path):
+    (tmp_path / "products.store").write_text(
+        "- id: p1\n  name: Widget\n  category: hardware\n"
+        "- id: p2\n  name: Gadget\n  category: electronics\n"
+        "- id: p3\n  name: Gizmo\n  category: hardware\n",
+        encoding="utf-8",
+    )
+    code, lines = run_app(
+        """
+        (Application-Start: Store File Demo) {
+            Retrieve the <products> from the <products-repository>.
+            Compute the <product-count: length> from <products>.
+            Log <product-count> to the <console>.
+            Retrieve the <hardware> from the <products-repository> where <category> is "hardware".
+            Compute the <hardware-count: length> from <hardware>.
+            Log <hardware-count> to the <console>.
+            Retrieve the <widget> from the <products-repository> where <id> is "p1".
+            Extract the <name> from the <widget: name>.
+            Log <name> to the <console>.
+            Return an <OK: status> for the <startup>.
+        }
+        """,
+        root=tmp_path,
+    )
+    assert code == 0
+    assert lines == [
+        "[Application-Start] 3",
+        "[Application-Start] 2",
+        "[Application-Start] Widget",
+        "[OK] startup",
+    ]
