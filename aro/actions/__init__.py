@@ -3,6 +3,8 @@
 Order matters where modules share a verb: a later registration wins.
 """
 
-from aro.actions import collections, core, events, output, repository, response
+from aro.actions import collections, core, events, output, repository, response, services
 
-__all__ = ["collections", "core", "events", "output", "repository", "response"]
+__all__ = [
+    "collections", "core", "events", "output", "repository", "response", "services"
+]  # fmt: skip

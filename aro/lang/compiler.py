@@ -178,7 +178,7 @@ class _Builder:
             return
         if self.mutable_depth == 0 and self.loop_depth == 0 and name in self.bound:
             self.error(
-                node.result.noun.span or node.span,
+                node.result.noun.span,
                 f"Cannot rebind variable '{name}' - variables are immutable",
                 (
                     f"Variable '{name}' was already defined earlier in this feature set",

@@ -291,7 +291,7 @@ class _Formatter:
         parts = []
         for part in expr.parts:
             if isinstance(part, str):
-                parts.append(_escape(part).replace("${", "\\${"))
+                parts.append(_escape(part))
             else:
                 parts.append("${" + inner.expression(part) + "}")
         return '"' + "".join(parts) + '"'
@@ -335,8 +335,11 @@ def _is_shorthand_target(left: object, right: object) -> bool:
 
 
 def _escape(text: str) -> str:
-    return "".join(_ESCAPES.get(c) or (c if c.isprintable() else f"\\u{{{ord(c):x}}}")
-                   for c in text)
+    """Body of a double-quoted string; '${' is escaped so it does not start an interpolation."""
+    escaped = "".join(
+        _ESCAPES.get(c) or (c if c.isprintable() else f"\\u{{{ord(c):x}}}") for c in text
+    )
+    return escaped.replace("${", "\\${")
 
 
 def _with_article(article: str | None, text: str) -> str:

@@ -28,11 +28,14 @@ UNBOUND: Any = _Unbound()
 
 
 class Response:
-    """What ``Return`` (or falling off the end) produces: status name, reason, payload dict."""
+    """What ``Return`` produces: status name, reason, payload dict.  A feature set without a
+    Return answers ``OK`` with the reason ``success``, as the reference does."""
 
     __slots__ = ("payload", "reason", "status")
 
-    def __init__(self, status: str = "OK", reason: str = "", payload: dict | None = None) -> None:
+    def __init__(
+        self, status: str = "OK", reason: str = "success", payload: dict | None = None
+    ) -> None:
         self.status = status
         self.reason = reason
         self.payload = payload if payload is not None else {}

@@ -52,6 +52,9 @@ class Services:
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))
 
+    def published(self, activity: str) -> dict[str, Any]:
+        return {}
+
     def magic(self, name: str, specifiers: tuple[str, ...]) -> Any:
         raise KeyError(name)
 
@@ -482,7 +485,7 @@ def test_program_payload_forms_and_guards(run_app):
             Log "gold" to the <console>.
         }
 
-        (Big: OrderPaid Handler) when <event: amount> > 100 {
+        (Big: OrderPaid Handler) when <event: order.amount> > 100 {
             Log "big" to the <console>.
         }
 

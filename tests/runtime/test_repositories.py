@@ -422,16 +422,16 @@ def test_program_store_retrieve_and_new_entry(run_app):
             Log <user-repository: count> to the <console>.
             Retrieve the <one> from the <user-repository> where <name> is "Bob".
             Log <one: team> to the <console>.
-            Retrieve the <none> from the <user-repository> where <name> is "Cy".
-            Log <none> to the <console>.
+            Retrieve the <nobody> from the <user-repository> where <name> is "Cy".
+            Log <nobody> to the <console>.
             Retrieve the <fallback> from the <user-repository> where <name> is "Cy" default "-".
             Log <fallback> to the <console>.
             Retrieve the <newest> from the <user-repository: last>.
             Log <newest: name> to the <console>.
             Retrieve the <oldest> from the <user-repository: 1>.
             Log <oldest: team> to the <console>.
-            Retrieve the <empty> from the <other-repository: first>.
-            Log "[" ++ <empty> ++ "]" to the <console>.
+            Retrieve the <blank> from the <other-repository: first>.
+            Log "[" ++ <blank> ++ "]" to the <console>.
             Return an <OK: status> for the <demo>.
         }
         """

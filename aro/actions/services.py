@@ -1,0 +1,37 @@
+"""Start, Stop and Keepalive: the verbs that drive the application's long-running services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aro.vm.frame import UNBOUND, Frame
+from aro.vm.plan import Plan
+from aro.vm.registry import action
+
+
+def _service_config(plan: Plan, frame: Frame) -> Any:
+    """What follows `with`: a port number, a config map, or nothing."""
+    if plan.with_fn is not None:
+        return plan.with_fn(frame)
+    if plan.object_fn is not None:
+        return plan.object_fn(frame)
+    return None
+
+
+@action("start", prepositions=("with", "on", "at", "for"))
+async def start(plan: Plan, frame: Frame) -> Any:
+    plan.check_preposition()
+    return await frame.services.start(plan.result.base, _service_config(plan, frame))
+
+
+@action("stop", prepositions=("with", "for", "on"))
+async def stop(plan: Plan, frame: Frame) -> Any:
+    plan.check_preposition()
+    await frame.services.stop(plan.result.base, _service_config(plan, frame))
+    return UNBOUND
+
+
+@action("keepalive", "wait", "block")
+async def keepalive(plan: Plan, frame: Frame) -> Any:
+    await frame.services.keepalive()
+    return UNBOUND
