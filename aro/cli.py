@@ -61,9 +61,9 @@ def _report_compile_errors(error: Exception) -> int:
     return 1
 
 
-def command_run(path: Path, rest: list[str]) -> int:
-
+def command_run(path: Path, rest: list[str], settings: dict[str, Any]) -> int:
     from aro.lang.diagnostics import AroSyntaxError
+    from aro.net.openapi import ContractError
     from aro.runtime.app import Application, StartupError, install_signal_handlers
     from aro.runtime.loader import application_root, load_program
 
@@ -75,15 +75,16 @@ def command_run(path: Path, rest: list[str]) -> int:
         return _report_compile_errors(error)
     import aro.actions  # noqa: F401 - registers every action
 
-    app = Application(program, application_root(path), parse_app_arguments(app_arguments))
-
     async def main() -> int:
+        app = Application(
+            program, application_root(path), parse_app_arguments(app_arguments), settings=settings
+        )
         install_signal_handlers(app)
         return await app.run()
 
     try:
         return _event_loop_runner()(main())
-    except StartupError as error:
+    except (StartupError, ContractError) as error:
         print(f"Error: {error}")
         return 1
     except Exception:
@@ -138,6 +139,20 @@ def command_disasm(path: Path) -> int:
     return 0
 
 
+def _pop_option(arguments: list[str], name: str) -> str | None:
+    """Take ``name value`` or ``name=value`` out of the arguments after the app path (run's
+    own options may follow the path, as in the reference)."""
+    for position, argument in enumerate(arguments):
+        if argument == name and position + 1 < len(arguments):
+            value = arguments[position + 1]
+            del arguments[position : position + 2]
+            return value
+        if argument.startswith(name + "="):
+            del arguments[position]
+            return argument.split("=", 1)[1]
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aro", description="Run ARO applications.")
     parser.add_argument("--version", action="store_true", help="print the version and codec")
@@ -145,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run an application")
     run.add_argument("--debug", action="store_true", help="show Python tracebacks")
     run.add_argument("--keep-alive", action="store_true", help="keep running until a signal")
+    run.add_argument("--host", help="bind address of servers (default 127.0.0.1, ARO_HOST)")
+    run.add_argument("--port", type=int, help="HTTP port (default: ARO_HTTP_PORT, program, 8080)")
+    run.add_argument("--max-body", type=int, help="largest request body in bytes (1 MiB)")
     run.add_argument("path", type=Path)
     run.add_argument("rest", nargs=argparse.REMAINDER, help="--debug, --keep-alive, app arguments")
     check = commands.add_parser("check", help="check an application for errors")
@@ -170,7 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if arguments.command == "run":
         debug = ["--debug"] if arguments.debug else []
-        return command_run(arguments.path, [*arguments.rest, *debug])
+        rest = list(arguments.rest)
+        settings = {
+            "host": _pop_option(rest, "--host") or arguments.host,
+            "port": _pop_option(rest, "--port") or arguments.port,
+            "max_body": _pop_option(rest, "--max-body") or arguments.max_body,
+        }
+        return command_run(arguments.path, [*rest, *debug], settings)
     if arguments.command == "check":
         return command_check(arguments.path)
     return command_disasm(arguments.path)

@@ -25,9 +25,7 @@ class Outcome:
 def run_aro(source: str, parameters: dict | None = None, environ: dict | None = None) -> Outcome:
     program = compile_source(source, "test.aro")
     stdout, stderr = io.StringIO(), io.StringIO()
-    app = Application(
-        program, None, parameters or {}, environ or {}, stdout=stdout, stderr=stderr
-    )
+    app = Application(program, None, parameters or {}, environ or {}, stdout=stdout, stderr=stderr)
     exit_code = asyncio.run(app.run())
     return Outcome(stdout.getvalue(), stderr.getvalue(), exit_code)
 

@@ -41,10 +41,7 @@ def test_version_names_the_active_codec(forced: str, codec: str | None) -> None:
 def test_check_reports_every_error_with_position(tmp_path: Path) -> None:
     app = write_app(
         tmp_path,
-        "(Application-Start: T) {\n"
-        "    Create the <x> with .\n"
-        "    Log <x> to the <console>\n"
-        "}\n",
+        "(Application-Start: T) {\n    Create the <x> with .\n    Log <x> to the <console>\n}\n",
     )
     result = aro("check", str(app))
     assert result.returncode == 1
@@ -54,7 +51,7 @@ def test_check_reports_every_error_with_position(tmp_path: Path) -> None:
 
 
 def test_check_accepts_a_valid_app(tmp_path: Path) -> None:
-    app = write_app(tmp_path, "(Application-Start: T) { Log \"hi\" to the <console>. }\n")
+    app = write_app(tmp_path, '(Application-Start: T) { Log "hi" to the <console>. }\n')
     result = aro("check", str(app))
     assert result.returncode == 0
     assert result.stdout.strip() == "✅ No issues found in 1 file(s)"

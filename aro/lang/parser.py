@@ -79,9 +79,12 @@ TIME_UNITS = frozenset({
     "second", "seconds", "s", "minute", "minutes", "min", "hour", "hours", "h",
     "millisecond", "milliseconds", "ms",
 })
+CLAUSE_ORDER = ("with", "to", "where", "by", "default", "when")
 AGGREGATIONS = frozenset({"sum", "count", "avg", "min", "max"})
 NULL_WORDS = frozenset({"null", "nil", "none"})
-COMPARISON_OPS = frozenset({"==", "!=", "<", ">", "<=", ">=", "contains", "matches", "in", "not in"})
+COMPARISON_OPS = frozenset(
+    {"==", "!=", "<", ">", "<=", ">=", "contains", "matches", "in", "not in"}
+)
 LOGICAL_OPS = frozenset({"or", "and"})
 PREPOSITION_LIST = "from, for, to, with, into, on, at, by, via, against"
 
@@ -403,7 +406,13 @@ class Parser:
         return statement
 
     def expect_terminator(self) -> None:
-        self.expect_punct(".", "to end the statement")
+        if not self.at_punct("."):
+            token = self.tok
+            clause = token.kind in (PREPOSITION, KEYWORD) or token.text == "default"
+            if clause and token.value in CLAUSE_ORDER:
+                self.fail("'.' to end the statement (clauses go in the order "
+                          f"{', '.join(CLAUSE_ORDER)})")
+            self.fail("'.' to end the statement")
         while self.at_punct("."):
             self.advance()
 
@@ -891,19 +900,9 @@ class Parser:
         else:
             op = token.value
         right = self.parse_expression(precedence)
-        if op in LOGICAL_OPS and self.is_shorthand(left, right):
+        if op in LOGICAL_OPS and right is not self._last_group and is_shorthand(left, right):
             right = Binary(left.op, left.left, right, span)
         return Binary(op, left, right, span)
-
-    def is_shorthand(self, left: object, right: object) -> bool:
-        """``<x> == "a" or "b"``: a comparison on the left, a plain value on the right."""
-        if not isinstance(left, Binary) or left.op not in COMPARISON_OPS:
-            return False
-        if right is self._last_group or isinstance(right, (TypeCheck, Exists)):
-            return False
-        if isinstance(right, Binary):
-            return right.op not in COMPARISON_OPS and right.op not in LOGICAL_OPS
-        return not (isinstance(right, Unary) and right.op == "not")
 
     def parse_type_check(self, operand: object, span: Span) -> TypeCheck:
         negated = self.at_keyword("not")
@@ -1079,6 +1078,18 @@ def starts_sink_expression(token: Token) -> bool:
     if kind in (TokenKind.STRING, TokenKind.TEMPLATE, TokenKind.INT, TokenKind.FLOAT):
         return True
     return kind is PUNCT and token.value in ("<", "[", "{")
+
+
+def is_shorthand(left: object, right: object) -> bool:
+    """Whether ``left or right`` is the ``<x> == "a" or "b"`` shorthand (unless ``right`` was
+    parenthesised): a comparison on the left and a plain value on the right."""
+    if not isinstance(left, Binary) or left.op not in COMPARISON_OPS:
+        return False
+    if isinstance(right, (TypeCheck, Exists)):
+        return False
+    if isinstance(right, Binary):
+        return right.op not in COMPARISON_OPS and right.op not in LOGICAL_OPS
+    return not (isinstance(right, Unary) and right.op == "not")
 
 
 def keyword_literal(word: str) -> object:

@@ -16,6 +16,7 @@ from aro.lang.ast import (
     AroStatement,
     Binary,
     Break,
+    Clauses,
     Exists,
     FeatureSet,
     ForEach,
@@ -35,6 +36,7 @@ from aro.lang.ast import (
     RegexLiteral,
     RequireStatement,
     ResultNoun,
+    SinkResult,
     SourceFile,
     TypeCheck,
     Unary,
@@ -42,6 +44,7 @@ from aro.lang.ast import (
     WhileLoop,
 )
 from aro.lang.lexer import is_identifier
+from aro.lang.parser import is_shorthand
 from aro.lang.tokens import ARTICLES, KEYWORDS, PREPOSITIONS
 
 INDENT = "    "
@@ -57,7 +60,6 @@ _TYPE_CHECK_PRECEDENCE = 3
 _UNARY_PRECEDENCE = 7
 _POSTFIX_PRECEDENCE = 8
 _PRIMARY_PRECEDENCE = 9
-_COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">=", "contains", "matches", "in", "not in"})
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
 _RESERVED = KEYWORDS | ARTICLES | PREPOSITIONS
 _OBJECT_PATTERN = re.compile(r"<[^\W\d]\w*:")
@@ -161,24 +163,23 @@ class _Formatter:
             text += f" {statement.preposition} {self.object(statement.obj)}"
         return text + self.clauses(statement.clauses)
 
-    def result(self, result: object) -> str:
+    def result(self, result: ResultNoun | SinkResult) -> str:
         if not isinstance(result, ResultNoun):
             return self.expression(result.expr)
         text = _with_article(result.article, f"<{self.noun(result.noun)}>")
         return text if result.as_type is None else f"{text} as {result.as_type}"
 
-    def object(self, obj: object) -> str:
+    def object(self, obj: ObjectNoun | ObjectExpr) -> str:
         if isinstance(obj, ObjectNoun):
             text = obj.noun.base if obj.bare else f"<{self.noun(obj.noun)}>"
             return _with_article(obj.article, text)
-        assert isinstance(obj, ObjectExpr)
         text = self.expression(obj.expr)
         # Without the parentheses '<x: y>' would read as an object noun and '/re/' not at all.
         if text.startswith("/") or _OBJECT_PATTERN.match(text):
             text = f"({text})"
         return text if obj.time_unit is None else f"{text} {obj.time_unit}"
 
-    def clauses(self, clauses: object) -> str:
+    def clauses(self, clauses: Clauses) -> str:
         text = ""
         if isinstance(clauses.with_, Aggregation):
             field = "" if clauses.with_.field is None else f"<{clauses.with_.field}>"
@@ -236,7 +237,7 @@ class _Formatter:
         right = self.expression(expr.right)
         # Parenthesised, a plain right operand is not distributed by the or-shorthand.
         if _precedence(expr.right) <= precedence or (
-            expr.op in ("or", "and") and _is_shorthand_target(expr.left, expr.right)
+            expr.op in ("or", "and") and is_shorthand(expr.left, expr.right)
         ):
             right = f"({right})"
         return f"{left} {expr.op} {right}"
@@ -321,17 +322,6 @@ def _precedence(expr: object) -> int:
     if isinstance(expr, (Member, Index)):
         return _POSTFIX_PRECEDENCE
     return _PRIMARY_PRECEDENCE
-
-
-def _is_shorthand_target(left: object, right: object) -> bool:
-    """Whether the parser would rewrite ``left or right`` as the ``== "a" or "b"`` shorthand."""
-    if not isinstance(left, Binary) or left.op not in _COMPARISONS:
-        return False
-    if isinstance(right, (TypeCheck, Exists)):
-        return False
-    if isinstance(right, Binary):
-        return right.op not in _COMPARISONS and right.op not in ("or", "and")
-    return not (isinstance(right, Unary) and right.op == "not")
 
 
 def _escape(text: str) -> str:

@@ -83,7 +83,7 @@ class Token:
         return self.kind is kind and self.value == word
 
     def describe(self) -> str:
-        """How a diagnostic names this token: ``'Log'``, ``reserved word 'type'``, ``end of file``."""
+        """How a diagnostic names this token (``'Log'``, ``reserved word 'type'``, ...)."""
         if self.kind is TokenKind.EOF:
             return self.value or "end of file"
         if self.kind is TokenKind.KEYWORD:

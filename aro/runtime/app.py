@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from aro.lang.bytecode import CodeObject, Program
+from aro.net.openapi import Contract, ContractError
 from aro.runtime.events import EventBus
+from aro.runtime.http_service import DEFAULT_HOST, HttpService, Metrics, resolve_port
 from aro.runtime.repositories import RepositoryRegistry
 from aro.vm import values
 from aro.vm.errors import ActionError, AroError, StatementError
@@ -26,6 +28,7 @@ ENTRY_POINT = "Application-Start"
 END = "Application-End"
 IDLE_KEEPALIVE_SECONDS = 2.0
 FORCED_EXIT_SECONDS = 5.0
+DEFAULT_MAX_BODY = 1024 * 1024
 
 
 class StartupError(AroError):
@@ -43,9 +46,11 @@ class Application:
         environ: Mapping[str, str] | None = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.program = program
         self.root = root
+        self.settings = dict(settings or {})
         self.parameters = dict(parameters or {})
         self.environ = os.environ if environ is None else environ
         self.stdout = stdout or sys.stdout
@@ -54,6 +59,7 @@ class Application:
         if root is not None:
             self.repositories.load_store_files(root)
         self.bus = EventBus(program)
+        self.contract = Contract.load(root) if root is not None else None
         self.services_running: dict[str, Any] = {}
         self.shutdown_requested = asyncio.Event()
         self.shutdown_signal = "SIGTERM"
@@ -81,7 +87,26 @@ class Application:
         return self._published.get(activity, {})
 
     async def start(self, service: str, config: Any) -> Any:
-        raise ActionError(f"The service '{service}' is not available in this runtime")
+        if service != "http-server":
+            raise ActionError(f"The service '{service}' is not available in this runtime")
+        if service in self.services_running:
+            raise ActionError("The http-server is already running")
+        http = HttpService(
+            self,
+            self.program,
+            self.contract,
+            self.settings.get("host") or self.environ.get("ARO_HOST") or DEFAULT_HOST,
+            resolve_port(self._port_settings(), config, self.contract),
+            int(self.settings.get("max_body") or DEFAULT_MAX_BODY),
+        )
+        description = await http.start()
+        self.services_running[service] = http
+        self.stdout.write(f"HTTP Server started on port {http.port}\n")
+        self.stdout.flush()
+        return description
+
+    def _port_settings(self) -> dict[str, Any]:
+        return {"port": self.settings.get("port"), "env_port": self.environ.get("ARO_HTTP_PORT")}
 
     async def stop(self, service: str, config: Any) -> None:
         running = self.services_running.pop(service, None)
@@ -111,7 +136,20 @@ class Application:
         return response.payload
 
     def magic(self, name: str, specifiers: tuple[str, ...]) -> Any:
+        http = self.services_running.get("http-server")
+        if name in ("http-server", "httpServer", "contract", "Contract"):
+            return self._server_description(http)
+        if name == "metrics":
+            return http.metrics.snapshot() if http else Metrics().snapshot()
         raise KeyError(name)
+
+    def _server_description(self, http: HttpService | None) -> dict[str, Any]:
+        port = http.port if http else resolve_port(self._port_settings(), None, self.contract)
+        description: dict[str, Any] = {"port": port, "hostname": http.host if http else ""}
+        if self.contract is not None:
+            routes = [f"{op.method} {op.path}" for op in self.contract.operations]
+            description.update(routes=routes, routeCount=len(routes), title=self.contract.title)
+        return description
 
     def _on_repository_change(self, event_type: str, payload: dict, wait: bool) -> Any:
         return self.bus.emit(event_type, payload, wait=wait)
@@ -136,8 +174,17 @@ class Application:
         self.shutdown_signal = signal_name
         self.shutdown_requested.set()
 
+    def check_contract(self) -> None:
+        """Every contract operation needs a feature set named by its operationId."""
+        if self.contract is not None:
+            try:
+                self.contract.check_handlers({code.name for code in self.program.code_objects})
+            except ContractError as error:
+                raise StartupError(str(error)) from None
+
     async def run(self) -> int:
         """Application-Start, pending events, Application-End; prints the final line."""
+        self.check_contract()
         root = Frame(self.entry_point(), self)
         self.bus.bind(self, root)
         try:

@@ -13,24 +13,28 @@ def log_lines(source: str) -> list[str]:
 
 
 def test_fast_path_binds_the_expression_without_running_the_action() -> None:
-    lines = log_lines(start("""
+    lines = log_lines(
+        start("""
         Create the <price> with 4.
         Compute the <total> from <price> * 3.
         Validate the <ok> for <total> == 12.
         Log <total> to the <console>.
         Log <ok> to the <console>.
-    """))
+    """)
+    )
     assert lines == ["12", "true"]
 
 
 def test_existing_binding_wins_for_non_rebinding_verbs_at_run_time() -> None:
-    lines = log_lines(start("""
+    lines = log_lines(
+        start("""
         Create the <n> with 1.
         while <n> < 3 {
             Compute the <n> from <n> + 1.
         }
         Log <n> to the <console>.
-    """))
+    """)
+    )
     assert lines == ["3"]
 
 
@@ -54,7 +58,8 @@ def test_loop_bindings_are_fresh_per_iteration_and_invisible_afterwards() -> Non
 
 
 def test_loop_body_shadowing_keeps_the_outer_value() -> None:
-    lines = log_lines(start("""
+    lines = log_lines(
+        start("""
         Create the <label> with "outer".
         Create the <pair> with [1, 2].
         for each <item> in <pair> {
@@ -63,12 +68,14 @@ def test_loop_body_shadowing_keeps_the_outer_value() -> None:
             Log <label> to the <console>.
         }
         Log <label> to the <console>.
-    """))
+    """)
+    )
     assert lines == ["outer", "inner", "outer", "inner", "outer"]
 
 
 def test_for_each_index_where_and_range() -> None:
-    lines = log_lines(start("""
+    lines = log_lines(
+        start("""
         Create the <names> with ["a", "b", "c", "d"].
         for each <name> at <i> in <names> where <i> > 1 {
             Log "${i}:${name}" to the <console>.
@@ -76,12 +83,14 @@ def test_for_each_index_where_and_range() -> None:
         for <k> from 2 to 5 {
             Log <k> to the <console>.
         }
-    """))
+    """)
+    )
     assert lines == ["2:c", "3:d", "2", "3", "4"]
 
 
 def test_while_break_and_nested_match() -> None:
-    lines = log_lines(start("""
+    lines = log_lines(
+        start("""
         Create the <n> with 0.
         while true {
             Compute the <n> from <n> + 1.
@@ -91,7 +100,8 @@ def test_while_break_and_nested_match() -> None:
             }
         }
         Log "done at ${n}" to the <console>.
-    """))
+    """)
+    )
     assert lines == ["1", "2", "done at 3"]
 
 
@@ -102,7 +112,8 @@ def test_break_outside_a_while_is_an_error() -> None:
 
 
 def test_match_literals_compare_with_the_same_type() -> None:
-    lines = log_lines(start("""
+    lines = log_lines(
+        start("""
         Create the <code> with 200.
         match <code> {
             case 200.0 { Log "double" to the <console>. }
@@ -114,12 +125,14 @@ def test_match_literals_compare_with_the_same_type() -> None:
             case /^h/i where <code> == 200 { Log "regex" to the <console>. }
             otherwise { Log "none" to the <console>. }
         }
-    """))
+    """)
+    )
     assert lines == ["int", "regex"]
 
 
 def test_parallel_for_each_runs_every_item() -> None:
-    lines = log_lines(start("""
+    lines = log_lines(
+        start("""
         Create the <items> with [1, 2, 3, 4, 5, 6].
         parallel for each <item> in <items> with <concurrency: 2> {
             Compute the <square> from <item> * <item>.
@@ -128,36 +141,43 @@ def test_parallel_for_each_runs_every_item() -> None:
         Retrieve the <squares> from the <square-repository>.
         Reduce the <total> from the <squares> with sum().
         Log <total> to the <console>.
-    """))
+    """)
+    )
     assert lines == ["91.00"]
 
 
 def test_statement_guard_skips_the_statement() -> None:
-    lines = log_lines(start("""
+    lines = log_lines(
+        start("""
         Create the <n> with 5.
         Log "big" to the <console> when <n> > 10.
         Log "small" to the <console> when <n> <= 10.
-    """))
+    """)
+    )
     assert lines == ["small"]
 
 
 def test_return_ends_the_feature_set_inside_a_loop() -> None:
-    outcome = run_aro(start("""
+    outcome = run_aro(
+        start("""
         Create the <numbers> with [1, 2, 3].
         for each <n> in <numbers> {
             Log <n> to the <console>.
             Return an <OK: status> for the <early> when <n> == 2.
         }
         Log "unreachable" to the <console>.
-    """))
+    """)
+    )
     assert outcome.lines == ["[Application-Start] 1", "[Application-Start] 2", "[OK] early"]
 
 
 def test_failed_statement_reads_back_as_the_error_message() -> None:
-    outcome = run_aro(start("""
+    outcome = run_aro(
+        start("""
         Create the <user> with { name: "Ada" }.
         Extract the <email> from the <user: email>.
-    """))
+    """)
+    )
     assert outcome.exit_code == 1
     assert outcome.lines[0] == (
         "Runtime error: Runtime Error: Cannot extract the email from the user: email."
@@ -177,12 +197,15 @@ def test_expression_errors_are_not_wrapped() -> None:
 
 
 def test_application_end_error_sees_the_shutdown_reason() -> None:
-    outcome = run_aro(start("Throw the <Broken> for the <demo>.") + """
+    outcome = run_aro(
+        start("Throw the <Broken> for the <demo>.")
+        + """
 (Application-End: Error) {
     Extract the <code> from the <shutdown: code>.
     Log "ended with ${code}" to the <console>.
 }
-""")
+"""
+    )
     assert outcome.lines[0] == "[Application-End] ended with 1"
     assert outcome.lines[1] == "Runtime error: Runtime Error: Cannot throw the Broken for the demo."
 
@@ -194,15 +217,18 @@ def test_final_line_prints_the_payload_and_hides_the_application_reason() -> Non
 
 
 def test_emit_waits_for_handlers_which_see_the_start_frame() -> None:
-    outcome = run_aro(start("""
+    outcome = run_aro(
+        start("""
         Create the <shop> with "Crumb".
         Emit a <Baked: event> with { loaves: 3 }.
         Log "after emit" to the <console>.
-    """) + """
+    """)
+        + """
 (Announce: Baked Handler) when <event: loaves> > 2 {
     Log "${shop} baked ${<event: loaves>}" to the <console>.
 }
-""")
+"""
+    )
     assert outcome.lines == [
         "[Announce] Crumb baked 3",
         "[Application-Start] after emit",

@@ -1,0 +1,460 @@
+"""Asyncio glue around the sans-I/O core of ``aro.net.http`` (runs on uvloop or plain asyncio).
+
+One :class:`HttpProtocol` per connection feeds bytes to an :class:`HttpParser` and calls the
+handler once per request.  What makes small handlers fast: a handler's coroutine is first
+driven inline with ``send(None)``; only one that really suspends becomes a task, so a handler
+that never awaits costs no task, no future and no extra loop iteration.  Responses leave in
+request order whatever order handlers finish in; the responses of one read go out in one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
+
+from aro.net.http import CONTINUE, MAX_BODY, HttpError, HttpParser, Request, encode_response
+
+__all__ = ["Handler", "HttpProtocol", "HttpServer", "Response", "UpgradeHandler"]
+
+logger = logging.getLogger("aro.net")
+
+Response = tuple[int, list[tuple[bytes, bytes]], bytes]
+Handler = Callable[[Request], Awaitable[Response]]
+UpgradeHandler = Callable[[Request, asyncio.Transport, "HttpProtocol"], bool]
+
+#: Requests of one connection in flight at once before we stop reading from it.
+MAX_PIPELINE = 32
+
+_JSON = [(b"Content-Type", b"application/json")]
+_KEEP_ALIVE = (b"Connection", b"keep-alive")
+_ERROR_500 = b'{"error":"Internal Server Error"}'
+
+
+def _error_body(message: str) -> bytes:
+    return b'{"error":"%s"}' % message.replace("\\", "\\\\").replace('"', '\\"').encode()
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Response], yielded: Any) -> Generator[Any, Any, Response]:
+    """Go on awaiting a coroutine whose first step already ran outside any task.
+
+    ``yielded`` is what that first ``send(None)`` produced (a future, or None for a bare
+    yield); it is handed to the task driving us, exactly as ``await`` would have done.
+    """
+    while True:
+        try:
+            sent = yield yielded
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:
+            try:
+                yielded = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                yielded = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
+
+
+class _Slot:
+    """A response owed in request order; ``data`` is None until its handler finishes."""
+
+    __slots__ = ("data", "keep_alive", "task")
+
+    def __init__(self, data: bytes | None = None, keep_alive: bool = True) -> None:
+        self.data = data
+        self.keep_alive = keep_alive
+        self.task: asyncio.Task | None = None
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One HTTP/1.1 connection: keep-alive, pipelining, timeouts, flow control, upgrade.
+
+    ``parser`` is public for upgrade handlers (``parser.upgrade_tail`` holds bytes that
+    followed the upgrade request).
+    """
+
+    __slots__ = (
+        "_batch",
+        "_closed",
+        "_closing",
+        "_handler",
+        "_idle_since",
+        "_loop",
+        "_pending",
+        "_reading",
+        "_request_since",
+        "_server",
+        "_timer",
+        "_transport",
+        "_upgrade",
+        "_write_paused",
+        "parser",
+        "remote_address",
+    )
+
+    def __init__(self, server: HttpServer) -> None:
+        self._server = server
+        self._handler = server.handler
+        self._loop = asyncio.get_running_loop()
+        self.parser = HttpParser(server.max_body, server.max_header_bytes, server.max_headers)
+        self._transport: asyncio.Transport | None = None
+        self._pending: collections.deque[_Slot] = collections.deque()
+        self._batch: list[bytes] | None = None
+        self._closed = self._closing = self._write_paused = False
+        self._reading = True
+        self._upgrade: Request | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._idle_since = self._request_since = 0.0
+        self.remote_address = ""
+
+    # transport callbacks -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self.remote_address = peer[0] if isinstance(peer, tuple) else str(peer or "")
+        self._server._connections.add(self)
+        self._idle_since = now = self._loop.time()
+        self._arm(now + self._server.keepalive_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._server._forget(self)
+
+    def data_received(self, data: bytes) -> None:
+        parser = self.parser
+        was_partial = parser.partial
+        events = parser.feed(data)
+        now = self._idle_since = self._loop.time()
+        if len(events) == 1:
+            self._handle(events[0])
+        elif events:
+            self._batch = []
+            for event in events:
+                self._handle(event)
+                if self._closed or self._upgrade is not None:
+                    break
+            self._flush_batch()
+        if self._closed:
+            return
+        if parser.expect_continue:
+            parser.expect_continue = False
+            self._send(CONTINUE)
+        if parser.partial and (events or not was_partial):
+            self._request_since = now
+            deadline = now + self._server.request_timeout
+            if self._timer is None or self._timer.when() > deadline:
+                self._arm(deadline)
+
+    def eof_received(self) -> bool:
+        # A half-closed client still gets the responses it is owed; close once they are out.
+        self._closing = True
+        if not self._pending:
+            self._end()
+        return True
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._update_reading()
+
+    # requests ------------------------------------------------------------------------------
+
+    def _handle(self, event: Request | HttpError) -> None:
+        if type(event) is HttpError:
+            self._refuse(event)
+        elif event.upgrade and self._server.upgrade_handler is not None:
+            self._upgrade = event
+            if not self._pending:
+                self._do_upgrade()
+            else:
+                self._update_reading()
+        else:
+            if event.upgrade:
+                event.keep_alive = False  # the parser stopped at it: nothing can follow
+
+            self._dispatch(event)
+
+    def _dispatch(self, request: Request) -> None:
+        """Run the handler; answer now if it finishes without suspending, else in a task."""
+        self._server.requests_total += 1
+        request.remote_address = self.remote_address
+        try:
+            result = self._handler(request)
+            if type(result) is not tuple:
+                try:
+                    yielded = result.send(None)
+                except StopIteration as stop:
+                    result = stop.value
+                else:
+                    self._suspend(request, result, yielded)
+                    return
+            status, headers, body = result
+            data, keep_alive = self._encode(request, status, headers, body)
+        except Exception:
+            data, keep_alive = self._failure(request)
+        if self._pending:
+            self._pending.append(_Slot(data, keep_alive))
+        else:
+            self._send(data)
+            if not keep_alive:
+                self._end()
+
+    def _suspend(self, request: Request, coro: Coroutine, yielded: Any) -> None:
+        slot = _Slot()
+        self._pending.append(slot)
+        slot.task = self._loop.create_task(self._finish(request, coro, yielded, slot))
+        if len(self._pending) >= MAX_PIPELINE:
+            self._update_reading()
+
+    async def _finish(self, request: Request, coro: Coroutine, yielded: Any, slot: _Slot) -> None:
+        try:
+            status, headers, body = await _resume(coro, yielded)
+            slot.data, slot.keep_alive = self._encode(request, status, headers, body)
+        except Exception:
+            slot.data, slot.keep_alive = self._failure(request)
+        slot.task = None
+        self._drain()
+
+    def _encode(
+        self, request: Request, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[bytes, bool]:
+        keep_alive = request.keep_alive and not self._closing
+        if keep_alive and request.version == "1.0":
+            headers = [*headers, _KEEP_ALIVE]
+        counts = self._server.responses_by_status
+        counts[status] = counts.get(status, 0) + 1
+        head = request.method == "HEAD"
+        return encode_response(status, headers, body, keep_alive, head), keep_alive
+
+    def _failure(self, request: Request) -> tuple[bytes, bool]:
+        """500 for a handler that raised: logged here, never shown to the client."""
+        self._server.handler_errors += 1
+        logger.exception("handler failed for %s %s", request.method, request.target)
+        return self._encode(request, 500, _JSON, _ERROR_500)
+
+    def _refuse(self, error: HttpError) -> None:
+        """Answer a request the parser rejected, then close."""
+        counts = self._server.responses_by_status
+        counts[error.status] = counts.get(error.status, 0) + 1
+        data = encode_response(error.status, _JSON, _error_body(error.message), False)
+        if self._pending:
+            self._pending.append(_Slot(data, False))
+        else:
+            self._send(data)
+            self._end()
+
+    def _do_upgrade(self) -> None:
+        """Hand the connection to the upgrade handler; serve it as plain HTTP if declined."""
+        request, self._upgrade = self._upgrade, None
+        request.remote_address = self.remote_address
+        try:
+            taken = self._server.upgrade_handler(request, self._transport, self)
+        except Exception:
+            self._server.requests_total += 1
+            data, _ = self._failure(request)
+            self._send(data)
+            self._end()
+            return
+        if taken:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._server._forget(self)
+            return
+        # The parser stopped at the upgrade request, so this connection ends after it.
+        request.keep_alive = False
+        self._dispatch(request)
+        self._update_reading()
+
+    # writing -------------------------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        if self._batch is not None:
+            self._batch.append(data)
+        else:
+            self._transport.write(data)
+
+    def _flush_batch(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch:
+            self._transport.write(batch[0] if len(batch) == 1 else b"".join(batch))
+
+    def _drain(self) -> None:
+        """Write the ready responses at the head of the queue (after a handler finished)."""
+        if self._closed:
+            return
+        pending = self._pending
+        self._batch = []
+        while pending and pending[0].data is not None:
+            slot = pending.popleft()
+            self._send(slot.data)
+            if not slot.keep_alive:
+                self._end()
+                return
+        self._flush_batch()
+        if pending:
+            return
+        self._idle_since = self._loop.time()
+        if self._upgrade is not None:
+            self._do_upgrade()
+        elif self._closing and not self.parser.partial:
+            self._end()
+        else:
+            self._update_reading()
+
+    def _end(self) -> None:
+        """Close after what is queued has been written; later requests are ignored."""
+        if self._closed:
+            return
+        self._flush_batch()
+        self._closed = True
+        self._transport.close()
+
+    def _update_reading(self) -> None:
+        want = not (
+            self._write_paused or self._upgrade is not None or len(self._pending) >= MAX_PIPELINE
+        )
+        if want != self._reading and not self._closed:
+            self._reading = want
+            if want:
+                self._transport.resume_reading()
+            else:
+                self._transport.pause_reading()
+
+    # timeouts and shutdown -----------------------------------------------------------------
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        """One lazy timer per connection: the hot path only stores timestamps."""
+        self._timer = None
+        if self._closed:
+            return
+        server = self._server
+        now = self._loop.time()
+        if self._pending:
+            deadline = now + server.keepalive_timeout  # handlers are not timed here
+        elif self.parser.partial:
+            deadline = self._request_since + server.request_timeout
+            if now >= deadline:
+                self._refuse(HttpError(408, "Request Timeout"))
+                return
+        else:
+            deadline = self._idle_since + server.keepalive_timeout
+            if now >= deadline:
+                self._end()
+                return
+        self._arm(deadline)
+
+    def shutdown(self) -> None:
+        """Graceful stop: close now if idle, else after the responses still owed."""
+        self._closing = True
+        if not self._pending and not self.parser.partial:
+            self._end()
+
+    def abort(self) -> None:
+        """Drop the connection at once (the grace period is over)."""
+        if self._transport is not None:
+            self._closed = True
+            self._transport.abort()
+
+
+class HttpServer:
+    """The listening socket, its connections and the counters the metrics endpoint reads.
+
+    ``handler(request)`` returns ``(status, headers, body)`` (a coroutine, or the tuple
+    itself); headers are ``(name, value)`` bytes pairs and Content-Length is added for it.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        *,
+        max_body: int = MAX_BODY,
+        upgrade_handler: UpgradeHandler | None = None,
+        keepalive_timeout: float = 5.0,
+        request_timeout: float = 10.0,
+        reuse_port: bool = False,
+        max_header_bytes: int = 16 * 1024,
+        max_headers: int = 100,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.max_body = max_body
+        self.max_header_bytes = max_header_bytes
+        self.max_headers = max_headers
+        self.upgrade_handler = upgrade_handler
+        self.keepalive_timeout = keepalive_timeout
+        self.request_timeout = request_timeout
+        self.reuse_port = reuse_port
+        self.requests_total = 0
+        self.handler_errors = 0
+        self.responses_by_status: dict[int, int] = {}
+        self._connections: set[HttpProtocol] = set()
+        self._server: asyncio.AbstractServer | None = None
+        self._drained: asyncio.Future | None = None
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
+
+    async def start(self) -> int:
+        """Bind and listen; answer the actual port (so ``port=0`` picks a free one)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: HttpProtocol(self),
+            self.host,
+            self.port,
+            reuse_address=True,
+            reuse_port=self.reuse_port or None,
+            backlog=1024,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop accepting, let in-flight requests finish (up to ``grace`` seconds), close
+        idle keep-alive connections at once and abort whatever is left after the grace.
+
+        Upgraded connections belong to their new protocol and are not waited for (which is
+        also why this does not await ``wait_closed``: uvloop's waits for every connection).
+        """
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.close()
+        for connection in list(self._connections):
+            connection.shutdown()
+        if self._connections:
+            self._drained = drained = asyncio.get_running_loop().create_future()
+            await asyncio.wait([drained], timeout=grace)
+            self._drained = None
+            for connection in list(self._connections):
+                connection.abort()
+
+    def _forget(self, connection: HttpProtocol) -> None:
+        self._connections.discard(connection)
+        if not self._connections and self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)

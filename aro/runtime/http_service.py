@@ -1,0 +1,185 @@
+"""The `<http-server>` service: contract-first routing from the wire into the VM.
+
+One ``HttpService`` per application.  Routes, handler code objects and everything else that
+does not depend on the request are resolved once at start; ``handle`` does the per-request
+work: route, bind the request context, run the feature set, map its Response to bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aro.lang.bytecode import CodeObject, Program
+from aro.net import mapping
+from aro.net.context import request_bindings
+from aro.net.http import Request
+from aro.net.openapi import Contract
+from aro.net.server import HttpServer
+from aro.vm.errors import ActionError, AroError
+from aro.vm.frame import Frame
+from aro.vm.machine import execute
+
+DEFAULT_PORT = 8080
+DEFAULT_HOST = "127.0.0.1"
+CONTENT_TYPE = b"Content-Type"
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
+
+
+class Metrics:
+    """Request counts, latencies and errors, rendered for `<metrics>`."""
+
+    __slots__ = ("errors", "latency_buckets", "latency_sum", "requests", "server")
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, int], int] = {}
+        self.errors = 0
+        self.latency_sum = 0.0
+        self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.server: HttpServer | None = None
+
+    def record(self, operation: str, status: int, seconds: float) -> None:
+        key = (operation, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        self.latency_sum += seconds
+        for index, bound in enumerate(LATENCY_BUCKETS):
+            if seconds <= bound:
+                self.latency_buckets[index] += 1
+                return
+        self.latency_buckets[-1] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        total = sum(self.requests.values())
+        return {
+            "requestsTotal": total,
+            "handlerErrors": self.errors,
+            "openConnections": self.server.open_connections if self.server else 0,
+            "averageLatencyMs": round(self.latency_sum / total * 1000, 3) if total else 0,
+            "prometheus": self.prometheus(),
+        }
+
+    def prometheus(self) -> str:
+        """The Prometheus text exposition format (version 0.0.4)."""
+        lines = [
+            "# HELP aro_http_requests_total HTTP requests handled, by operation and status.",
+            "# TYPE aro_http_requests_total counter",
+        ]
+        for (operation, status), count in sorted(self.requests.items()):
+            lines.append(
+                f'aro_http_requests_total{{operation="{operation}",status="{status}"}} {count}'
+            )
+        lines += [
+            "# HELP aro_http_request_duration_seconds Time from request to response.",
+            "# TYPE aro_http_request_duration_seconds histogram",
+        ]
+        cumulative = 0
+        for bound, count in zip((*LATENCY_BUCKETS, "+Inf"), self.latency_buckets, strict=True):
+            cumulative += count
+            lines.append(f'aro_http_request_duration_seconds_bucket{{le="{bound}"}} {cumulative}')
+        lines.append(f"aro_http_request_duration_seconds_sum {self.latency_sum:.6f}")
+        lines.append(f"aro_http_request_duration_seconds_count {cumulative}")
+        open_connections = self.server.open_connections if self.server else 0
+        lines += [
+            "# HELP aro_http_open_connections Connections currently open.",
+            "# TYPE aro_http_open_connections gauge",
+            f"aro_http_open_connections {open_connections}",
+            "# HELP aro_handler_errors_total Feature sets that failed while handling a request.",
+            "# TYPE aro_handler_errors_total counter",
+            f"aro_handler_errors_total {self.errors}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def resolve_port(settings: Mapping[str, Any], config: Any, contract: Contract | None) -> int:
+    """Decision 7: --port, ARO_HTTP_PORT, the program's Start value, the contract, 8080."""
+    for candidate in (settings.get("port"), settings.get("env_port")):
+        if candidate not in (None, ""):
+            return int(candidate)
+    if isinstance(config, bool):
+        config = None
+    if isinstance(config, int):
+        return config
+    if isinstance(config, dict) and isinstance(config.get("port"), int):
+        return config["port"]
+    if contract is not None and contract.server_port is not None:
+        return contract.server_port
+    return DEFAULT_PORT
+
+
+class HttpService:
+    def __init__(
+        self,
+        services: Any,
+        program: Program,
+        contract: Contract | None,
+        host: str,
+        port: int,
+        max_body: int,
+    ) -> None:
+        self.services = services
+        self.contract = contract
+        self.handlers: dict[str, CodeObject] = {code.name: code for code in program.code_objects}
+        self.metrics = Metrics()
+        self.server = HttpServer(self.handle, host, port, max_body=max_body)
+        self.metrics.server = self.server
+        self.port = port
+        self.host = host
+
+    async def start(self) -> dict[str, Any]:
+        try:
+            self.port = await self.server.start()
+        except OSError as error:
+            raise ActionError(
+                f"Cannot start the http-server on port {self.port}: {error.strerror or error}"
+            ) from None
+        return {"port": self.port, "hostname": self.host}
+
+    async def stop(self) -> None:
+        await self.server.stop()
+
+    async def handle(self, request: Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        started = time.perf_counter()
+        operation_id = "-"
+        if self.contract is None:
+            status, headers, body = mapping.no_contract_response()
+        else:
+            operation, path_params, allowed = self.contract.router.resolve(
+                request.method, request.path
+            )
+            if operation is None:
+                status, headers, body = self._unrouted(request, allowed)
+            else:
+                operation_id = operation.operation_id
+                status, headers, body = await self._run(request, operation, path_params)
+        self.metrics.record(operation_id, status, time.perf_counter() - started)
+        return status, headers, body
+
+    def _unrouted(
+        self, request: Request, allowed: tuple[str, ...]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if allowed:
+            status, content_type, body = mapping.method_not_allowed(allowed)
+            allow = ", ".join(allowed).encode()
+            return status, [(CONTENT_TYPE, content_type), (b"Allow", allow)], body
+        status, content_type, body = mapping.not_found(request.path)
+        return status, [(CONTENT_TYPE, content_type)], body
+
+    async def _run(
+        self, request: Request, operation: Any, path_params: dict[str, str]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        code = self.handlers.get(operation.operation_id)
+        if code is None:
+            status, content_type, body = mapping.not_implemented(operation.operation_id)
+            return status, [(CONTENT_TYPE, content_type)], body
+        frame = Frame(
+            code, self.services, bindings=request_bindings(request, operation, path_params)
+        )
+        try:
+            response = await execute(frame)
+        except AroError as error:
+            self.metrics.errors += 1
+            status, content_type, body = mapping.error_response(error)
+            return status, [(CONTENT_TYPE, content_type)], body
+        status, content_type, body = mapping.encode_body(response, request.path)
+        return status, [(CONTENT_TYPE, content_type)], body

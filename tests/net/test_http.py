@@ -1,0 +1,447 @@
+"""The HTTP/1.1 core with bytes, then the asyncio glue with real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine
+
+import pytest
+import uvloop
+
+from aro.net.http import CONTINUE, HttpError, HttpParser, Request, encode_response
+from aro.net.server import HttpProtocol, HttpServer
+
+GET = b"GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: example.org\r\nX-Token: abc\r\n\r\n"
+JSON = [(b"Content-Type", b"application/json")]
+
+# ---------------------------------------------------------------------------------------------
+# Parser
+
+
+def feed_bytewise(parser: HttpParser, data: bytes) -> list[Request | HttpError]:
+    events: list[Request | HttpError] = []
+    for index in range(len(data)):
+        events += parser.feed(data[index : index + 1])
+    return events
+
+
+def test_get_request_fields() -> None:
+    (request,) = HttpParser().feed(GET)
+    assert request.method == "GET"
+    assert request.target == "/a/b?x=1&y=2"
+    assert (request.path, request.query_string) == ("/a/b", "x=1&y=2")
+    assert request.headers == {"Host": "example.org", "X-Token": "abc"}
+    assert (request.version, request.keep_alive, request.upgrade) == ("1.1", True, False)
+    assert request.body == b""
+
+
+def test_path_is_not_percent_decoded_and_absolute_form_is_accepted() -> None:
+    parser = HttpParser()
+    (plain,) = parser.feed(b"GET /a%20b/%2F HTTP/1.1\r\n\r\n")
+    (absolute,) = parser.feed(b"GET http://h:8/p/q?z HTTP/1.1\r\n\r\n")
+    assert plain.path == "/a%20b/%2F"
+    assert (absolute.path, absolute.query_string) == ("/p/q", "z")
+
+
+def test_header_lookup_is_case_insensitive_and_last_one_wins() -> None:
+    (request,) = HttpParser().feed(b"GET / HTTP/1.1\r\nX-A: 1\r\nContent-Type: t\r\nX-A: 2\r\n\r\n")
+    assert request.headers["X-A"] == "2"
+    assert request.header("content-type") == "t"
+    assert request.header("Content-Type") == "t"
+    assert request.header("missing", "d") == "d"
+
+
+def test_byte_by_byte_gives_the_same_request() -> None:
+    parser = HttpParser()
+    assert parser.feed(GET[:5]) == []
+    assert parser.partial
+    (request,) = feed_bytewise(parser, GET[5:])
+    assert not parser.partial
+    assert (request.path, request.headers["X-Token"]) == ("/a/b", "abc")
+
+
+def test_pipelined_requests_in_one_chunk() -> None:
+    data = GET + b"POST /m HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcDELETE /d HTTP/1.1\r\n\r\n"
+    events = HttpParser().feed(data)
+    assert [(r.method, r.path, r.body) for r in events] == [
+        ("GET", "/a/b", b""),
+        ("POST", "/m", b"abc"),
+        ("DELETE", "/d", b""),
+    ]
+
+
+CHUNKED = (
+    b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("bytewise", [False, True])
+def test_chunked_body(bytewise: bool) -> None:
+    parser = HttpParser()
+    events = feed_bytewise(parser, CHUNKED) if bytewise else parser.feed(CHUNKED)
+    assert [r.body for r in events] == [b"hello world"]
+
+
+def test_expect_continue_is_announced_before_the_body() -> None:
+    parser = HttpParser()
+    head = b"PUT /u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"
+    assert parser.feed(head) == []
+    assert parser.expect_continue
+    (request,) = parser.feed(b"data")
+    assert request.body == b"data"
+    assert not parser.expect_continue
+
+
+def test_expect_continue_over_the_limit_is_413_without_continue() -> None:
+    parser = HttpParser(max_body=10)
+    head = b"PUT /u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n"
+    assert parser.feed(head) == [HttpError(413, "Payload Too Large")]
+    assert not parser.expect_continue
+
+
+def test_content_length_over_the_limit_is_413_before_the_body() -> None:
+    parser = HttpParser(max_body=100)
+    events = parser.feed(b"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n")
+    assert events == [HttpError(413, "Payload Too Large")]
+    assert parser.feed(b"x" * 101) == []  # the stream is over
+
+
+def test_chunked_overflow_is_413_without_buffering_past_the_limit() -> None:
+    parser = HttpParser(max_body=8)
+    assert parser.feed(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n") == []
+    assert parser.feed(b"5\r\nworld\r\n") == [HttpError(413, "Payload Too Large")]
+    assert parser._body_size == 5
+
+
+def test_body_exactly_at_the_limit_is_accepted() -> None:
+    (request,) = HttpParser(max_body=3).feed(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+    assert request.body == b"abc"
+
+
+def test_too_many_headers_is_431() -> None:
+    headers = b"".join(b"X-%d: v\r\n" % i for i in range(11))
+    events = HttpParser(max_headers=10).feed(b"GET / HTTP/1.1\r\n" + headers + b"\r\n")
+    assert events == [HttpError(431, "Request Header Fields Too Large")]
+
+
+def test_header_block_too_large_is_431_in_one_chunk_or_trickled() -> None:
+    big = b"GET / HTTP/1.1\r\nX-Big: " + b"v" * 2000 + b"\r\n\r\n"
+    assert HttpParser(max_header_bytes=1024).feed(big) == [
+        HttpError(431, "Request Header Fields Too Large")
+    ]
+    parser = HttpParser(max_header_bytes=1024)
+    events: list = []
+    for start in range(0, len(big), 100):  # one unfinished header value, never completed
+        events += parser.feed(big[start : start + 100])
+    assert events == [HttpError(431, "Request Header Fields Too Large")]
+
+
+def test_malformed_request_is_400_and_unknown_method_501() -> None:
+    assert HttpParser().feed(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n") == [
+        HttpError(400, "Bad Request")
+    ]
+    assert HttpParser().feed(b"BREW / HTTP/1.1\r\n\r\n") == [HttpError(501, "Not Implemented")]
+
+
+def test_requests_before_an_error_are_kept_in_order() -> None:
+    events = HttpParser().feed(GET + b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n")
+    assert isinstance(events[0], Request)
+    assert events[1] == HttpError(400, "Bad Request")
+
+
+def test_data_after_a_closing_request_is_ignored() -> None:
+    parser = HttpParser()
+    events = parser.feed(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n" + GET)
+    assert [r.keep_alive for r in events] == [False]
+    assert parser.feed(GET) == []
+
+
+def test_http_10_closes_unless_keep_alive_is_asked() -> None:
+    (plain,) = HttpParser().feed(b"GET / HTTP/1.0\r\n\r\n")
+    (kept,) = HttpParser().feed(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    assert (plain.version, plain.keep_alive, kept.keep_alive) == ("1.0", False, True)
+
+
+def test_upgrade_stops_parsing_and_keeps_the_tail() -> None:
+    parser = HttpParser()
+    head = b"GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    (request,) = parser.feed(head + b"\x81\x00")
+    assert request.upgrade
+    assert parser.upgrade_tail == b"\x81\x00"
+    assert parser.feed(GET) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoder
+
+
+def test_encode_keep_alive_response() -> None:
+    assert encode_response(200, JSON, b'{"a":1}', True) == (
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}'
+    )
+
+
+def test_encode_closing_response_with_several_headers() -> None:
+    headers = ((b"Content-Type", b"text/plain"), (b"Allow", b"GET, HEAD"))
+    assert encode_response(405, headers, b"no", False) == (
+        b"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nAllow: GET, HEAD\r\n"
+        b"Content-Length: 2\r\nConnection: close\r\n\r\nno"
+    )
+
+
+def test_encode_head_keeps_the_length_and_drops_the_body() -> None:
+    assert encode_response(200, [], b"hello", True, head=True) == (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+    )
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_encode_no_body_statuses(status: int) -> None:
+    data = encode_response(status, JSON, b"ignored", True)
+    assert data.endswith(b"application/json\r\n\r\n")
+    assert b"Content-Length" not in data
+
+
+def test_encode_reason_phrases_and_unknown_codes() -> None:
+    assert encode_response(413, [], b"", True).startswith(b"HTTP/1.1 413 Payload Too Large\r\n")
+    assert encode_response(599, [], b"", True).startswith(b"HTTP/1.1 599 \r\n")
+    with pytest.raises(ValueError):
+        encode_response(42, [], b"", True)
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end: real sockets
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request: pytest.FixtureRequest) -> Callable[[Coroutine], object]:
+    factory = uvloop.new_event_loop if request.param == "uvloop" else asyncio.new_event_loop
+
+    def runner(coro: Coroutine) -> object:
+        with asyncio.Runner(loop_factory=factory) as loop_runner:
+            return loop_runner.run(asyncio.wait_for(coro, 5))
+
+    return runner
+
+
+async def echo(request: Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Echo handler; ``?sleep=S`` suspends first, ``/boom`` fails."""
+    if request.query_string.startswith("sleep="):
+        await asyncio.sleep(float(request.query_string[6:]))
+    if request.path == "/boom":
+        raise RuntimeError("secret detail")
+    body = f"{request.method} {request.target} {request.body.decode()}".encode()
+    return 200, [(b"Content-Type", b"text/plain")], body
+
+
+@contextlib.asynccontextmanager
+async def serving(handler=echo, **options) -> AsyncIterator[tuple[HttpServer, Client]]:
+    server = HttpServer(handler, port=0, **options)
+    port = await server.start()
+    client = Client(*await asyncio.open_connection("127.0.0.1", port))
+    try:
+        yield server, client
+    finally:
+        client.writer.close()
+        await server.stop(grace=1)
+
+
+class Client:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def response(self, head: bool = False) -> tuple[int, dict[str, str], bytes]:
+        block = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *lines = block.decode().split("\r\n")[:-2]
+        headers = dict(line.split(": ", 1) for line in lines)
+        length = 0 if head else int(headers.get("Content-Length", 0))
+        return int(status_line.split()[1]), headers, await self.reader.readexactly(length)
+
+    async def closed(self) -> bool:
+        return await self.reader.read() == b""
+
+
+def test_pipelined_keep_alive_requests_answer_in_order(run) -> None:
+    async def scenario() -> None:
+        async with serving() as (server, client):
+            client.writer.write(
+                b"GET /1?sleep=0.05 HTTP/1.1\r\n\r\n"  # the slowest handler comes first
+                b"POST /2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
+                b"GET /3?sleep=0.01 HTTP/1.1\r\n\r\n"
+                b"GET /4 HTTP/1.1\r\n\r\n"
+            )
+            bodies = [(await client.response())[2] for _ in range(4)]
+            assert bodies == [
+                b"GET /1?sleep=0.05 ",
+                b"POST /2 hi",
+                b"GET /3?sleep=0.01 ",
+                b"GET /4 ",
+            ]
+            client.writer.write(b"GET /5 HTTP/1.1\r\n\r\n")  # still alive
+            assert (await client.response())[2] == b"GET /5 "
+            assert server.requests_total == 5
+            assert server.responses_by_status == {200: 5}
+            assert server.open_connections == 1
+
+    run(scenario())
+
+
+def test_head_has_the_length_but_no_body(run) -> None:
+    async def scenario() -> None:
+        async with serving() as (_, client):
+            client.writer.write(b"HEAD /h HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n")
+            status, headers, body = await client.response(head=True)
+            assert (status, headers["Content-Length"], body) == (200, "8", b"")
+            assert (await client.response())[2] == b"GET /g "
+
+    run(scenario())
+
+
+def test_failing_handler_is_500_without_traceback(run) -> None:
+    async def scenario() -> None:
+        async with serving() as (server, client):
+            client.writer.write(b"GET /boom HTTP/1.1\r\n\r\nGET /boom?sleep=0 HTTP/1.1\r\n\r\n")
+            for _ in range(2):
+                status, headers, body = await client.response()
+                assert (status, json.loads(body)) == (500, {"error": "Internal Server Error"})
+                assert headers["Content-Type"] == "application/json"
+            assert server.handler_errors == 2
+
+    run(scenario())
+
+
+def test_plain_tuple_handler_and_http_10_keep_alive(run) -> None:
+    async def scenario() -> None:
+        async with serving(lambda request: (204, [], b"")) as (_, client):
+            client.writer.write(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            status, headers, _ = await client.response()
+            assert (status, headers.get("Connection")) == (204, "keep-alive")
+            client.writer.write(b"GET / HTTP/1.0\r\n\r\n")
+            status, headers, _ = await client.response()
+            assert (status, headers.get("Connection")) == (204, "close")
+            assert await client.closed()
+
+    run(scenario())
+
+
+def test_expect_continue_and_413(run) -> None:
+    async def scenario() -> None:
+        async with serving(max_body=8) as (server, client):
+            client.writer.write(
+                b"PUT /u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"
+            )
+            assert await client.reader.readexactly(len(CONTINUE)) == CONTINUE
+            client.writer.write(b"data")
+            assert (await client.response())[2] == b"PUT /u data"
+            client.writer.write(
+                b"PUT /u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n"
+            )
+            status, headers, body = await client.response()
+            assert (status, headers["Connection"], json.loads(body)) == (
+                413,
+                "close",
+                {"error": "Payload Too Large"},
+            )
+            assert await client.closed()
+            assert server.responses_by_status == {200: 1, 413: 1}
+
+    run(scenario())
+
+
+def test_slow_client_gets_408(run) -> None:
+    async def scenario() -> None:
+        async with serving(request_timeout=0.1) as (_, client):
+            client.writer.write(b"GET / HTTP/1.1\r\nHost: slow")
+            status, headers, _ = await client.response()
+            assert (status, headers["Connection"]) == (408, "close")
+            assert await client.closed()
+
+    run(scenario())
+
+
+def test_idle_keep_alive_connection_is_closed(run) -> None:
+    async def scenario() -> None:
+        async with serving(keepalive_timeout=0.1) as (server, client):
+            client.writer.write(b"GET / HTTP/1.1\r\n\r\n")
+            await client.response()
+            assert await client.closed()
+            await asyncio.sleep(0)
+            assert server.open_connections == 0
+
+    run(scenario())
+
+
+def test_graceful_stop_finishes_the_request_in_flight(run) -> None:
+    async def scenario() -> None:
+        server = HttpServer(echo, port=0)
+        port = await server.start()
+        busy = Client(*await asyncio.open_connection("127.0.0.1", port))
+        idle = Client(*await asyncio.open_connection("127.0.0.1", port))
+        busy.writer.write(b"GET /?sleep=0.1 HTTP/1.1\r\n\r\n")
+        idle.writer.write(b"GET / HTTP/1.1\r\n\r\n")
+        await idle.response()
+        await asyncio.sleep(0.02)  # the slow request is now in its handler
+        stopping = asyncio.create_task(server.stop(grace=2))
+        assert await idle.closed()  # idle keep-alive connections go at once
+        status, headers, body = await busy.response()
+        assert (status, headers["Connection"], body) == (200, "close", b"GET /?sleep=0.1 ")
+        assert await busy.closed()
+        await stopping
+        assert server.open_connections == 0
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", port)
+        busy.writer.close()
+        idle.writer.close()
+
+    run(scenario())
+
+
+def test_stop_aborts_what_outlives_the_grace(run) -> None:
+    async def scenario() -> None:
+        server = HttpServer(echo, port=0)
+        port = await server.start()
+        client = Client(*await asyncio.open_connection("127.0.0.1", port))
+        client.writer.write(b"GET /?sleep=10 HTTP/1.1\r\n\r\n")
+        await asyncio.sleep(0.02)
+        await server.stop(grace=0.05)
+        with contextlib.suppress(ConnectionError):
+            assert await client.reader.read() == b""
+        client.writer.close()
+
+    run(scenario())
+
+
+class Echo(asyncio.Protocol):
+    """What an upgrade handler installs: here, a raw byte echo."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data.upper())
+
+
+def test_upgrade_handler_takes_the_connection(run) -> None:
+    def upgrade(request: Request, transport: asyncio.Transport, protocol: HttpProtocol) -> bool:
+        if request.header("upgrade") != "echo":
+            return False
+        transport.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n\r\n")
+        transport.set_protocol(Echo(transport))
+        return True
+
+    async def scenario() -> None:
+        async with serving(upgrade_handler=upgrade) as (server, client):
+            client.writer.write(b"GET /e HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n")
+            assert (await client.response())[0] == 101
+            client.writer.write(b"abc")
+            assert await client.reader.readexactly(3) == b"ABC"
+            assert server.open_connections == 0  # no longer an HTTP connection
+            declined = Client(*await asyncio.open_connection("127.0.0.1", server.port))
+            declined.writer.write(b"GET /d HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n")
+            status, headers, body = await declined.response()
+            assert (status, headers["Connection"], body) == (200, "close", b"GET /d ")
+            declined.writer.close()
+
+    run(scenario())
