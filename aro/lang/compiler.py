@@ -30,7 +30,7 @@ from aro.lang.printer import format_statement
 RESPONSE_VERBS = frozenset(
     "return respond throw raise fail send dispatch emit output write store save persist log "
     "print debug notify alert signal broadcast render repaint patch publish export expose "
-    "share".split()
+    "share include embed insert".split()
 )
 REBINDABLE_VERBS = frozenset(
     "accept update modify change set merge combine join concat then assert clear show".split()

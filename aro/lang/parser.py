@@ -314,8 +314,8 @@ class Parser:
         if self.i == start:
             self.advance()
         depth = max(0, self.brace_balance(start))
-        while self.tok.kind is not EOF:
-            if depth == 0 and (self.looks_like_header() or self.starts_line_statement()):
+        while self.tok.kind is not EOF and not self.looks_like_header():
+            if depth == 0 and self.starts_line_statement():
                 return
             if self.at_punct("{"):
                 depth += 1

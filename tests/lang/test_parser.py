@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -767,6 +766,22 @@ def test_three_errors_are_all_reported() -> None:
     ]
 
 
+def test_a_missing_brace_does_not_swallow_the_next_feature_set() -> None:
+    source = (
+        "(First: Demo) {\n"
+        "    for each <x> in <xs> {\n"
+        "        Log <x> to the <console>.\n"
+        "}\n"
+        "(Second: Demo) {\n"
+        "    Log <x> to the <console>\n"
+        "}\n"
+    )
+    assert errors(source) == [
+        "5:1: expected '}' to close the feature set 'First', found '('",
+        "7:1: expected '.' to end the statement, found '}'",
+    ]
+
+
 def test_parse_expression_rejects_trailing_tokens() -> None:
     with pytest.raises(AroSyntaxError, match="expected an operator or the end of the expression"):
         parse_expression("<a> <b>")
@@ -787,13 +802,12 @@ def test_parse_file(tmp_path: Path) -> None:
     )
 
 
-def test_a_thousand_statements_parse_quickly() -> None:
+def test_a_thousand_statements_parse() -> None:
+    """Size only: speed is measured in bench/, not asserted here."""
     lines = [
         f'    Compute the <v{i}> from <a> * 2 + <b: c.d> when <x> == "a" or "b".'
         for i in range(1000)
     ]
     text = "(Application-Start: Big) {\n" + "\n".join(lines) + "\n}\n"
-    start = time.perf_counter()
     source = parse_source(text)
-    assert time.perf_counter() - start < 1.0
     assert len(source.feature_sets[0].body) == 1000
