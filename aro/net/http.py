@@ -212,13 +212,14 @@ class HttpParser:
 
     # httptools callbacks ------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self._messages += 1
-        self.partial = True
-        self._request = None
-        self._reset()
-
     def on_url(self, url: bytes) -> None:
+        # The target's first piece starts a message (llhttp's own message-begin callback would
+        # cost one more Python call per request; a stall inside the method is just idleness).
+        if not self.partial:
+            self._messages += 1
+            self.partial = True
+            self._request = None
+            self._reset()
         self._url += url
         self._head_bytes += len(url)
         if self._head_bytes > self._max_head:

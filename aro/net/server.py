@@ -3,17 +3,20 @@
 One :class:`HttpProtocol` per connection feeds bytes to an :class:`HttpParser` and calls the
 handler once per request.  What makes small handlers fast: a handler's coroutine is first
 driven inline with ``send(None)``; only one that really suspends becomes a task, so a handler
-that never awaits costs no task, no future and no extra loop iteration.  Responses leave in
-request order whatever order handlers finish in; the responses of one read go out in one write.
+that never awaits costs no task, no future and no extra loop iteration (it runs in its own
+copy of the context, as in a task; but ``asyncio.current_task()`` is None until its first
+suspension, so ``asyncio.timeout()`` belongs after an ``await``).  Responses leave in request
+order whatever order handlers finish in; the responses of one read go out in one write.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
+import json
 import logging
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
+from contextvars import Context, copy_context
 from typing import Any
 
 from aro.net.http import CONTINUE, MAX_BODY, HttpError, HttpParser, Request, encode_response
@@ -35,16 +38,22 @@ _ERROR_500 = b'{"error":"Internal Server Error"}'
 
 
 def _error_body(message: str) -> bytes:
-    return b'{"error":"%s"}' % message.replace("\\", "\\\\").replace('"', '\\"').encode()
+    return json.dumps({"error": message}, separators=(",", ":")).encode()
 
 
 @types.coroutine
-def _resume(coro: Coroutine[Any, Any, Response], yielded: Any) -> Generator[Any, Any, Response]:
+def _resume(
+    coro: Coroutine[Any, Any, Response], yielded: Any, blocking: bool
+) -> Generator[Any, Any, Response]:
     """Go on awaiting a coroutine whose first step already ran outside any task.
 
     ``yielded`` is what that first ``send(None)`` produced (a future, or None for a bare
     yield); it is handed to the task driving us, exactly as ``await`` would have done.
+    ``blocking`` restores the future's "awaited" mark, which :meth:`HttpProtocol._suspend`
+    cleared as a task would have (a future still marked cannot be awaited by anyone else).
     """
+    if blocking:
+        yielded._asyncio_future_blocking = True
     while True:
         try:
             sent = yield yielded
@@ -106,7 +115,7 @@ class HttpProtocol(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self.parser = HttpParser(server.max_body, server.max_header_bytes, server.max_headers)
         self._transport: asyncio.Transport | None = None
-        self._pending: collections.deque[_Slot] = collections.deque()
+        self._pending: list[_Slot] = []  # short (≤ MAX_PIPELINE): a list is smaller than a deque
         self._batch: list[bytes] | None = None
         self._closed = self._closing = self._write_paused = False
         self._reading = True
@@ -150,7 +159,10 @@ class HttpProtocol(asyncio.Protocol):
             return
         if parser.expect_continue:
             parser.expect_continue = False
-            self._send(CONTINUE)
+            if self._pending:
+                self._pending.append(_Slot(CONTINUE))  # after the responses owed before it
+            else:
+                self._send(CONTINUE)
         if parser.partial and (events or not was_partial):
             self._request_since = now
             deadline = now + self._server.request_timeout
@@ -177,17 +189,17 @@ class HttpProtocol(asyncio.Protocol):
     def _handle(self, event: Request | HttpError) -> None:
         if type(event) is HttpError:
             self._refuse(event)
-        elif event.upgrade and self._server.upgrade_handler is not None:
-            self._upgrade = event
-            if not self._pending:
-                self._do_upgrade()
-            else:
-                self._update_reading()
-        else:
-            if event.upgrade:
-                event.keep_alive = False  # the parser stopped at it: nothing can follow
-
+        elif not event.upgrade:
             self._dispatch(event)
+        elif self._server.upgrade_handler is None:
+            event.keep_alive = False  # the parser stopped at it: nothing can follow
+            self._dispatch(event)
+        else:
+            self._upgrade = event  # once the responses owed before it are out
+            if self._pending:
+                self._update_reading()
+            else:
+                self._do_upgrade()
 
     def _dispatch(self, request: Request) -> None:
         """Run the handler; answer now if it finishes without suspending, else in a task."""
@@ -196,12 +208,13 @@ class HttpProtocol(asyncio.Protocol):
         try:
             result = self._handler(request)
             if type(result) is not tuple:
+                context = copy_context()  # as a task would: the handler's own context
                 try:
-                    yielded = result.send(None)
+                    yielded = context.run(result.send, None)
                 except StopIteration as stop:
                     result = stop.value
                 else:
-                    self._suspend(request, result, yielded)
+                    self._suspend(request, result, yielded, context)
                     return
             status, headers, body = result
             data, keep_alive = self._encode(request, status, headers, body)
@@ -214,16 +227,20 @@ class HttpProtocol(asyncio.Protocol):
             if not keep_alive:
                 self._end()
 
-    def _suspend(self, request: Request, coro: Coroutine, yielded: Any) -> None:
+    def _suspend(self, request: Request, coro: Coroutine, yielded: Any, context: Context) -> None:
+        blocking = getattr(yielded, "_asyncio_future_blocking", False)
+        if blocking:
+            yielded._asyncio_future_blocking = False
         slot = _Slot()
         self._pending.append(slot)
-        slot.task = self._loop.create_task(self._finish(request, coro, yielded, slot))
+        resumed = _resume(coro, yielded, blocking)
+        slot.task = self._loop.create_task(self._finish(request, resumed, slot), context=context)
         if len(self._pending) >= MAX_PIPELINE:
             self._update_reading()
 
-    async def _finish(self, request: Request, coro: Coroutine, yielded: Any, slot: _Slot) -> None:
+    async def _finish(self, request: Request, resumed: Awaitable[Response], slot: _Slot) -> None:
         try:
-            status, headers, body = await _resume(coro, yielded)
+            status, headers, body = await resumed
             slot.data, slot.keep_alive = self._encode(request, status, headers, body)
         except Exception:
             slot.data, slot.keep_alive = self._failure(request)
@@ -262,6 +279,8 @@ class HttpProtocol(asyncio.Protocol):
         """Hand the connection to the upgrade handler; serve it as plain HTTP if declined."""
         request, self._upgrade = self._upgrade, None
         request.remote_address = self.remote_address
+        self._update_reading()  # the new protocol gets the transport reading
+        self._flush_batch()  # responses to earlier pipelined requests go first
         try:
             taken = self._server.upgrade_handler(request, self._transport, self)
         except Exception:
@@ -280,7 +299,6 @@ class HttpProtocol(asyncio.Protocol):
         # The parser stopped at the upgrade request, so this connection ends after it.
         request.keep_alive = False
         self._dispatch(request)
-        self._update_reading()
 
     # writing -------------------------------------------------------------------------------
 
@@ -302,7 +320,7 @@ class HttpProtocol(asyncio.Protocol):
         pending = self._pending
         self._batch = []
         while pending and pending[0].data is not None:
-            slot = pending.popleft()
+            slot = pending.pop(0)
             self._send(slot.data)
             if not slot.keep_alive:
                 self._end()

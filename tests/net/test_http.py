@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
+from contextvars import ContextVar
 
 import pytest
 import uvloop
 
 from aro.net.http import CONTINUE, HttpError, HttpParser, Request, encode_response
-from aro.net.server import HttpProtocol, HttpServer
+from aro.net.server import MAX_PIPELINE, HttpProtocol, HttpServer
 
 GET = b"GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: example.org\r\nX-Token: abc\r\n\r\n"
 JSON = [(b"Content-Type", b"application/json")]
@@ -413,6 +414,28 @@ def test_stop_aborts_what_outlives_the_grace(run) -> None:
     run(scenario())
 
 
+current_path: ContextVar[str] = ContextVar("current_path", default="unset")
+
+
+def test_each_handler_runs_in_its_own_context(run) -> None:
+    async def handler(request: Request) -> tuple[int, list, bytes]:
+        before = current_path.get()
+        current_path.set(request.path)
+        if request.query_string:
+            await asyncio.sleep(0)
+        return 200, [], f"{before} {current_path.get()}".encode()
+
+    async def scenario() -> None:
+        async with serving(handler) as (_, client):
+            client.writer.write(b"GET /a HTTP/1.1\r\n\r\nGET /b?s HTTP/1.1\r\n\r\n")
+            assert (await client.response())[2] == b"unset /a"
+            assert (await client.response())[2] == b"unset /b"
+            client.writer.write(b"GET /c HTTP/1.1\r\n\r\n")
+            assert (await client.response())[2] == b"unset /c"
+
+    run(scenario())
+
+
 class Echo(asyncio.Protocol):
     """What an upgrade handler installs: here, a raw byte echo."""
 
@@ -423,7 +446,8 @@ class Echo(asyncio.Protocol):
         self.transport.write(data.upper())
 
 
-def test_upgrade_handler_takes_the_connection(run) -> None:
+@pytest.mark.parametrize("first", ["/first", "/first?sleep=0.02"])
+def test_upgrade_handler_takes_the_connection(run, first: str) -> None:
     def upgrade(request: Request, transport: asyncio.Transport, protocol: HttpProtocol) -> bool:
         if request.header("upgrade") != "echo":
             return False
@@ -433,7 +457,11 @@ def test_upgrade_handler_takes_the_connection(run) -> None:
 
     async def scenario() -> None:
         async with serving(upgrade_handler=upgrade) as (server, client):
-            client.writer.write(b"GET /e HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n")
+            client.writer.write(
+                b"GET %s HTTP/1.1\r\n\r\n" % first.encode()
+                + b"GET /e HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n"
+            )
+            assert (await client.response())[2] == b"GET %s " % first.encode()
             assert (await client.response())[0] == 101
             client.writer.write(b"abc")
             assert await client.reader.readexactly(3) == b"ABC"
@@ -443,5 +471,49 @@ def test_upgrade_handler_takes_the_connection(run) -> None:
             status, headers, body = await declined.response()
             assert (status, headers["Connection"], body) == (200, "close", b"GET /d ")
             declined.writer.close()
+
+    run(scenario())
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.out = bytearray()
+        self.reading = True
+
+    def get_extra_info(self, name: str) -> object:
+        return ("10.0.0.7", 5555)
+
+    def write(self, data: bytes) -> None:
+        self.out += data
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+
+def test_flow_control_pauses_reading(run) -> None:
+    async def scenario() -> None:
+        gate = asyncio.get_running_loop().create_future()
+
+        async def handler(request: Request) -> tuple[int, list, bytes]:
+            await gate
+            return 200, [], request.remote_address.encode()
+
+        protocol, transport = HttpProtocol(HttpServer(handler)), FakeTransport()
+        protocol.connection_made(transport)
+        protocol.data_received(b"GET / HTTP/1.1\r\n\r\n" * MAX_PIPELINE)
+        assert not transport.reading  # too many requests in flight
+        gate.set_result(None)
+        while transport.out.count(b"200 OK") < MAX_PIPELINE:
+            await asyncio.sleep(0)
+        assert transport.reading
+        assert transport.out.endswith(b"\r\n\r\n10.0.0.7")
+        protocol.pause_writing()  # the transport's write buffer is full
+        assert not transport.reading
+        protocol.resume_writing()
+        assert transport.reading
+        protocol.connection_lost(None)
 
     run(scenario())
