@@ -5,8 +5,9 @@ a machine without a C compiler still gets a working (slower) runtime.
 """
 
 import os
+import sys
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 
@@ -16,13 +17,13 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         try:
             super().run()
-        except Exception as error:  # noqa: BLE001 - any compiler failure means "go pure"
+        except Exception as error:  # any compiler failure means "go pure"
             self.warn(f"aro._speedups not compiled ({error}); using the pure-Python codec")
 
     def build_extension(self, ext) -> None:
         try:
             super().build_extension(ext)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             self.warn(f"{ext.name} not compiled ({error}); using the pure-Python codec")
 
 
@@ -33,8 +34,13 @@ def extensions() -> list:
         from Cython.Build import cythonize
     except ImportError:
         return []
+    # -O3 lets GCC vectorise the unmask loop (the DESIGN target is tens of GB/s).
+    flags = [] if sys.platform == "win32" else ["-O3"]
+    codec = Extension(
+        "aro._speedups._codec", ["aro/_speedups/_codec.pyx"], extra_compile_args=flags
+    )
     return cythonize(
-        ["aro/_speedups/_codec.pyx"],
+        [codec],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
         quiet=True,
     )

@@ -153,6 +153,31 @@ def _pop_option(arguments: list[str], name: str) -> str | None:
     return None
 
 
+def _pop_flag(arguments: list[str], name: str) -> bool:
+    """Take the flag ``name`` out of the arguments after the app path, if it is there."""
+    if name in arguments:
+        arguments.remove(name)
+        return True
+    return False
+
+
+def _run_settings(arguments: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    """Server settings from options given before or after the app path, and what is left
+    for the application itself."""
+    rest = list(arguments.rest)
+    settings = {
+        "host": _pop_option(rest, "--host") or arguments.host,
+        "port": _pop_option(rest, "--port") or arguments.port,
+        "max_body": _pop_option(rest, "--max-body") or arguments.max_body,
+        "socket_port": _pop_option(rest, "--socket-port") or arguments.socket_port,
+        "ws_max_message": _pop_option(rest, "--ws-max-message") or arguments.ws_max_message,
+        "ws_ping_interval": _pop_option(rest, "--ws-ping-interval") or arguments.ws_ping_interval,
+    }
+    no_compression = _pop_flag(rest, "--ws-no-compression") or arguments.ws_no_compression
+    settings["ws_compression"] = not no_compression
+    return settings, rest
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aro", description="Run ARO applications.")
     parser.add_argument("--version", action="store_true", help="print the version and codec")
@@ -163,6 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", help="bind address of servers (default 127.0.0.1, ARO_HOST)")
     run.add_argument("--port", type=int, help="HTTP port (default: ARO_HTTP_PORT, program, 8080)")
     run.add_argument("--max-body", type=int, help="largest request body in bytes (1 MiB)")
+    run.add_argument(
+        "--socket-port", type=int, help="TCP socket server port (ARO_SOCKET_PORT, program, 9000)"
+    )
+    run.add_argument(
+        "--ws-max-message", type=int, help="largest WebSocket message in bytes (1 MiB; 1009)"
+    )
+    run.add_argument(
+        "--ws-ping-interval", type=float, help="seconds between server pings (20; 0 = off)"
+    )
+    run.add_argument("--ws-no-compression", action="store_true", help="refuse permessage-deflate")
     run.add_argument("path", type=Path)
     run.add_argument("rest", nargs=argparse.REMAINDER, help="--debug, --keep-alive, app arguments")
     check = commands.add_parser("check", help="check an application for errors")
@@ -188,12 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if arguments.command == "run":
         debug = ["--debug"] if arguments.debug else []
-        rest = list(arguments.rest)
-        settings = {
-            "host": _pop_option(rest, "--host") or arguments.host,
-            "port": _pop_option(rest, "--port") or arguments.port,
-            "max_body": _pop_option(rest, "--max-body") or arguments.max_body,
-        }
+        settings, rest = _run_settings(arguments)
         return command_run(arguments.path, [*rest, *debug], settings)
     if arguments.command == "check":
         return command_check(arguments.path)

@@ -1,16 +1,51 @@
-"""Codec primitives: the compiled extension when available, else the pure-Python twin.
+"""The WebSocket codec: the compiled extension when available, else its pure-Python twin.
 
-``ARO_NO_EXTENSIONS=1`` forces the pure implementation (tests run both).
+``ARO_NO_EXTENSIONS=1`` forces the pure implementation (tests run both); ``IMPLEMENTATION``
+names the one in use (``aro --version`` prints it).
 """
 
 import os
 
 if os.environ.get("ARO_NO_EXTENSIONS") == "1":
-    from aro._speedups._pure import IMPLEMENTATION, apply_mask
+    from aro._speedups import _pure as _impl
 else:
     try:
-        from aro._speedups._codec import IMPLEMENTATION, apply_mask
+        from aro._speedups import _codec as _impl
     except ImportError:
-        from aro._speedups._pure import IMPLEMENTATION, apply_mask
+        from aro._speedups import _pure as _impl
 
-__all__ = ["IMPLEMENTATION", "apply_mask"]
+IMPLEMENTATION = _impl.IMPLEMENTATION
+OP_CONT = _impl.OP_CONT
+OP_TEXT = _impl.OP_TEXT
+OP_BINARY = _impl.OP_BINARY
+OP_CLOSE = _impl.OP_CLOSE
+OP_PING = _impl.OP_PING
+OP_PONG = _impl.OP_PONG
+OP_ERROR = _impl.OP_ERROR
+OP_COMPRESSED_TEXT = _impl.OP_COMPRESSED_TEXT
+OP_COMPRESSED_BINARY = _impl.OP_COMPRESSED_BINARY
+FrameParser = _impl.FrameParser
+Outbox = _impl.Outbox
+apply_mask = _impl.apply_mask
+encode_close = _impl.encode_close
+encode_frame = _impl.encode_frame
+validate_utf8 = _impl.validate_utf8
+
+__all__ = [
+    "IMPLEMENTATION",
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_COMPRESSED_BINARY",
+    "OP_COMPRESSED_TEXT",
+    "OP_CONT",
+    "OP_ERROR",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "FrameParser",
+    "Outbox",
+    "apply_mask",
+    "encode_close",
+    "encode_frame",
+    "validate_utf8",
+]

@@ -1,31 +1,594 @@
-# cython: language_level=3
-"""Compiled WebSocket codec primitives (the pure-Python twin is ``_pure.py``)."""
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Compiled WebSocket codec (RFC 6455): frame parser, frame encoder and coalescing outbox.
 
+``_pure.py`` is its behavioural twin (``tests/speedups`` hold both to identical event lists)
+and the home of what the two share verbatim: error reasons and close-frame rules.
+"""
+
+cimport cython
+from cpython.bytes cimport (
+    PyBytes_AS_STRING,
+    PyBytes_CheckExact,
+    PyBytes_FromStringAndSize,
+    PyBytes_GET_SIZE,
+)
+from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+
+from aro._speedups._pure import (
+    REASON_BAD_UTF8,
+    REASON_CONTROL_FRAGMENTED,
+    REASON_CONTROL_TOO_LONG,
+    REASON_INTERLEAVED,
+    REASON_LENGTH_MSB,
+    REASON_NON_MINIMAL,
+    REASON_ORPHAN_CONTINUATION,
+    REASON_RESERVED_BITS,
+    REASON_RESERVED_OPCODE,
+    REASON_TOO_BIG,
+    REASON_UNMASKED,
+    close_event,
+    close_payload,
+)
+
+cdef extern from "Python.h":
+    # Declared here with a NULL-able item list: PyList_SetSlice(list, low, high, NULL) deletes.
+    int list_delete_slice "PyList_SetSlice" (object, Py_ssize_t, Py_ssize_t, void*) except -1
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+
+    /* GCC on x86-64 Linux builds the unmask loop twice, plain and AVX2, and picks one at load
+       time (ifunc), so the wheel stays portable while AVX2 machines get 32-byte XORs. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define ARO_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define ARO_CLONES
+    #endif
+
+    /* A block of payload XORed at once: a 32-byte vector where the compiler has them. */
+    #if defined(__GNUC__)
+    typedef uint64_t aro_block __attribute__((vector_size(32)));
+    #else
+    typedef uint64_t aro_block;
+    #endif
+    #define ARO_UNROLL (4 * sizeof(aro_block))
+
+    /* dst[i] = src[i] ^ mask[(phase + i) % 4] (RFC 6455 5.3). Long payloads first XOR bytes
+       up to a 32-byte boundary of dst (aligned stores; the loads stay unaligned), then four
+       blocks per step with the rotated mask replicated into every 8-byte lane, then words,
+       then bytes. memcpy keeps every access alignment-safe and compiles to plain moves. */
+    ARO_CLONES
+    static void aro_unmask(uint8_t *restrict dst, const uint8_t *restrict src, size_t n,
+                           const uint8_t *mask, size_t phase)
+    {
+        uint8_t key[8];
+        uint64_t key64, word;
+        aro_block b0, b1, b2, b3, keys;
+        size_t i = 0, j, start = 0;
+        if (n >= ARO_UNROLL + 32) {
+            start = (32 - ((uintptr_t)dst & 31)) & 31;
+            for (; i < start; i++) dst[i] = src[i] ^ mask[(phase + i) & 3];
+        }
+        for (j = 0; j < 8; j++) key[j] = mask[(phase + start + j) & 3];
+        memcpy(&key64, key, 8);
+        for (j = 0; j < sizeof keys; j += 8) memcpy((uint8_t *)&keys + j, &key64, 8);
+        for (; i + ARO_UNROLL <= n; i += ARO_UNROLL) {
+            /* Four named blocks, not an array: GCC keeps them in registers. */
+            memcpy(&b0, src + i, sizeof b0);
+            memcpy(&b1, src + i + sizeof b0, sizeof b0);
+            memcpy(&b2, src + i + 2 * sizeof b0, sizeof b0);
+            memcpy(&b3, src + i + 3 * sizeof b0, sizeof b0);
+            b0 ^= keys;
+            b1 ^= keys;
+            b2 ^= keys;
+            b3 ^= keys;
+            memcpy(dst + i, &b0, sizeof b0);
+            memcpy(dst + i + sizeof b0, &b1, sizeof b0);
+            memcpy(dst + i + 2 * sizeof b0, &b2, sizeof b0);
+            memcpy(dst + i + 3 * sizeof b0, &b3, sizeof b0);
+        }
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&word, src + i, 8);
+            word ^= key64;
+            memcpy(dst + i, &word, 8);
+        }
+        for (; i < n; i++) dst[i] = src[i] ^ key[(i - start) & 3];
+    }
+
+    /* UTF-8 validation as a DFA over byte classes (Unicode 15, table 3-7), so a text message
+       can be checked piece by piece: the state carries over between frames and feed() calls
+       and turns REJECT at the first byte no continuation could make valid. */
+    enum { ARO_UTF8_ACCEPT = 0, ARO_UTF8_REJECT = 1 };
+    static uint8_t aro_utf8_class[256];
+    /* States: 0 accept, 1 reject, 2/3/4 need 1/2/3 continuation bytes, 5 after E0 (needs
+       A0-BF), 6 after ED (80-9F), 7 after F0 (90-BF), 8 after F4 (80-8F). Classes: 0 ASCII,
+       1 80-8F, 2 90-9F, 3 A0-BF, 4 never valid, 5 C2-DF, 6 E0, 7 E1-EC EE-EF, 8 ED, 9 F0,
+       10 F1-F3, 11 F4. */
+    static const uint8_t aro_utf8_next[9][12] = {
+        {0, 1, 1, 1, 1, 2, 5, 3, 6, 7, 4, 8},
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+        {1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
+        {1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1},
+        {1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+        {1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1},
+        {1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+        {1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+        {1, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    };
+
+    static void aro_utf8_init(void)
+    {
+        int b;
+        for (b = 0; b < 256; b++) {
+            aro_utf8_class[b] =
+                b < 0x80 ? 0 : b < 0x90 ? 1 : b < 0xA0 ? 2 : b < 0xC0 ? 3 : b < 0xC2 ? 4 :
+                b < 0xE0 ? 5 : b == 0xE0 ? 6 : b == 0xED ? 8 : b < 0xF0 ? 7 : b == 0xF0 ? 9 :
+                b < 0xF4 ? 10 : b == 0xF4 ? 11 : 4;
+        }
+    }
+
+    /* Run the DFA over p[0:n] from `state`; ASCII runs are skipped a word at a time. */
+    static int aro_utf8_run(int state, const uint8_t *p, size_t n)
+    {
+        size_t i = 0;
+        uint64_t word;
+        while (i < n) {
+            if (state == ARO_UTF8_ACCEPT) {
+                while (i + 8 <= n) {
+                    memcpy(&word, p + i, 8);
+                    if (word & 0x8080808080808080ULL) break;
+                    i += 8;
+                }
+                if (i == n) break;
+            }
+            state = aro_utf8_next[state][aro_utf8_class[p[i++]]];
+            if (state == ARO_UTF8_REJECT) break;
+        }
+        return state;
+    }
+    """
+    void aro_unmask(uint8_t* dst, const uint8_t* src, size_t n, const uint8_t* mask,
+                    size_t phase) nogil
+    void aro_utf8_init()
+    int aro_utf8_run(int state, const uint8_t* p, size_t n) nogil
+    enum:
+        ARO_UTF8_ACCEPT
+        ARO_UTF8_REJECT
+
+aro_utf8_init()
 
 IMPLEMENTATION = "compiled"
 
+cpdef enum:
+    OP_CONT = 0
+    OP_TEXT = 1
+    OP_BINARY = 2
+    OP_CLOSE = 8
+    OP_PING = 9
+    OP_PONG = 10
+    OP_ERROR = -1
+    COMPRESSED = 0x10
+    OP_COMPRESSED_TEXT = 0x11
+    OP_COMPRESSED_BINARY = 0x12
+
+cdef enum:
+    MAX_CONTROL = 125
+    MAX_HEADER = 14
+    SCRATCH = 4096  # text messages up to this size are unmasked on the stack, not the heap
+
 
 def apply_mask(bytes data, bytes mask):
-    """XOR ``data`` with the 4-byte ``mask`` (RFC 6455 §5.3), eight bytes at a time."""
+    """XOR ``data`` with the 4-byte ``mask`` (RFC 6455 §5.3), a vector of bytes at a time."""
     if len(mask) != 4:
         raise ValueError("mask must be 4 bytes")
-    cdef Py_ssize_t n = len(data), i = 0, words = n // 8
-    result = PyBytes_FromStringAndSize(NULL, n)
-    cdef uint8_t* out = <uint8_t*> PyBytes_AS_STRING(result)
-    cdef const uint8_t* src = <const uint8_t*> PyBytes_AS_STRING(data)
-    cdef const uint8_t* key = <const uint8_t*> PyBytes_AS_STRING(mask)
-    cdef uint8_t wide[8]
-    cdef uint64_t key64, word
-    for i in range(8):
-        wide[i] = key[i % 4]
-    memcpy(&key64, wide, 8)
-    for i in range(words):
-        memcpy(&word, src + i * 8, 8)
-        word ^= key64
-        memcpy(out + i * 8, &word, 8)
-    for i in range(words * 8, n):
-        out[i] = src[i] ^ key[i % 4]
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
+    result = PyBytes_FromStringAndSize(NULL, size)
+    aro_unmask(<uint8_t*> PyBytes_AS_STRING(result), <const uint8_t*> PyBytes_AS_STRING(data),
+               size, <const uint8_t*> PyBytes_AS_STRING(mask), 0)
     return result
+
+
+cdef object _decode(const uint8_t* data, Py_ssize_t size):
+    """The text ``data`` encodes, or None when it is not valid UTF-8 (one decoder pass)."""
+    try:
+        return PyUnicode_DecodeUTF8(<const char*> data, size, NULL)
+    except UnicodeDecodeError:
+        return None
+
+
+def validate_utf8(bytes data):
+    """The text ``data`` encodes, or None when it is not valid UTF-8."""
+    return _decode(<const uint8_t*> PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
+def encode_frame(int opcode, payload, bint rsv1=False):
+    """A final, unmasked server frame (RFC 6455 §5.2), built in one allocation."""
+    if not PyBytes_CheckExact(payload):
+        payload = bytes(payload)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(payload)
+    if not (0 <= opcode <= 2 or (8 <= opcode <= 10 and size <= MAX_CONTROL)):
+        raise ValueError(f"cannot encode opcode {opcode} with {size} bytes")
+    cdef Py_ssize_t head = 2 if size < 126 else 4 if size < 0x10000 else 10
+    cdef Py_ssize_t i
+    frame = PyBytes_FromStringAndSize(NULL, head + size)
+    cdef uint8_t* out = <uint8_t*> PyBytes_AS_STRING(frame)
+    out[0] = (0xC0 if rsv1 else 0x80) | opcode
+    if head == 2:
+        out[1] = <uint8_t> size
+    else:
+        out[1] = 126 if head == 4 else 127
+        for i in range(head - 2):
+            out[head - 1 - i] = <uint8_t> ((<uint64_t> size) >> (8 * i))
+    memcpy(out + head, PyBytes_AS_STRING(payload), size)
+    return frame
+
+
+def encode_close(int code, str reason=""):
+    """A close frame carrying ``code`` and ``reason``."""
+    return encode_frame(OP_CLOSE, close_payload(code, reason))
+
+
+@cython.final
+cdef class FrameParser:
+    """Incremental parser of client frames; ``feed()`` returns the events completed so far.
+
+    Payload bytes are unmasked (and text validated) as they arrive, so between calls the
+    parser holds at most a partial header and the unfinished message, and invalid UTF-8 fails
+    in the call that delivers it. A message that lies whole in one chunk (the common case) is
+    unmasked straight into its event's object. After an error or a close frame it returns no
+    more events: the peer has nothing more to say that the connection may act on.
+    """
+
+    cdef Py_ssize_t max_size
+    cdef bint compression
+    cdef bint done
+    cdef uint8_t header[MAX_HEADER]  # a header split across feed() calls
+    cdef Py_ssize_t header_len
+    cdef bint in_frame  # a header is parsed and its payload is arriving
+    cdef int f_opcode
+    cdef bint f_fin, f_rsv1
+    cdef uint8_t f_mask[4]
+    cdef Py_ssize_t f_left  # payload bytes still to come
+    cdef Py_ssize_t f_seen  # payload bytes already read: the mask's phase
+    cdef uint8_t control[MAX_CONTROL]  # a control payload split across feed() calls
+    cdef int m_kind  # kind of the fragmented message in progress, 0 when none
+    cdef int m_utf8  # DFA state of its text
+    cdef uint8_t* m_buf  # its unmasked payload so far; freed when it completes
+    cdef Py_ssize_t m_len, m_cap
+
+    def __init__(self, Py_ssize_t max_message_size=1 << 20, bint compression=False):
+        self.max_size = max_message_size
+        self.compression = compression
+
+    def __dealloc__(self):
+        PyMem_Free(self.m_buf)
+
+    def feed(self, data):
+        """Parse ``data`` (any chunk of the stream); return the events it completed."""
+        cdef list events = []
+        if not PyBytes_CheckExact(data):
+            data = bytes(data)
+        cdef const uint8_t* p = <const uint8_t*> PyBytes_AS_STRING(data)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(data), used
+        while not self.done:
+            if self.in_frame:
+                if n == 0 and self.f_left:
+                    break
+                used = self._payload(p, n, events)
+            elif n:
+                used = self._header(p, n, events)
+            else:
+                break
+            p += used
+            n -= used
+        return events
+
+    cdef Py_ssize_t _header(self, const uint8_t* p, Py_ssize_t n, list events) except -1:
+        """Consume header bytes; start the frame once the whole header is in. A header that
+        lies whole in the chunk is read in place; a split one is gathered into ``header``."""
+        cdef Py_ssize_t size, used
+        if self.header_len == 0 and n >= 2:
+            size = self._check_start(p[0], p[1], events)
+            if size == 0:
+                return n
+            if size <= n:
+                self._start_frame(p, events)
+                return size
+        used = 0
+        if self.header_len < 2:
+            used = self._gather(p, n, 2)
+            if self.header_len < 2:
+                return used
+        size = self._check_start(self.header[0], self.header[1], events)
+        if size == 0:
+            return n
+        used += self._gather(p + used, n - used, size)
+        if self.header_len == size:
+            self.header_len = 0
+            self._start_frame(self.header, events)
+        return used
+
+    cdef inline Py_ssize_t _gather(self, const uint8_t* p, Py_ssize_t n, Py_ssize_t upto):
+        cdef Py_ssize_t take = upto - self.header_len
+        if take > n:
+            take = n
+        memcpy(self.header + self.header_len, p, take)
+        self.header_len += take
+        return take
+
+    cdef Py_ssize_t _check_start(self, uint8_t first, uint8_t second, list events) except -1:
+        """Check what the first two header bytes allow (RFC 6455 §5.2, §5.4, §5.5); return the
+        header size, or 0 after failing the stream."""
+        cdef int opcode = first & 0x0F
+        cdef int length = second & 0x7F
+        if 2 < opcode < 8 or opcode > 10:
+            return self._fail(events, 1002, REASON_RESERVED_OPCODE)
+        if first & 0x30 or (first & 0x40 and not (self.compression and 1 <= opcode <= 2)):
+            return self._fail(events, 1002, REASON_RESERVED_BITS)
+        if not second & 0x80:
+            return self._fail(events, 1002, REASON_UNMASKED)
+        if opcode >= OP_CLOSE:
+            if not first & 0x80:
+                return self._fail(events, 1002, REASON_CONTROL_FRAGMENTED)
+            if length > MAX_CONTROL:
+                return self._fail(events, 1002, REASON_CONTROL_TOO_LONG)
+        elif opcode == OP_CONT:
+            if not self.m_kind:
+                return self._fail(events, 1002, REASON_ORPHAN_CONTINUATION)
+        elif self.m_kind:
+            return self._fail(events, 1002, REASON_INTERLEAVED)
+        return 6 if length < 126 else 8 if length == 126 else 14
+
+    cdef int _start_frame(self, const uint8_t* head, list events) except -1:
+        """Read the length and mask of a checked header; refuse oversize before any payload."""
+        cdef uint64_t length = head[1] & 0x7F
+        cdef Py_ssize_t i, offset = 2
+        if length == 126:
+            length = (<uint64_t> head[2] << 8) | head[3]
+            offset = 4
+            if length < 126:
+                return self._fail(events, 1002, REASON_NON_MINIMAL)
+        elif length == 127:
+            length = 0
+            for i in range(2, 10):
+                length = (length << 8) | head[i]
+            offset = 10
+            if length >> 63:
+                return self._fail(events, 1002, REASON_LENGTH_MSB)
+            if length < 0x10000:
+                return self._fail(events, 1002, REASON_NON_MINIMAL)
+        self.f_opcode = head[0] & 0x0F
+        if self.f_opcode < OP_CLOSE and length > <uint64_t> (self.max_size - self.m_len):
+            return self._fail(events, 1009, REASON_TOO_BIG)
+        self.f_fin = head[0] & 0x80
+        self.f_rsv1 = head[0] & 0x40
+        memcpy(self.f_mask, head + offset, 4)
+        self.f_left = <Py_ssize_t> length
+        self.f_seen = 0
+        self.in_frame = True
+        return 0
+
+    cdef Py_ssize_t _payload(self, const uint8_t* p, Py_ssize_t n, list events) except -1:
+        """Consume payload bytes of the current frame; emit what it completes."""
+        cdef Py_ssize_t take = self.f_left if self.f_left < n else n
+        cdef int kind = self.f_opcode | COMPRESSED if self.f_rsv1 else self.f_opcode
+        if self.f_opcode >= OP_CLOSE:
+            aro_unmask(self.control + self.f_seen, p, take, self.f_mask, self.f_seen)
+            self._advance(take)
+            if not self.in_frame:
+                self._control_event(events)
+            return take
+        if (self.f_seen == 0 and take == self.f_left and self.f_fin and not self.m_kind
+                and (kind != OP_TEXT or take <= SCRATCH)):
+            self._advance(take)
+            self._whole_message(kind, p, take, events)
+            return take
+        if not self.m_kind:
+            self.m_kind = kind
+            self.m_utf8 = ARO_UTF8_ACCEPT
+        if not self._append(p, take, events):
+            return n
+        self._advance(take)
+        if self.f_fin and not self.in_frame:
+            self._finish_message(events)
+        return take
+
+    cdef inline void _advance(self, Py_ssize_t take):
+        self.f_seen += take
+        self.f_left -= take
+        if not self.f_left:
+            self.in_frame = False
+
+    cdef int _control_event(self, list events) except -1:
+        payload = PyBytes_FromStringAndSize(<char*> self.control, self.f_seen)
+        if self.f_opcode == OP_CLOSE:
+            events.append(close_event(payload))
+            self.done = True
+        else:
+            events.append((self.f_opcode, payload))
+        return 0
+
+    cdef int _whole_message(self, int kind, const uint8_t* p, Py_ssize_t size,
+                            list events) except -1:
+        """Emit a one-frame message that lies whole in the chunk, without buffering it."""
+        cdef uint8_t scratch[SCRATCH]
+        if kind == OP_TEXT:
+            aro_unmask(scratch, p, size, self.f_mask, 0)
+            return self._text_event(scratch, size, events)
+        payload = PyBytes_FromStringAndSize(NULL, size)
+        aro_unmask(<uint8_t*> PyBytes_AS_STRING(payload), p, size, self.f_mask, 0)
+        events.append((kind, payload))
+        return 0
+
+    cdef int _text_event(self, const uint8_t* data, Py_ssize_t size, list events) except -1:
+        text = _decode(data, size)
+        if text is None:
+            return self._fail(events, 1007, REASON_BAD_UTF8)
+        events.append((OP_TEXT, text))
+        return 0
+
+    cdef bint _append(self, const uint8_t* p, Py_ssize_t take, list events) except -1:
+        """Add payload to the message in progress, validating text as it arrives; False when
+        that failed the stream."""
+        if self.m_len + take > self.m_cap:
+            self._grow(self.m_len + take)
+        cdef uint8_t* dst = self.m_buf + self.m_len
+        aro_unmask(dst, p, take, self.f_mask, self.f_seen)
+        self.m_len += take
+        if self.m_kind == OP_TEXT:
+            self.m_utf8 = aro_utf8_run(self.m_utf8, dst, take)
+            if self.m_utf8 == ARO_UTF8_REJECT:
+                self._fail(events, 1007, REASON_BAD_UTF8)
+                return False
+        return True
+
+    cdef int _grow(self, Py_ssize_t need) except -1:
+        """Double the message buffer (at least to ``need``, at most to the size limit)."""
+        cdef Py_ssize_t cap = self.m_cap * 2
+        if cap > self.max_size:
+            cap = self.max_size
+        if cap < need:
+            cap = need
+        cdef uint8_t* grown = <uint8_t*> PyMem_Realloc(self.m_buf, cap)
+        if grown == NULL:
+            raise MemoryError()
+        self.m_buf = grown
+        self.m_cap = cap
+        return 0
+
+    cdef int _finish_message(self, list events) except -1:
+        if self.m_kind == OP_TEXT:
+            self._text_event(self.m_buf, self.m_len, events)
+        else:
+            events.append((self.m_kind, PyBytes_FromStringAndSize(<char*> self.m_buf,
+                                                                  self.m_len)))
+        self._drop_message()
+        return 0
+
+    cdef void _drop_message(self):
+        PyMem_Free(self.m_buf)
+        self.m_buf = NULL
+        self.m_len = self.m_cap = 0
+        self.m_kind = 0
+
+    cdef int _fail(self, list events, int code, str reason) except -1:
+        """Record a protocol violation; the stream yields nothing more. Returns 0 (no header)."""
+        events.append((OP_ERROR, code, reason))
+        self.done = True
+        self.in_frame = False
+        self._drop_message()
+        return 0
+
+
+@cython.final
+cdef class _Pending(list):
+    """A connection's ``outbox_pending``: its queued frames (empty when none), kept for the
+    connection's life beside what the flush needs of it (its transport's bound methods and its
+    write limit, read once) so the flush loop reads C fields instead of attributes."""
+
+    cdef object conn, transport, write, buffer_size
+    cdef Py_ssize_t write_limit
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.transport = conn.transport
+        self.write = self.transport.write
+        self.buffer_size = self.transport.get_write_buffer_size
+        self.write_limit = conn.write_limit
+
+
+@cython.final
+cdef class Outbox:
+    """Coalescing writer, one per event loop; ``_pure.Outbox`` documents the behaviour.
+
+    Broadcast and flush walk their lists in C (Cython compiles ``for x in <list>`` to
+    ``PyList_GET_ITEM``); per delivery the flush makes the two calls it cannot avoid (the
+    transport's buffer size and its write) and touches no attribute.
+    """
+
+    cdef object loop
+    cdef list dirty  # the _Pending of each connection with frames queued, first-queued first
+    cdef bint scheduled
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.dirty = []
+
+    def send(self, conn, frame):
+        """Queue ``frame`` for ``conn`` unless it is closing."""
+        if not conn.closing:
+            self._queue(conn, frame)
+            self._schedule()
+
+    def broadcast(self, conns, frame):
+        """Queue the same ``frame`` for every connection that is not closing; return how many."""
+        cdef list targets = conns if type(conns) is list else list(conns)
+        cdef Py_ssize_t queued = 0
+        for conn in targets:
+            if not conn.closing:
+                self._queue(conn, frame)
+                queued += 1
+        if queued:
+            self._schedule()
+        return queued
+
+    def flush(self):
+        """Write every pending frame now (the scheduled callback; also used at shutdown)."""
+        cdef list dirty = self.dirty
+        cdef _Pending pending
+        self.dirty = []
+        self.scheduled = False
+        for pending in dirty:
+            try:
+                _deliver(pending)
+            except Exception as exc:
+                self._report(pending, exc)
+
+    cdef int _queue(self, conn, frame) except -1:
+        cdef _Pending pending
+        held = conn.outbox_pending
+        if type(held) is _Pending:
+            pending = <_Pending> held
+        else:  # None (or anything else the owner started it with): first frame for conn
+            pending = _Pending(conn)
+            conn.outbox_pending = pending
+        if PyList_GET_SIZE(pending) == 0:
+            self.dirty.append(pending)
+        PyList_Append(pending, frame)
+        return 0
+
+    cdef int _schedule(self) except -1:
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.flush)
+        return 0
+
+    cdef int _report(self, _Pending pending, exc) except -1:
+        """One broken connection must not starve the rest; a transport that closed meanwhile
+        (uvloop refuses writes then) is no news."""
+        if not pending.transport.is_closing():
+            self.loop.call_exception_handler(
+                {"message": "WebSocket outbox delivery failed", "exception": exc}
+            )
+        return 0
+
+
+cdef int _deliver(_Pending pending) except -1:
+    """Write a connection's pending frames in one call, or report it over its write limit."""
+    cdef Py_ssize_t count = PyList_GET_SIZE(pending)
+    try:
+        data = <object> PyList_GET_ITEM(pending, 0) if count == 1 else b"".join(pending)
+    finally:
+        list_delete_slice(pending, 0, count, NULL)
+    cdef Py_ssize_t buffered = pending.buffer_size()
+    if buffered + len(data) > pending.write_limit:
+        pending.conn.overflow()
+    else:
+        pending.write(data)
+    return 0

@@ -3,8 +3,19 @@
 Order matters where modules share a verb: a later registration wins.
 """
 
-from aro.actions import collections, core, events, output, repository, response, services
+from aro.actions import (
+    collections,
+    core,
+    events,
+    net,
+    output,
+    repository,
+    response,
+    services,
+    templates,
+)
 
 __all__ = [
-    "collections", "core", "events", "output", "repository", "response", "services"
+    "collections", "core", "events", "net", "output", "repository", "response", "services",
+    "templates",
 ]  # fmt: skip

@@ -12,6 +12,7 @@ import random
 import time
 from typing import Any
 
+from aro.actions.templates import template_path
 from aro.vm import values
 from aro.vm.errors import ActionError
 from aro.vm.frame import UNBOUND, Frame
@@ -207,12 +208,14 @@ def _compare(lhs: Any, rhs: Any) -> str:
 
 
 @action("transform", "convert", prepositions=("from", "into", "to"))
-def transform(plan: Plan, frame: Frame) -> Any:
+async def transform(plan: Plan, frame: Frame) -> Any:
     """Convert the object's value to the type named by the result (string, int, double, bool,
-    json, identity).  Rendering a ``<template: …>`` object is not available yet."""
+    json, identity), or render a ``<template: …>`` object (§9).  Asynchronous because a
+    template's statements may wait."""
     plan.check_preposition()
     if plan.obj is not None and plan.obj.base.lower() == "template":
-        raise ActionError("Templates are not available")
+        path = template_path(plan.obj, frame)
+        return await frame.services.render_template(path, frame, None)
     value = plan.object_value(frame)
     return values.convert(operation_name(plan, TRANSFORM_TYPES, "identity"), value)
 

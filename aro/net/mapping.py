@@ -225,6 +225,8 @@ def error_response(error: BaseException) -> Reply:
     The text is ``str(error)`` for ARO errors (the multi-line report of ARO-LANGUAGE §6.1).
     Anything else is a defect of the runtime, whose details (and traceback) stay private.
     """
+    if getattr(error, "http_status", None) == 404:  # a missing template (§1.7)
+        return 404, JSON, values.to_json({"error": "Not Found", "message": str(error)})
     message = str(error) if isinstance(error, AroError) else "Internal Server Error"
     return _error_status(error), JSON, values.to_json({"error": message})
 

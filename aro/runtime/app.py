@@ -19,6 +19,9 @@ from aro.net.openapi import Contract, ContractError
 from aro.runtime.events import EventBus
 from aro.runtime.http_service import DEFAULT_HOST, HttpService, Metrics, resolve_port
 from aro.runtime.repositories import RepositoryRegistry
+from aro.runtime.socket_service import SocketService, resolve_socket_port
+from aro.runtime.templates import TemplateEngine
+from aro.runtime.websocket_service import WebSocketService, websocket_settings
 from aro.vm import values
 from aro.vm.errors import ActionError, AroError, StatementError
 from aro.vm.frame import Frame, Response
@@ -29,6 +32,9 @@ END = "Application-End"
 IDLE_KEEPALIVE_SECONDS = 2.0
 FORCED_EXIT_SECONDS = 5.0
 DEFAULT_MAX_BODY = 1024 * 1024
+HTTP_SERVER = "http-server"
+SOCKET_SERVER = "socket-server"
+WEBSOCKET_CHANNEL = "websocket"
 
 
 class StartupError(AroError):
@@ -60,7 +66,9 @@ class Application:
             self.repositories.load_store_files(root)
         self.bus = EventBus(program)
         self.contract = Contract.load(root) if root is not None else None
+        self.templates = TemplateEngine(root / "templates" if root is not None else None)
         self.services_running: dict[str, Any] = {}
+        self.root_frame: Frame | None = None  # Application-Start's: parent of handler frames
         self.shutdown_requested = asyncio.Event()
         self.shutdown_signal = "SIGTERM"
         self._published: dict[str, dict[str, Any]] = {}
@@ -87,31 +95,92 @@ class Application:
         return self._published.get(activity, {})
 
     async def start(self, service: str, config: Any) -> Any:
-        if service != "http-server":
+        if service not in (HTTP_SERVER, SOCKET_SERVER):
             raise ActionError(f"The service '{service}' is not available in this runtime")
         if service in self.services_running:
-            raise ActionError("The http-server is already running")
+            raise ActionError(f"The {service} is already running")
+        if service == HTTP_SERVER:
+            running, started = self._http_service(config)
+        else:
+            running = self._socket_service(config)
+            started = "Socket Server started on port {port}"
+        description = await running.start()
+        self.services_running[service] = running
+        self.stdout.write(started.format(port=running.port) + "\n")
+        self.stdout.flush()
+        return description
+
+    def _host(self) -> str:
+        return self.settings.get("host") or self.environ.get("ARO_HOST") or DEFAULT_HOST
+
+    def _http_service(self, config: Any) -> tuple[HttpService, str]:
+        """The HTTP server with its WebSocket endpoint (on by default, decision 8) and the
+        line that announces it."""
+        started = "HTTP Server started on port {port}"
+        ws_settings = websocket_settings(config, self.settings)
+        websocket = None
+        if ws_settings is not None:
+            websocket = WebSocketService(self, self.program, self.root_frame, ws_settings)
+            started += f" (WebSocket enabled on {ws_settings.path})"
         http = HttpService(
             self,
             self.program,
             self.contract,
-            self.settings.get("host") or self.environ.get("ARO_HOST") or DEFAULT_HOST,
+            self._host(),
             resolve_port(self._port_settings(), config, self.contract),
             int(self.settings.get("max_body") or DEFAULT_MAX_BODY),
+            websocket,
         )
-        description = await http.start()
-        self.services_running[service] = http
-        self.stdout.write(f"HTTP Server started on port {http.port}\n")
-        self.stdout.flush()
-        return description
+        return http, started
+
+    def _socket_service(self, config: Any) -> SocketService:
+        ports = {
+            "socket_port": self.settings.get("socket_port"),
+            "env_port": self.environ.get("ARO_SOCKET_PORT"),
+        }
+        port = resolve_socket_port(ports, config)
+        return SocketService(self, self.program, self.root_frame, self._host(), port)
 
     def _port_settings(self) -> dict[str, Any]:
         return {"port": self.settings.get("port"), "env_port": self.environ.get("ARO_HTTP_PORT")}
 
     async def stop(self, service: str, config: Any) -> None:
         running = self.services_running.pop(service, None)
-        if running is not None:
-            await running.stop()
+        if running is None:
+            return
+        await running.stop()
+        if service == SOCKET_SERVER:
+            self.stdout.write("Socket Server stopped\n")
+
+    def _websocket(self) -> WebSocketService | None:
+        http = self.services_running.get(HTTP_SERVER)
+        return None if http is None else http.websocket
+
+    def broadcast(self, channel: str, data: str | bytes) -> int:
+        if channel == WEBSOCKET_CHANNEL:
+            websocket = self._websocket()
+            return 0 if websocket is None else websocket.broadcast(data)
+        sockets = self.services_running.get(SOCKET_SERVER)
+        return 0 if sockets is None else sockets.broadcast(_as_bytes(data))
+
+    def send(self, connection: str, data: str | bytes, websocket_only: bool = False) -> None:
+        websocket = self._websocket()
+        if websocket is not None and websocket.send(connection, data):
+            return
+        sockets = None if websocket_only else self.services_running.get(SOCKET_SERVER)
+        if sockets is not None and sockets.send(connection, _as_bytes(data)):
+            return
+        kind = "WebSocket connection" if websocket_only else "connection"
+        raise ActionError(f"No open {kind} with id {connection}")
+
+    def close_connection(self, connection: str) -> None:
+        websocket = self._websocket()
+        if websocket is not None and websocket.close(connection):
+            return
+        sockets = self.services_running.get(SOCKET_SERVER)
+        if sockets is not None and sockets.close(connection):
+            return
+        raise ActionError(f"No open connection with id {connection}")
 
     async def keepalive(self) -> None:
         """Wait for a signal; with no server running, also return once events are idle."""
@@ -127,6 +196,11 @@ class Application:
                     return
         finally:
             waiter.cancel()
+
+    async def render_template(
+        self, path: str, frame: Frame, extra: Mapping[str, Any] | None = None
+    ) -> str:
+        return await self.templates.render(path, frame, self, extra)
 
     async def call_action(self, name: str, payload: Any) -> Any:
         code = self._user_actions.get(name)
@@ -185,7 +259,7 @@ class Application:
     async def run(self) -> int:
         """Application-Start, pending events, Application-End; prints the final line."""
         self.check_contract()
-        root = Frame(self.entry_point(), self)
+        root = self.root_frame = Frame(self.entry_point(), self)
         self.bus.bind(self, root)
         try:
             response = await execute(root)
@@ -206,14 +280,15 @@ class Application:
         return 0
 
     async def _run_end(self, activity: str, shutdown: dict, root: Frame) -> None:
+        """Application-End, then stop what it left running: closing the servers here is what
+        lets every WebSocket get its 1001 and every Disconnect handler run before exit."""
         code = self.end_handler(activity)
-        if code is None:
-            return
-        try:
-            await execute(Frame(code, self, parent=root, bindings={"shutdown": shutdown}))
-            await self.bus.idle()
-        except AroError as error:
-            self.stderr.write(f"[{END}] {error}\n")
+        if code is not None:
+            try:
+                await execute(Frame(code, self, parent=root, bindings={"shutdown": shutdown}))
+                await self.bus.idle()
+            except AroError as error:
+                self.stderr.write(f"[{END}] {error}\n")
         for service in list(self.services_running):
             await self.stop(service, None)
 
@@ -223,6 +298,10 @@ class Application:
         lines = [f"[{response.status}] {response.reason}"]
         lines.extend(values.format_payload_lines(response.payload))
         self.stdout.write("\n".join(lines) + "\n")
+
+
+def _as_bytes(data: str | bytes) -> bytes:
+    return data.encode("utf-8", "surrogatepass") if type(data) is str else data
 
 
 def _error_text(error: BaseException) -> str:

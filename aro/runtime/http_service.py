@@ -7,9 +7,10 @@ work: route, bind the request context, run the feature set, map its Response to 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aro.lang.bytecode import CodeObject, Program
 from aro.net import mapping
@@ -21,9 +22,17 @@ from aro.vm.errors import ActionError, AroError
 from aro.vm.frame import Frame
 from aro.vm.machine import execute
 
+if TYPE_CHECKING:
+    from aro.runtime.websocket_service import WebSocketService
+
 DEFAULT_PORT = 8080
 DEFAULT_HOST = "127.0.0.1"
 CONTENT_TYPE = b"Content-Type"
+UPGRADE_REQUIRED = (
+    426,
+    [(CONTENT_TYPE, b"application/json"), (b"Upgrade", b"websocket")],
+    b'{"error":"Upgrade Required"}',
+)
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
 
 
@@ -116,12 +125,17 @@ class HttpService:
         host: str,
         port: int,
         max_body: int,
+        websocket: WebSocketService | None = None,
     ) -> None:
         self.services = services
         self.contract = contract
         self.handlers: dict[str, CodeObject] = {code.name: code for code in program.code_objects}
         self.metrics = Metrics()
-        self.server = HttpServer(self.handle, host, port, max_body=max_body)
+        self.websocket = websocket
+        upgrade = None if websocket is None else websocket.upgrade_handler()
+        self.server = HttpServer(
+            self.handle, host, port, max_body=max_body, upgrade_handler=upgrade
+        )
         self.metrics.server = self.server
         self.port = port
         self.host = host
@@ -136,13 +150,20 @@ class HttpService:
         return {"port": self.port, "hostname": self.host}
 
     async def stop(self) -> None:
-        await self.server.stop()
+        """Stop listening; close the WebSockets (1001) while HTTP requests drain."""
+        if self.websocket is None:
+            await self.server.stop()
+        else:
+            await asyncio.gather(self.server.stop(), self.websocket.stop())
 
     async def handle(self, request: Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         started = time.perf_counter()
         operation_id = "-"
         if self.contract is None:
-            status, headers, body = mapping.no_contract_response()
+            if self._is_websocket_path(request):
+                status, headers, body = UPGRADE_REQUIRED
+            else:
+                status, headers, body = mapping.no_contract_response()
         else:
             operation, path_params, allowed = self.contract.router.resolve(
                 request.method, request.path
@@ -155,6 +176,9 @@ class HttpService:
         self.metrics.record(operation_id, status, time.perf_counter() - started)
         return status, headers, body
 
+    def _is_websocket_path(self, request: Request) -> bool:
+        return self.websocket is not None and request.path == self.websocket.settings.path
+
     def _unrouted(
         self, request: Request, allowed: tuple[str, ...]
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -162,6 +186,8 @@ class HttpService:
             status, content_type, body = mapping.method_not_allowed(allowed)
             allow = ", ".join(allowed).encode()
             return status, [(CONTENT_TYPE, content_type), (b"Allow", allow)], body
+        if self._is_websocket_path(request):
+            return UPGRADE_REQUIRED  # decision 8: the WebSocket path wants an upgrade
         status, content_type, body = mapping.not_found(request.path)
         return status, [(CONTENT_TYPE, content_type)], body
 

@@ -51,7 +51,7 @@ def lookup(verb: str) -> ActionSpec | None:
 # Binding rules of ARO-LANGUAGE.md §3.4 step 5.
 RESPONSE_VERBS = frozenset(
     "return respond throw raise fail send dispatch emit output write store save persist log print "
-    "debug notify alert signal broadcast render repaint patch".split()
+    "debug notify alert signal broadcast render repaint patch include embed insert".split()
 )
 REBINDING_VERBS = frozenset(
     "accept update modify change set configure delete remove destroy clear show merge combine "
@@ -66,7 +66,8 @@ NO_FAST_PATH_VERBS = frozenset(
     "then assert call invoke request probe fetch retrieve listen merge combine join concat write "
     "read store save persist log print send emit notify alert signal broadcast filter map reduce "
     "aggregate split group start stop restart keepalive schedule stream subscribe sleep delay "
-    "pause update modify change set configure".split()
+    "pause update modify change set configure include embed insert close disconnect terminate"
+    .split()
 )
 # These take the fast path only when the result has no specifier.
 FAST_PATH_WITHOUT_SPECIFIERS = frozenset(

@@ -56,8 +56,25 @@ class Services(Protocol):
     async def keepalive(self) -> None:
         """Block until SIGINT/SIGTERM (a server is running) or the event bus is idle."""
 
+    def broadcast(self, channel: str, data: str | bytes) -> int:
+        """Send to every client of ``channel`` (``websocket`` or ``socket``); answer how many.
+        No server running means no clients, not an error."""
+
+    def send(self, connection: str, data: str | bytes, websocket_only: bool = False) -> None:
+        """Send to one open WebSocket (or, unless ``websocket_only``, TCP) connection by id;
+        ActionError when no open connection has that id."""
+
+    def close_connection(self, connection: str) -> None:
+        """Close one WebSocket or TCP connection by id; ActionError when it is not open."""
+
     async def call_action(self, name: str, payload: Any) -> Any:
         """Run a user-defined action feature set (``Application.Name``)."""
+
+    async def render_template(
+        self, path: str, frame: Any, extra: Mapping[str, Any] | None = None
+    ) -> str:
+        """Render ``templates/<path>`` in an isolated child of ``frame`` (a ``Frame``) that
+        also sees ``extra``; raises the ``TemplateError``s of ``aro.runtime.templates``."""
 
     def magic(self, name: str, specifiers: tuple[str, ...]) -> Any:
         """Resolve a magic name that no frame binds (``contract``, ``metrics``, …); raise

@@ -180,9 +180,17 @@ def test_transform_bad_int_fails(run):
         run('Create the <text> with "x".\nTransform the <n: int> from the <text>.')
 
 
-def test_transform_template_is_not_available_yet(last):
-    with pytest.raises(ActionError, match="Templates"):
-        last("Transform the <html> from the <template: index.html>.")
+def test_transform_template_asks_the_services_to_render(last, services):
+    class TemplateServices(services):
+        async def render_template(self, path, frame, extra=None):
+            return f"rendered {path}"
+
+    fake = TemplateServices()
+    assert last("Transform the <html> from the <template: emails/welcome.tpl>.", fake) == (
+        "rendered emails/welcome.tpl"
+    )
+    body = 'Create the <page> with "a/b.html".\nTransform the <html> from the <template: page>.'
+    assert last(body, fake) == "rendered a/b.html"
 
 
 # -- Update ------------------------------------------------------------------------------------

@@ -1,0 +1,109 @@
+"""Broadcast, Send and Close: messages to WebSocket and TCP socket clients (decision 12).
+
+What goes on the wire: a string as text, bytes as they are (a binary WebSocket frame), every
+other value as JSON by the serializer of HTTP bodies.  The actions only pick the target and
+the payload; the application's services own the connections.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aro.vm import values
+from aro.vm.errors import ActionError
+from aro.vm.frame import UNBOUND, Frame
+from aro.vm.plan import Plan
+from aro.vm.registry import action
+
+WEBSOCKET = "websocket"
+SOCKET = "socket"
+WEBSOCKET_CONNECTION = "websocket-connection"
+SOCKET_SERVER = "socket-server"
+ID_KEYS = ("connectionId", "id")
+
+
+def wire_payload(value: Any) -> str | bytes:
+    """Strings as text, bytes as bytes, anything else as JSON text."""
+    if type(value) is str or type(value) is bytes:
+        return value
+    return values.to_json(value).decode("utf-8", "surrogatepass")
+
+
+def _message(plan: Plan, frame: Frame) -> str | bytes:
+    """The result's value, or the expression written in its place (``Send "hi" to …``)."""
+    value = plan.sink_fn(frame) if plan.sink_fn is not None else plan.result_value(frame)
+    return wire_payload(value)
+
+
+def _object_name(plan: Plan) -> str:
+    if plan.obj is not None:
+        return plan.obj.base.lower()
+    return (plan.info.object_var or "").lower()
+
+
+def is_websocket_target(name: str) -> bool:
+    """``<websocket>``, ``<ws>`` and any name containing "websocket" mean the WebSocket clients."""
+    return name == "ws" or WEBSOCKET in name
+
+
+@action("broadcast", prepositions=("to", "via"))
+def broadcast(plan: Plan, frame: Frame) -> Any:
+    """To every WebSocket client (``to the <websocket>``), else to every TCP client."""
+    plan.check_preposition()
+    channel = WEBSOCKET if is_websocket_target(_object_name(plan)) else SOCKET
+    frame.services.broadcast(channel, _message(plan, frame))
+    return UNBOUND
+
+
+@action("send", "dispatch", prepositions=("to", "via", "with"))
+def send(plan: Plan, frame: Frame) -> Any:
+    """To one connection: ``<websocket-connection: id>`` names a WebSocket connection;
+    any other object holds a connection id (WebSocket or TCP).  A closed or unknown id fails
+    the statement."""
+    plan.check_preposition()
+    obj = plan.obj
+    if obj is not None and plan.object_fn is None and obj.base.lower() == WEBSOCKET_CONNECTION:
+        connection, websocket_only = _named_connection(frame, obj.specifiers), True
+    else:
+        connection, websocket_only = connection_id(plan.object_value(frame)), False
+    frame.services.send(connection, _message(plan, frame), websocket_only)
+    return UNBOUND
+
+
+def _named_connection(frame: Frame, specifiers: tuple[str, ...]) -> str:
+    """The id in ``<websocket-connection: x>``: the variable ``x``, else the handler event's
+    field ``x`` (``connectionId``), else ``x`` itself; without ``x``, the event's connection."""
+    event = frame.find("event")
+    if not specifiers:
+        return connection_id(event)
+    name = ".".join(specifiers)
+    value = frame.find(name)
+    if value is UNBOUND and type(event) is dict:
+        value = event.get(name, UNBOUND)
+    return name if value is UNBOUND else connection_id(value)
+
+
+def connection_id(value: Any) -> str:
+    """A connection id from an id string or from a connection/event map holding one."""
+    if type(value) is dict:
+        value = next((value[key] for key in ID_KEYS if key in value), None)
+    if type(value) is not str:
+        raise ActionError(f"Not a connection id: {values.describe(value)}")
+    return value
+
+
+@action("close", "disconnect", "terminate", prepositions=("with", "from", "for"))
+async def close(plan: Plan, frame: Frame) -> Any:
+    """``Close the <socket-server>`` stops the server; ``Close the <client-id>`` (or ``Close
+    the <connection> with <client-id>``) closes one WebSocket or TCP connection."""
+    plan.check_preposition()
+    if plan.result.base.lower() == SOCKET_SERVER:
+        await frame.services.stop(SOCKET_SERVER, None)
+        return UNBOUND
+    target = plan.object_value(frame, None)
+    if target is None and plan.with_fn is not None:
+        target = plan.with_fn(frame)
+    if target is None:
+        target = plan.result_value(frame)
+    frame.services.close_connection(connection_id(target))
+    return UNBOUND

@@ -1,0 +1,30 @@
+"""WebSocket server (RFC 6455, permessage-deflate of RFC 7692): the sans-I/O handshake and
+connection, and the asyncio glue that takes an upgraded HTTP connection over."""
+
+from aro.net.websocket.connection import ConnectionClosed, WebSocketConnection
+from aro.net.websocket.deflate import DeflateParams, MessageTooBig, PerMessageDeflate, negotiate
+from aro.net.websocket.handshake import HandshakeResult, check_upgrade, response_bytes
+from aro.net.websocket.protocol import (
+    WebSocket,
+    WebSocketHandler,
+    WebSocketHub,
+    WebSocketSettings,
+    make_upgrade_handler,
+)
+
+__all__ = [
+    "ConnectionClosed",
+    "DeflateParams",
+    "HandshakeResult",
+    "MessageTooBig",
+    "PerMessageDeflate",
+    "WebSocket",
+    "WebSocketConnection",
+    "WebSocketHandler",
+    "WebSocketHub",
+    "WebSocketSettings",
+    "check_upgrade",
+    "make_upgrade_handler",
+    "negotiate",
+    "response_bytes",
+]

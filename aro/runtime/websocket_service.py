@@ -1,0 +1,160 @@
+"""WebSocket events into WebSocket Event Handler feature sets (decisions 8 to 12).
+
+The protocol layer (``aro.net.websocket``) owns frames, handshakes and the close handshake;
+this module is the ``WebSocketHandler`` it reports to.  It keeps the registry of open
+connections (``WebSocketHub``) that Broadcast and Send reach, and turns each connection's
+open, messages and close into handler runs, in order per connection (decision 11) through the
+same :class:`ConnectionDispatcher` as the TCP socket server.
+
+Handlers are the feature sets whose activity contains "WebSocket Event Handler", chosen by
+name (decision 10, case-insensitive): "Message" → message, else "Disconnect" → disconnect,
+else "Connect" → connect.  Every event binds ``event`` with both ``id`` and ``connectionId``
+(decision 9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from aro.lang.bytecode import CodeObject, Program
+from aro.net.server import UpgradeHandler
+from aro.net.websocket.protocol import (
+    WebSocket,
+    WebSocketHub,
+    WebSocketSettings,
+    make_upgrade_handler,
+)
+from aro.runtime.socket_service import WEBSOCKET_HANDLER, ConnectionDispatcher, Handlers
+from aro.vm.frame import Frame
+from aro.vm.services import Services
+
+GOING_AWAY = 1001
+SHUTDOWN_REASON = "server shutting down"
+CLOSE_REASON = "closed by the server"  # what `Close the <connection>` tells the client
+LOST = 1006
+#: Seconds clients get to answer the shutdown close before they are dropped: well under the
+#: 5 s after which a signalled process exits anyway, so their Disconnect handlers still run.
+SHUTDOWN_GRACE = 2.0
+
+
+def websocket_handlers(program: Program) -> dict[str, Handlers]:
+    """The WebSocket Event Handlers by event (``connect``, ``message``, ``disconnect``)."""
+    found: dict[str, list[CodeObject]] = {"connect": [], "message": [], "disconnect": []}
+    for code in program.code_objects:
+        if WEBSOCKET_HANDLER not in code.activity:
+            continue
+        name = code.name.lower()
+        if "message" in name:
+            found["message"].append(code)
+        elif "disconnect" in name:
+            found["disconnect"].append(code)
+        elif "connect" in name:
+            found["connect"].append(code)
+    return {kind: tuple(codes) for kind, codes in found.items()}
+
+
+def websocket_settings(config: Any, settings: Mapping[str, Any]) -> WebSocketSettings | None:
+    """Decision 8: on at ``/ws`` unless ``Start … with { websocket: false }``; a string moves
+    it.  Limits come from the command line (``--ws-max-message``, ``--ws-ping-interval``,
+    ``--ws-no-compression``)."""
+    path = config.get("websocket", True) if isinstance(config, dict) else True
+    if path is False or path is None:
+        return None
+    ws = WebSocketSettings()
+    if isinstance(path, str):
+        ws.path = path if path.startswith("/") else "/" + path
+    if settings.get("ws_max_message") is not None:
+        ws.max_message = int(settings["ws_max_message"])
+    if settings.get("ws_ping_interval") is not None:
+        ws.ping_interval = float(settings["ws_ping_interval"])
+    if settings.get("ws_compression") is False:
+        ws.compression = False
+    return ws
+
+
+def close_reason(code: int, reason: str) -> str:
+    """The Disconnect event's ``reason``: the close frame's text (the client's, or ours when
+    the server closed first) when there is one, else the reference's words for a close
+    handshake and for a dropped connection."""
+    if reason:
+        return reason
+    return "connection closed" if code == LOST else "client closed"
+
+
+class WebSocketService:
+    """The WebSocket side of one HTTP server: handler dispatch and the connection registry."""
+
+    def __init__(
+        self, services: Services, program: Program, root: Frame | None, settings: WebSocketSettings
+    ) -> None:
+        self.settings = settings
+        self.hub = WebSocketHub()
+        self.handlers = websocket_handlers(program)
+        self.dispatcher = ConnectionDispatcher(services, root)
+
+    def upgrade_handler(self) -> UpgradeHandler:
+        """What the HTTP server calls for a request with ``Upgrade``."""
+        return make_upgrade_handler(self.settings, self)
+
+    async def stop(self) -> None:
+        """Close every connection with 1001, then wait for their Disconnect handlers."""
+        try:
+            await asyncio.wait_for(self.hub.close_all(GOING_AWAY, SHUTDOWN_REASON), SHUTDOWN_GRACE)
+        except TimeoutError:
+            for conn in self.hub.connections:
+                conn.transport.abort()
+            await asyncio.sleep(0)  # the aborted connections report their close
+        await self.dispatcher.idle()
+
+    # -- WebSocketHandler -------------------------------------------------------------------
+
+    def on_open(self, conn: WebSocket) -> None:
+        self.hub.add(conn)
+        event = {
+            "id": conn.id,
+            "connectionId": conn.id,
+            "path": conn.path,
+            "remoteAddress": conn.remote_address,
+        }
+        self.dispatcher.deliver(conn.id, self.handlers["connect"], {"event": event})
+
+    def on_message(self, conn: WebSocket, data: str | bytes) -> None:
+        handlers = self.handlers["message"]
+        if handlers:
+            event = {"id": conn.id, "connectionId": conn.id, "message": data}
+            self.dispatcher.deliver(conn.id, handlers, {"event": event})
+
+    def on_close(self, conn: WebSocket, code: int, reason: str) -> None:
+        self.hub.remove(conn)
+        event = {
+            "id": conn.id,
+            "connectionId": conn.id,
+            "reason": close_reason(code, reason),
+            "code": code,
+        }
+        self.dispatcher.deliver(conn.id, self.handlers["disconnect"], {"event": event})
+
+    # -- what the actions reach through the application -------------------------------------
+
+    def broadcast(self, data: str | bytes) -> int:
+        return self.hub.broadcast(data)
+
+    def _open_connection(self, connection_id: str) -> WebSocket | None:
+        conn = self.hub.get(connection_id)
+        return conn if conn is not None and conn.open else None
+
+    def send(self, connection_id: str, data: str | bytes) -> bool:
+        conn = self._open_connection(connection_id)
+        if conn is None:
+            return False
+        conn.send(data)
+        return True
+
+    def close(self, connection_id: str) -> bool:
+        conn = self._open_connection(connection_id)
+        if conn is None:
+            return False
+        conn.close(1000, CLOSE_REASON)
+        return True
