@@ -172,6 +172,7 @@ def _run_settings(arguments: argparse.Namespace) -> tuple[dict[str, Any], list[s
         "socket_port": _pop_option(rest, "--socket-port") or arguments.socket_port,
         "ws_max_message": _pop_option(rest, "--ws-max-message") or arguments.ws_max_message,
         "ws_ping_interval": _pop_option(rest, "--ws-ping-interval") or arguments.ws_ping_interval,
+        "ws_compress_min": _pop_option(rest, "--ws-compress-min") or arguments.ws_compress_min,
     }
     no_compression = _pop_flag(rest, "--ws-no-compression") or arguments.ws_no_compression
     settings["ws_compression"] = not no_compression
@@ -198,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--ws-ping-interval", type=float, help="seconds between server pings (20; 0 = off)"
     )
     run.add_argument("--ws-no-compression", action="store_true", help="refuse permessage-deflate")
+    run.add_argument(
+        "--ws-compress-min", type=int, help="smallest message worth compressing, bytes (256)"
+    )
     run.add_argument("path", type=Path)
     run.add_argument("rest", nargs=argparse.REMAINDER, help="--debug, --keep-alive, app arguments")
     check = commands.add_parser("check", help="check an application for errors")

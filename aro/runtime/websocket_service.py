@@ -58,7 +58,7 @@ def websocket_handlers(program: Program) -> dict[str, Handlers]:
 def websocket_settings(config: Any, settings: Mapping[str, Any]) -> WebSocketSettings | None:
     """Decision 8: on at ``/ws`` unless ``Start … with { websocket: false }``; a string moves
     it.  Limits come from the command line (``--ws-max-message``, ``--ws-ping-interval``,
-    ``--ws-no-compression``)."""
+    ``--ws-no-compression``, ``--ws-compress-min``)."""
     path = config.get("websocket", True) if isinstance(config, dict) else True
     if path is False or path is None:
         return None
@@ -71,6 +71,8 @@ def websocket_settings(config: Any, settings: Mapping[str, Any]) -> WebSocketSet
         ws.ping_interval = float(settings["ws_ping_interval"])
     if settings.get("ws_compression") is False:
         ws.compression = False
+    if settings.get("ws_compress_min") is not None:
+        ws.compress_min = int(settings["ws_compress_min"])
     return ws
 
 
