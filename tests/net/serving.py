@@ -1,28 +1,30 @@
-"""Start an ARO app in a real process on an ephemeral port and talk HTTP to it."""
+"""HTTP helpers over a live ``aro run`` (see tests/runtime/live_app.py for the process side)."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import re
-import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTED = re.compile(r"HTTP Server started on port (\d+)")
+from tests.runtime.live_app import ROOT, LiveApp, run_app
+
+__all__ = ["ROOT", "Served", "serve"]
 
 
 @dataclass
 class Served:
+    app: LiveApp
     port: int
-    process: subprocess.Popen
-    output: list[str] = field(default_factory=list)
+
+    @property
+    def process(self) -> subprocess.Popen:
+        return self.app.process
 
     def request(
         self, method: str, path: str, body: bytes | str | None = None, headers: dict | None = None
@@ -55,10 +57,8 @@ class Served:
 
     def stop(self) -> str:
         """SIGTERM, wait, and return everything the app printed."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        rest, _ = self.process.communicate(timeout=15)
-        return "".join(self.output) + rest
+        _, lines = self.app.terminate()
+        return "\n".join(lines) + "\n"
 
 
 def _complete(received: bytes) -> bool:
@@ -72,23 +72,6 @@ def _complete(received: bytes) -> bool:
 
 @contextmanager
 def serve(app: Path | str, *arguments: str, env: dict | None = None) -> Iterator[Served]:
-    command = [sys.executable, "-m", "aro", "run", str(app), "--port", "0", *arguments]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env
-    )
-    served = Served(0, process)
-    try:
-        for line in process.stdout:
-            served.output.append(line)
-            match = STARTED.search(line)
-            if match:
-                served.port = int(match.group(1))
-                break
-        else:
-            raise AssertionError(f"server did not start: {''.join(served.output)}"
-                                 f"{process.stderr.read()}")  # fmt: skip
-        yield served
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    """The app on an ephemeral port, ready for requests."""
+    with run_app(app, "--port", "0", *arguments, env=env) as live:
+        yield Served(live, live.port())
