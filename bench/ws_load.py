@@ -1,0 +1,553 @@
+"""WebSocket load benchmark: our server against picows and websockets, in the same run.
+
+Modes (PEERS.md §5; DESIGN.md "Performance targets"):
+
+- ``memory``: open N idle connections (64 at a time) and report the server's VmRSS growth / N.
+- ``fanout``: N subscribers on /ws; one publisher POSTs ``message=<seq>-<ts>`` to /messages on
+  a keep-alive connection with at most W broadcasts in flight; reports deliveries/s, server CPU
+  µs per delivery, and delivery latency p50/p99 (receive time minus the publish stamp).
+- ``echo``: C connections, W=1, 64 B text frames; reports msgs/s and server CPU µs/msg.
+
+Ours runs examples/WebChat (fan-out, memory) or bench/apps/WsEcho (echo) through the VM; the
+peers are bench/peers/ws_peers.py.  The client is one Python process on raw non-blocking
+sockets and epoll: frames out are precomputed (one masked template, the mask applied as one
+int XOR), frames in are only counted from their headers, never parsed into objects, and the
+per-delivery latency comes from the publish time of the broadcast the frame belongs to (each
+socket gets the broadcasts in order; subscriber 0 checks that against the stamp in the text).
+Even so the client pays one recv per socket wakeup, so on 2 cores it is the bottleneck in
+fan-out: server CPU per delivery, read from /proc/PID/stat, is the figure to compare.
+
+The server is pinned to CPU 0 and the client to CPU 1; every run has an uncounted warm-up, a
+count bound and a hard deadline, and every server is stopped by its PID.  Targets only
+127.0.0.1.  Run: ``python bench/ws_load.py memory|fanout|echo [--servers ours,picows,websockets]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+SERVER_CPU, CLIENT_CPU = 0, 1
+TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+START_TIMEOUT_S = 20.0
+HANDSHAKE = (
+    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n"
+)
+MASK = b"\x37\xfa\x21\x3d"
+MASK_INT = int.from_bytes(MASK * 16, "big")
+ECHO_SIZE = 64
+STAMP = re.compile(rb'"message":"(\d+)-(\d+)"')
+
+
+@dataclass
+class Server:
+    """A server under test: how to start it, and where its WebSocket and POST endpoints are."""
+
+    name: str
+    argv: list[str]
+    port: int
+    http_port: int
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+
+def free_port() -> int:
+    """A port the kernel says is free now (the server binds it a moment later)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def make_server(name: str, mode: str) -> Server:
+    """Ours runs WebChat (broadcast on POST) or WsEcho; peers serve both on two ports."""
+    port = free_port()
+    if name == "ours":
+        app = "bench/apps/WsEcho" if mode == "echo" else "examples/WebChat"
+        argv = [sys.executable, "-m", "aro", "run", str(ROOT / app), "--port", str(port)]
+        return Server(name, argv, port, port)
+    http_port = free_port()
+    script = str(ROOT / "bench/peers/ws_peers.py")
+    argv = [sys.executable, script, name, "--port", str(port), "--http-port", str(http_port)]
+    return Server(name, argv, port, http_port)
+
+
+def start(server: Server) -> None:
+    """Start pinned to CPU 0 and wait (bounded) until both ports accept connections."""
+    argv = ["taskset", "-c", str(SERVER_CPU), *server.argv]
+    server.proc = subprocess.Popen(
+        argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    for port in {server.port, server.http_port}:
+        while not port_open(port):
+            if server.proc.poll() is not None or time.monotonic() > deadline:
+                stop(server)
+                raise RuntimeError(f"{server.name} did not start")
+            time.sleep(0.05)
+
+
+def port_open(port: int) -> bool:
+    """True once something accepts on the port."""
+    try:
+        socket.create_connection((HOST, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def stop(server: Server) -> None:
+    """SIGINT by PID, then SIGKILL after 5 s: a benchmark must never leave a server behind."""
+    proc = server.proc
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def server_cpu_s(pid: int) -> float:
+    """utime+stime of the server from /proc/PID/stat, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * TICK_S
+
+
+def server_rss_kib(pid: int) -> int:
+    """VmRSS of the server from /proc/PID/status."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def client_cpu_s() -> float:
+    """This process's own CPU time, to report how loaded the client was."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def open_ws(port: int, count: int, batch: int = 64) -> list[socket.socket]:
+    """Open ``count`` WebSockets, ``batch`` handshakes at a time; return them non-blocking."""
+    request = HANDSHAKE.format(port=port).encode()
+    socks: list[socket.socket] = []
+    while len(socks) < count:
+        group = [socket.create_connection((HOST, port), timeout=10) for _ in
+                 range(min(batch, count - len(socks)))]
+        for sock in group:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(request)
+        for sock in group:
+            read_upgrade(sock)
+            sock.setblocking(False)
+        socks.extend(group)
+    return socks
+
+
+def read_upgrade(sock: socket.socket) -> None:
+    """Read the handshake answer; anything but 101 is a failed run."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise RuntimeError("connection closed during the handshake")
+        data += chunk
+    if not data.startswith(b"HTTP/1.1 101"):
+        raise RuntimeError(f"handshake refused: {data[:60]!r}")
+
+
+def close_all(socks: list[socket.socket]) -> None:
+    """Close the client side of every socket (the server sees EOF)."""
+    for sock in socks:
+        sock.close()
+
+
+def count_frames(buf: bytes) -> tuple[int, int]:
+    """Count the complete data frames in ``buf`` from their headers; return (frames, used)."""
+    pos, frames, size = 0, 0, len(buf)
+    while pos + 2 <= size:
+        length = buf[pos + 1] & 0x7F
+        head = 2
+        if length == 126:
+            if pos + 4 > size:
+                break
+            length, head = (buf[pos + 2] << 8) | buf[pos + 3], 4
+        elif length == 127:
+            if pos + 10 > size:
+                break
+            length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+        end = pos + head + length
+        if end > size:
+            break
+        if buf[pos] & 0x0F in (0, 1, 2):
+            frames += 1
+        pos = end
+    return frames, pos
+
+
+def percentile(values: list[int], q: float) -> float:
+    """The q-th percentile (0..1) of nanosecond values, in milliseconds."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+
+
+# ----------------------------------------------------------------------------- memory
+
+
+def run_memory(server: Server, args: argparse.Namespace) -> dict:
+    """VmRSS growth per idle connection, after a warm-up batch has been opened and closed."""
+    close_all(open_ws(server.port, 64))
+    time.sleep(0.5)
+    before = server_rss_kib(server.pid)
+    t0 = time.monotonic()
+    socks = open_ws(server.port, args.conns)
+    opened_s = time.monotonic() - t0
+    time.sleep(args.settle)
+    after = server_rss_kib(server.pid)
+    close_all(socks)
+    return {
+        "conns": args.conns, "rss_before_kib": before, "rss_after_kib": after,
+        "kib_per_conn": (after - before) / args.conns, "open_s": round(opened_s, 2),
+    }
+
+
+# ----------------------------------------------------------------------------- fan-out
+
+
+class Publisher:
+    """HTTP POST /messages on one keep-alive socket; one request outstanding at a time."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection((HOST, port), timeout=10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.head = f"POST /messages HTTP/1.1\r\nHost: {HOST}:{port}\r\n".encode()
+        self.buf = b""
+        self.ready = True
+
+    def post(self, seq: int, stamp: int) -> None:
+        """Send ``message=<seq>-<stamp>`` (form encoded) and wait for its answer."""
+        body = f"message={seq}-{stamp}".encode()
+        request = self.head + (
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        ) + body
+        self.sock.sendall(request)
+        self.ready = False
+
+    def readable(self) -> None:
+        """Consume whole responses (Content-Length framed); a 2xx makes the next POST ready."""
+        self.buf += self.sock.recv(65536)
+        while (end := self.buf.find(b"\r\n\r\n")) >= 0:
+            head = self.buf[:end].lower()
+            at = head.find(b"content-length:")
+            length = int(head[at + 15 :].split(b"\r\n", 1)[0]) if at >= 0 else 0
+            if len(self.buf) < end + 4 + length:
+                return
+            if not head.startswith(b"http/1.1 2"):
+                raise RuntimeError(f"POST failed: {self.buf[:80]!r}")
+            self.buf = self.buf[end + 4 + length :]
+            self.ready = True
+
+
+@dataclass
+class FanoutState:
+    """Per-run counters: per-subscriber frame counts and per-broadcast arrivals."""
+
+    subs: int
+    counts: list[int]
+    rest: list[bytes]
+    arrived: list[int] = field(default_factory=list)
+    stamps: list[int] = field(default_factory=list)
+    latencies: list[int] = field(default_factory=list)
+    completed: int = 0
+    deliveries: int = 0
+    stamp_errors: int = 0
+
+
+def fanout_phase(socks, pub: Publisher, state: FanoutState, count: int, window: int,
+                 deadline: float) -> None:
+    """Publish ``count`` broadcasts (≤ ``window`` incomplete) until done or the deadline."""
+    ep = select.epoll()
+    index = {sock.fileno(): i for i, sock in enumerate(socks)}
+    for fd in index:
+        ep.register(fd, select.EPOLLIN)
+    pub_fd = pub.sock.fileno()
+    ep.register(pub_fd, select.EPOLLIN)
+    goal = state.completed + count
+    try:
+        while state.completed < goal and time.monotonic() < deadline:
+            sent = len(state.stamps)
+            if pub.ready and sent < goal and sent - state.completed < window:
+                stamp = time.monotonic_ns()
+                state.stamps.append(stamp)
+                state.arrived.append(0)
+                pub.post(sent, stamp)
+            for fd, _ in ep.poll(0.2):
+                if fd == pub_fd:
+                    pub.readable()
+                else:
+                    receive(socks, index[fd], state)
+    finally:
+        ep.close()
+
+
+def receive(socks, i: int, state: FanoutState) -> None:
+    """Count the frames one subscriber got; credit each to its broadcast, in order."""
+    data = socks[i].recv(262144)
+    if not data:
+        raise RuntimeError("subscriber closed by the server")
+    now = time.monotonic_ns()
+    if state.rest[i]:
+        data = state.rest[i] + data
+    frames, used = count_frames(data)
+    state.rest[i] = data[used:]
+    if i == 0 and frames:
+        check_stamps(data[:used], state)
+    first = state.counts[i]
+    state.counts[i] = first + frames
+    state.deliveries += frames
+    arrived, stamps, lat, subs = state.arrived, state.stamps, state.latencies, state.subs
+    for seq in range(first, first + frames):
+        lat.append(now - stamps[seq])
+        arrived[seq] += 1
+        if arrived[seq] == subs:
+            state.completed += 1
+
+
+def check_stamps(data: bytes, state: FanoutState) -> None:
+    """Subscriber 0: the stamp in each message text must be the one we credited it to."""
+    first = state.counts[0]
+    for k, match in enumerate(STAMP.finditer(data)):
+        seq, stamp = int(match.group(1)), int(match.group(2))
+        if seq != first + k or state.stamps[seq] != stamp:
+            state.stamp_errors += 1
+
+
+def run_fanout(server: Server, args: argparse.Namespace) -> dict:
+    """Subscribe N, warm up, then measure deliveries/s and server CPU per delivery."""
+    socks = open_ws(server.port, args.subs)
+    pub = Publisher(server.http_port)
+    state = FanoutState(args.subs, [0] * args.subs, [b""] * args.subs)
+    try:
+        fanout_phase(socks, pub, state, args.warmup, args.window, time.monotonic() + 5)
+        time.sleep(0.2)
+        drain(socks, state)
+        return measure_fanout(server, socks, pub, state, args)
+    finally:
+        close_all(socks)
+        pub.sock.close()
+
+
+def drain(socks, state: FanoutState) -> None:
+    """Let the warm-up's last frames arrive, then clear the latency record."""
+    for i in range(len(socks)):
+        with contextlib.suppress(BlockingIOError):
+            receive(socks, i, state)
+    state.latencies.clear()
+
+
+def measure_fanout(server: Server, socks, pub: Publisher, state: FanoutState,
+                   args: argparse.Namespace) -> dict:
+    """The counted phase, bracketed by /proc and getrusage readings."""
+    start_deliveries, start_done = state.deliveries, state.completed
+    cpu0, client0, t0 = server_cpu_s(server.pid), client_cpu_s(), time.monotonic()
+    spy = start_py_spy(server, args)
+    fanout_phase(socks, pub, state, args.messages, args.window, t0 + args.duration)
+    wall = time.monotonic() - t0
+    cpu, client = server_cpu_s(server.pid) - cpu0, client_cpu_s() - client0
+    stop_py_spy(spy)
+    deliveries = state.deliveries - start_deliveries
+    return {
+        "subs": args.subs, "window": args.window, "broadcasts": state.completed - start_done,
+        "deliveries": deliveries, "deliveries_per_s": deliveries / wall,
+        "server_cpu_us_per_delivery": cpu * 1e6 / max(deliveries, 1),
+        "server_cpu_util": cpu / wall, "client_cpu_util": client / wall,
+        "p50_ms": percentile(state.latencies, 0.5), "p99_ms": percentile(state.latencies, 0.99),
+        "stamp_errors": state.stamp_errors, "wall_s": round(wall, 2),
+    }
+
+
+def start_py_spy(server: Server, args: argparse.Namespace) -> subprocess.Popen | None:
+    """Optionally sample the server for the counted phase (py-spy on the client's core)."""
+    if not args.py_spy or server.name not in args.py_spy_servers.split(","):
+        return None
+    out = f"{args.py_spy}.{server.name}.{args.mode}.txt"
+    argv = ["taskset", "-c", str(CLIENT_CPU), "py-spy", "record", "--pid", str(server.pid),
+            "--format", "raw", "--rate", "200", "--duration", str(int(args.duration) + 1),
+            *(args.py_spy_extra.split() or ["--nonblocking"]), "-o", out]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_py_spy(spy: subprocess.Popen | None) -> None:
+    """Let py-spy write its file (it stops itself after --duration), killing it if it hangs."""
+    if spy is None:
+        return
+    try:
+        spy.wait(15)
+    except subprocess.TimeoutExpired:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(15)
+
+
+# ----------------------------------------------------------------------------- echo
+
+
+def masked_frame(seq: int) -> bytes:
+    """A 64 B masked text frame carrying ``<seq><monotonic ns>`` as digits."""
+    text = f"{seq:020d}{time.monotonic_ns():020d}".ljust(ECHO_SIZE, "x").encode()
+    masked = (int.from_bytes(text, "big") ^ MASK_INT).to_bytes(ECHO_SIZE, "big")
+    return b"\x81" + bytes((0x80 | ECHO_SIZE,)) + MASK + masked
+
+
+def echo_phase(socks, count: int, deadline: float, latencies: list[int]) -> int:
+    """C sockets with one message in flight each; return the replies received."""
+    ep = select.epoll()
+    index = {sock.fileno(): i for i, sock in enumerate(socks)}
+    sent_at = [0] * len(socks)
+    rest = [b""] * len(socks)
+    sent = received = 0
+    for i, sock in enumerate(socks):
+        ep.register(sock.fileno(), select.EPOLLIN)
+        sent_at[i] = time.monotonic_ns()
+        sock.send(masked_frame(sent))
+        sent += 1
+    try:
+        while received < count and time.monotonic() < deadline:
+            for fd, _ in ep.poll(0.2):
+                i = index[fd]
+                data = rest[i] + socks[i].recv(65536)
+                frames, used = count_frames(data)
+                rest[i] = data[used:]
+                if not frames:
+                    continue
+                now = time.monotonic_ns()
+                latencies.append(now - sent_at[i])
+                received += frames
+                sent_at[i] = now
+                socks[i].send(masked_frame(sent))
+                sent += 1
+    finally:
+        ep.close()
+    drain_echo(socks)
+    return received
+
+
+def drain_echo(socks) -> None:
+    """Swallow the replies still in flight so the next phase starts with empty sockets."""
+    time.sleep(0.1)
+    for sock in socks:
+        with contextlib.suppress(BlockingIOError):
+            sock.recv(65536)
+
+
+def run_echo(server: Server, args: argparse.Namespace) -> dict:
+    """Warm up, then measure msgs/s and server CPU per message."""
+    socks = open_ws(server.port, args.conns)
+    try:
+        echo_phase(socks, args.warmup, time.monotonic() + 3, [])
+        latencies: list[int] = []
+        cpu0, client0, t0 = server_cpu_s(server.pid), client_cpu_s(), time.monotonic()
+        spy = start_py_spy(server, args)
+        received = echo_phase(socks, args.messages, t0 + args.duration, latencies)
+        wall = time.monotonic() - t0
+        cpu, client = server_cpu_s(server.pid) - cpu0, client_cpu_s() - client0
+        stop_py_spy(spy)
+    finally:
+        close_all(socks)
+    return {
+        "conns": args.conns, "messages": received, "msgs_per_s": received / wall,
+        "server_cpu_us_per_msg": cpu * 1e6 / max(received, 1), "server_cpu_util": cpu / wall,
+        "client_cpu_util": client / wall, "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99), "wall_s": round(wall, 2),
+    }
+
+
+# ----------------------------------------------------------------------------- driver
+
+RUNNERS = {"memory": run_memory, "fanout": run_fanout, "echo": run_echo}
+
+
+def run_one(name: str, args: argparse.Namespace) -> dict:
+    """Start one server, run the mode against it, always stop it by PID."""
+    server = make_server(name, args.mode)
+    start(server)
+    try:
+        time.sleep(0.3)
+        result = RUNNERS[args.mode](server, args)
+    finally:
+        stop(server)
+    return {"server": name, **result}
+
+
+def show(result: dict) -> None:
+    """One line per server, floats rounded, so runs can be pasted into RESULTS.md."""
+    cells = [f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()]
+    print("  ".join(cells), flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    """Defaults follow PEERS.md §5 and keep each case to about 5 s."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("mode", choices=sorted(RUNNERS))
+    parser.add_argument("--servers", default="ours,picows,websockets")
+    parser.add_argument("--conns", type=int, help="memory: 5000; echo: 16")
+    parser.add_argument("--subs", type=int, default=1000)
+    parser.add_argument("--window", type=int, default=4, help="fan-out broadcasts in flight")
+    parser.add_argument("--messages", type=int, help="fanout: 1M deliveries; echo: 100000")
+    parser.add_argument("--warmup", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=5.0, help="hard deadline, seconds")
+    parser.add_argument("--settle", type=float, default=1.0, help="memory: idle wait, seconds")
+    parser.add_argument("--py-spy", help="profile prefix: writes PREFIX.SERVER.MODE.txt")
+    parser.add_argument("--py-spy-servers", default="ours")
+    parser.add_argument("--py-spy-extra", default="", help="more py-spy flags, e.g. --native")
+    args = parser.parse_args()
+    args.conns = args.conns or (16 if args.mode == "echo" else 5000)
+    default_messages = 100_000 if args.mode == "echo" else max(1, 1_000_000 // args.subs)
+    args.messages = args.messages or default_messages
+    args.warmup = args.warmup if args.warmup is not None else (
+        2000 if args.mode == "echo" else max(5, 20_000 // args.subs))
+    return args
+
+
+def main() -> None:
+    """Pin the client to CPU 1, raise the fd limit, run every server in turn."""
+    args = parse_args()
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    print(f"# ws_load {args.mode} {time.strftime('%Y-%m-%d %H:%M')} "
+          f"loadavg={os.getloadavg()[0]:.2f}", flush=True)
+    for name in args.servers.split(","):
+        try:
+            show(run_one(name, args))
+        except (RuntimeError, OSError) as exc:
+            print(f"server={name}  error={exc}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
