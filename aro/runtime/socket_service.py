@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aro.lang.bytecode import CodeObject, Program
+from aro.net.server import start_eagerly
 from aro.net.tcp import TcpConnection, TcpServer
 from aro.vm.errors import ActionError, StatementError
 from aro.vm.frame import Frame
@@ -42,16 +43,18 @@ class ConnectionDispatcher:
     a failing handler is reported in one line on stderr and never reaches the connection.
     """
 
-    __slots__ = ("_queues", "_root", "_services", "_tasks")
+    __slots__ = ("_loop", "_queues", "_root", "_services", "_tasks")
 
     def __init__(self, services: Services, root: Frame | None) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._services = services
         self._root = root
         self._queues: dict[str, collections.deque[tuple[Handlers, dict[str, Any]]]] = {}
         self._tasks: set[asyncio.Task] = set()
 
     def deliver(self, connection_id: str, handlers: Handlers, bindings: dict[str, Any]) -> None:
-        """Queue one event of a connection; start its drain task if none is running."""
+        """Queue one event of a connection; drain it now, and in a task only if a handler
+        suspends (so a queue exists only while a handler of that connection is running)."""
         if not handlers:
             return
         queue = self._queues.get(connection_id)
@@ -59,9 +62,12 @@ class ConnectionDispatcher:
             queue.append((handlers, bindings))
             return
         queue = self._queues[connection_id] = collections.deque(((handlers, bindings),))
-        task = asyncio.get_running_loop().create_task(self._drain(connection_id, queue))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        task = start_eagerly(self._loop, self._drain(connection_id, queue))
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _drain(self, connection_id: str, queue: collections.deque) -> None:
         while queue:

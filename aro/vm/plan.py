@@ -32,6 +32,7 @@ def _maybe(expr: tuple | None) -> Evaluator | None:
 class Plan:
     __slots__ = (
         "activity",
+        "bad_preposition",
         "bind_mode",
         "by_fn",
         "default_fn",
@@ -77,6 +78,7 @@ class Plan:
         self.bind_mode = self._bind_mode()
         self.ends = self.verb in ("return", "respond")
         self.headline, self.statement = self._texts()
+        self.bad_preposition = self._rejects_preposition()
         self.feature = feature
         self.activity = activity
 
@@ -141,9 +143,13 @@ class Plan:
         return value
 
     def check_preposition(self) -> None:
-        allowed = self.spec.prepositions if self.spec else None
-        if allowed is not None and self.prep is not None and self.prep not in allowed:
+        """Fail when the action does not take this preposition (decided once, at link time)."""
+        if self.bad_preposition:
             raise ActionError(f"Invalid preposition '{self.prep}' for {self.info.verb}")
+
+    def _rejects_preposition(self) -> bool:
+        allowed = self.spec.prepositions if self.spec else None
+        return allowed is not None and self.prep is not None and self.prep not in allowed
 
 
 def _unknown_action(plan: Plan, frame: Frame) -> Any:
