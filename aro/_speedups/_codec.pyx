@@ -587,7 +587,7 @@ cdef int _deliver(_Pending pending) except -1:
     finally:
         list_delete_slice(pending, 0, count, NULL)
     cdef Py_ssize_t buffered = pending.buffer_size()
-    if buffered + len(data) > pending.write_limit:
+    if buffered > pending.write_limit:
         pending.conn.overflow()
     else:
         pending.write(data)

@@ -351,9 +351,10 @@ class Outbox:
     iteration, because the kernel send, not the framing, is what a delivery costs.
 
     A connection that is ``closing`` gets nothing new, but frames already queued still leave,
-    so an owner that queues its close frame and then sets ``closing`` sends it last. When a
-    write would take the transport's buffer past ``write_limit``, the outbox drops the frames
-    and calls ``overflow()`` instead; the owner should then write its 1008 close straight to
+    so an owner that queues its close frame and then sets ``closing`` sends it last. When the
+    transport still holds more than ``write_limit`` unsent bytes (the reader is not keeping
+    up; one large message to a reader that is keeping up still goes out), the outbox drops the
+    frames and calls ``overflow()`` instead; the owner should then write its 1008 close straight to
     the transport and set ``closing``.
     """
 
@@ -419,7 +420,7 @@ def _deliver(pending: _Pending) -> None:
         data = pending[0] if len(pending) == 1 else b"".join(pending)
     finally:
         pending.clear()
-    if pending.buffer_size() + len(data) > pending.write_limit:
+    if pending.buffer_size() > pending.write_limit:
         pending.conn.overflow()
     else:
         pending.write(data)

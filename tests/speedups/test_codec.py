@@ -655,15 +655,17 @@ def test_frames_queued_before_closing_still_leave(codec):
 
 
 def test_overflow_past_the_write_limit(codec):
+    """A reader whose transport already holds more than the limit overflows; one keeping up
+    gets its frames even when they are larger than the limit (a big single message)."""
     loop = FakeLoop()
-    slow = FakeConn(FakeTransport(buffered=95), write_limit=100)
+    slow = FakeConn(FakeTransport(buffered=101), write_limit=100)
     fast = FakeConn(FakeTransport(buffered=90), write_limit=100)
     outbox = codec.Outbox(loop)
     outbox.broadcast([slow, fast], b"123456")
-    outbox.send(fast, b"7890")
+    outbox.send(fast, b"7890" * 30)
     loop.run_once()
     assert (slow.overflows, slow.transport.writes, slow.outbox_pending) == (1, [], [])
-    assert (fast.overflows, fast.transport.writes) == (0, [b"1234567890"])
+    assert (fast.overflows, fast.transport.writes) == (0, [b"123456" + b"7890" * 30])
 
 
 def test_overflow_owner_closes_and_later_frames_are_dropped(codec):
@@ -681,7 +683,7 @@ def test_overflow_owner_closes_and_later_frames_are_dropped(codec):
             self.transport.write(b"close 1008")
             outbox.send(self, b"too late")
 
-    conn = Owner(FakeTransport(buffered=10), write_limit=10)
+    conn = Owner(FakeTransport(buffered=11), write_limit=10)
     outbox.send(conn, b"lost")
     loop.run_once()
     loop.run_once()
