@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes
 
 from aro.net.openapi import (
     cookie_parameters,
+    form_decode,
     header_parameters,
     parse_query,
     raw_query_parameters,
@@ -34,7 +34,6 @@ _INT64 = 2**63
 # A JSON number with a fraction or exponent needs a digit right before ``.``/``e``/``E``;
 # without one, no float can be in the document and the integral-number walk is skipped.
 _FLOAT_HINT = re.compile(rb"[0-9][.eE]")
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _DISPOSITION_NAME = re.compile(r'(?:^|;)\s*name\s*=\s*(?:"([^"]*)"|([^;\s]*))', re.IGNORECASE)
 
 
@@ -124,21 +123,6 @@ def _integral(value: Any) -> Any:
 # application/x-www-form-urlencoded
 
 
-def _percent_decode(text: str) -> str:
-    """Percent-decoding that, like Foundation's, leaves text with a malformed escape or bytes
-    that are not UTF-8 untouched."""
-    if "%" not in text or _BAD_ESCAPE.search(text):
-        return text
-    try:
-        return unquote_to_bytes(text).decode("utf-8")
-    except UnicodeDecodeError:
-        return text
-
-
-def _form_decode(text: str) -> str:
-    return _percent_decode(text.replace("+", " ") if "+" in text else text)
-
-
 def _add_field(fields: dict[str, Any], name: str, value: Any) -> None:
     """A repeated field name collects its values into a list, in order."""
     existing = fields.get(name)
@@ -162,9 +146,9 @@ def parse_form(body: bytes) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for pair in text.split("&"):
         name, _, value = pair.partition("=")
-        name = _form_decode(name)
+        name = form_decode(name)
         if name:
-            _add_field(fields, name, _form_decode(value))
+            _add_field(fields, name, form_decode(value))
     return fields
 
 

@@ -559,7 +559,7 @@ class Router:
 # --------------------------------------------------------------------------- parameters
 
 
-def _percent_decode(text: str) -> str:
+def percent_decode(text: str) -> str:
     """Foundation's ``removingPercentEncoding``: a malformed escape or invalid UTF-8 leaves the
     whole text as it was."""
     if "%" not in text or _BAD_ESCAPE.search(text):
@@ -570,11 +570,11 @@ def _percent_decode(text: str) -> str:
         return text
 
 
-def _form_decode(text: str) -> str:
+def form_decode(text: str) -> str:
     """A query component: ``+`` is a space (decoded first, so ``%2B`` stays a plus)."""
     if "+" in text:
         text = text.replace("+", " ")
-    return _percent_decode(text)
+    return percent_decode(text)
 
 
 def _query_values(raw: str) -> dict[str, list[str]]:
@@ -582,9 +582,9 @@ def _query_values(raw: str) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for pair in raw.split("&"):
         key, _, value = pair.partition("=")
-        key = _form_decode(key)
+        key = form_decode(key)
         if key:
-            values.setdefault(key, []).append(_form_decode(value))
+            values.setdefault(key, []).append(form_decode(value))
     return values
 
 
@@ -628,7 +628,7 @@ def raw_query_parameters(raw: str) -> dict[str, str]:
     for pair in raw.split("&"):
         key, _, value = pair.lstrip("=").partition("=")
         if value:
-            result[_form_decode(key)] = _form_decode(value)
+            result[form_decode(key)] = form_decode(value)
     return result
 
 
@@ -649,7 +649,7 @@ def _cookies(header: str) -> dict[str, str]:
         name, found, value = piece.strip(" \t").partition("=")
         name = name.strip(" \t")
         if found and name:
-            cookies[name] = _percent_decode(value.strip(" \t"))
+            cookies[name] = percent_decode(value.strip(" \t"))
     return cookies
 
 
