@@ -304,15 +304,15 @@ def measure(pid: int, port: int, options: argparse.Namespace, script: Path | Non
     """One counted wrk run, with the server's CPU time per request and the CPU that wrk and
     the rest of the box used: on 2 cores a busy neighbour shows up in req/s, so say so."""
     wait_for_quiet(options.quiet_wait)
-    server, client, busy, wall = cpu_seconds(pid), children_seconds(), busy_seconds(), time.time()
+    server, client, box, wall = cpu_seconds(pid), children_seconds(), busy_seconds(), time.time()
     result = parse_wrk(wrk(port, options, options.duration, script))
     server, client = cpu_seconds(pid) - server, children_seconds() - client
-    busy, wall = busy_seconds() - busy, time.time() - wall
+    box, wall = busy_seconds() - box, time.time() - wall
     if result.requests:
         result.server_cpu_us = server / result.requests * 1e6
     result.client_cores = client / wall
-    result.other_cores = max(0.0, busy - server - client) / wall
-    if result.other_cores > OTHER_CORES_WARNING:
+    result.other_cores = max(0.0, box - server - client) / wall
+    if busy(result):
         result.notes.append(f"busy box: others used {result.other_cores:.2f} cores")
     return result
 
@@ -343,20 +343,26 @@ Runs = dict[str, dict[str, list[WrkResult]]]  # server → scenario → one resu
 
 
 def best(runs: list[WrkResult]) -> WrkResult | None:
-    """The fastest clean run: a busy neighbour only ever slows a run down, so on this shared
-    2-core box the best of several rounds is the least disturbed figure."""
+    """The fastest run among the least disturbed: a busy neighbour only ever slows a run
+    down, so on this shared 2-core box an undisturbed run beats any disturbed one."""
     clean = [run for run in runs if not run.problems and run.rps]
-    return max(clean, key=lambda run: run.rps, default=None)
+    return max(clean, key=lambda run: (not busy(run), run.rps), default=None)
+
+
+def busy(run: WrkResult) -> bool:
+    return run.other_cores > OTHER_CORES_WARNING
 
 
 def ratio_cell(ours: WrkResult | None, peer: WrkResult | None, target: float) -> str:
-    """ours/peer in req/s against the target, and the same ratio in server CPU per request."""
+    """ours/peer in req/s against the target, and the same ratio in server CPU per request;
+    marked when either side only has runs on a busy box."""
     if ours is None or peer is None:
         return "-"
     ratio = ours.rps / peer.rps
     verdict = "met" if ratio >= target else "MISSED"
     cpu = peer.server_cpu_us / ours.server_cpu_us if ours.server_cpu_us else 0.0
-    return f"{ratio:.2f}x {verdict} (>= {target:g}x; CPU/req {cpu:.2f}x)"
+    flag = " BUSY" if busy(ours) or busy(peer) else ""
+    return f"{ratio:.2f}x {verdict} (>= {target:g}x; CPU/req {cpu:.2f}x){flag}"
 
 
 def print_details(results: Runs) -> None:
@@ -377,13 +383,13 @@ def print_ratios(results: Runs) -> None:
     if "aro" not in results:
         return
     header = "".join(f"{LABELS[name]:>17}" for name in results)
-    header += "".join(f"   {'ours/' + peer:<42}" for peer in TARGETS)
-    print(f"\n{'best req/s':<16}{header}")
+    header += "".join(f"   {'ours/' + peer:<47}" for peer in TARGETS)
+    print(f"\n{'best req/s':<16}{header}")  # best: see best()
     for scenario in SCENARIOS:
         bests = {name: best(results[name].get(scenario, [])) for name in results}
         cells = "".join(f"{run.rps if run else 0:>17,.0f}" for run in bests.values())
         for peer, target in TARGETS.items():
-            cells += f"   {ratio_cell(bests['aro'], bests.get(peer), target):<42}"
+            cells += f"   {ratio_cell(bests['aro'], bests.get(peer), target):<47}"
         print(f"{scenario + ' ' + PATH:<16}{cells}")
 
 
