@@ -1,4 +1,4 @@
-"""The WebSocket codec: the compiled extension when available, else its pure-Python twin.
+"""The WebSocket codec and JSON shaper: the compiled extension when available, else the twin.
 
 ``ARO_NO_EXTENSIONS=1`` forces the pure implementation (tests run both); ``IMPLEMENTATION``
 names the one in use (``aro --version`` prints it).
@@ -25,6 +25,7 @@ OP_ERROR = _impl.OP_ERROR
 OP_COMPRESSED_TEXT = _impl.OP_COMPRESSED_TEXT
 OP_COMPRESSED_BINARY = _impl.OP_COMPRESSED_BINARY
 FrameParser = _impl.FrameParser
+JsonShaper = _impl.JsonShaper
 Outbox = _impl.Outbox
 apply_mask = _impl.apply_mask
 encode_close = _impl.encode_close
@@ -43,6 +44,7 @@ __all__ = [
     "OP_PONG",
     "OP_TEXT",
     "FrameParser",
+    "JsonShaper",
     "Outbox",
     "apply_mask",
     "encode_close",

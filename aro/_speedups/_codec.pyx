@@ -1,8 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Compiled WebSocket codec (RFC 6455): frame parser, frame encoder and coalescing outbox.
+"""Compiled WebSocket codec (RFC 6455): frame parser, frame encoder and coalescing outbox, plus
+the JSON shaping walk that bodies and broadcasts take before orjson writes them.
 
 ``_pure.py`` is its behavioural twin (``tests/speedups`` hold both to identical event lists)
-and the home of what the two share verbatim: error reasons and close-frame rules.
+and the home of what the two share verbatim: error reasons, close-frame rules, float shaping.
 """
 
 cimport cython
@@ -12,13 +13,22 @@ from cpython.bytes cimport (
     PyBytes_FromStringAndSize,
     PyBytes_GET_SIZE,
 )
-from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.bool cimport PyBool_Check
+from cpython.dict cimport PyDict_CheckExact, PyDict_Next, PyDict_Size
+from cpython.object cimport Py_EQ, PyObject_RichCompareBool
+from cpython.ref cimport PyObject
+from cpython.float cimport PyFloat_CheckExact
+from cpython.list cimport PyList_Append, PyList_CheckExact, PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.long cimport PyLong_CheckExact
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
-from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.sequence cimport PySequence_Tuple
+from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
 
 from aro._speedups._pure import (
+    MAX_KEY_ORDERS,
     REASON_BAD_UTF8,
     REASON_CONTROL_FRAGMENTED,
     REASON_CONTROL_TOO_LONG,
@@ -30,6 +40,7 @@ from aro._speedups._pure import (
     REASON_RESERVED_OPCODE,
     REASON_TOO_BIG,
     REASON_UNMASKED,
+    float_for_json,
     close_event,
     close_payload,
 )
@@ -592,3 +603,110 @@ cdef int _deliver(_Pending pending) except -1:
     else:
         pending.write(data)
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON shaping (the twin's JsonShaper): the walk every HTTP body and broadcast takes before
+# orjson writes it, compiled because it touches every row of a repository listing.
+
+cdef int MAX_DEPTH = 1000  # as deep as Python's own recursion limit lets the twin go
+
+
+cdef class _Shape:
+    cdef tuple ordered  # the keys in the order JSON writes them
+    cdef bint plain  # that order is code-point order, which orjson's OPT_SORT_KEYS gives
+
+
+cdef class JsonShaper:
+    """See the twin: the value itself when orjson's OPT_SORT_KEYS suffices, else a copy."""
+
+    cdef object _order_keys
+    cdef object _convert_leaf
+    cdef dict _shapes
+    cdef tuple _last_keys  # the last shape looked up, by its keys in insertion order
+    cdef _Shape _last
+
+    def __init__(self, order_keys, convert_leaf):
+        self._order_keys = order_keys
+        self._convert_leaf = convert_leaf
+        self._shapes = {}
+
+    def __call__(self, value):
+        if self._is_plain(value, 0):
+            return value
+        return self._copy(value, 0)
+
+    cdef bint _is_plain(self, object value, int depth) except -1:
+        if PyUnicode_CheckExact(value) or PyLong_CheckExact(value) or PyBool_Check(value):
+            return True
+        if value is None:
+            return True
+        if depth >= MAX_DEPTH:
+            raise RecursionError("value nested too deeply for JSON")
+        if PyDict_CheckExact(value):
+            if not self._shape_of(<dict> value).plain:
+                return False
+            for item in (<dict> value).values():
+                if not self._is_plain(item, depth + 1):
+                    return False
+            return True
+        if PyList_CheckExact(value):
+            for item in <list> value:
+                if not self._is_plain(item, depth + 1):
+                    return False
+            return True
+        return False
+
+    cdef object _copy(self, object value, int depth):
+        if PyUnicode_CheckExact(value) or PyLong_CheckExact(value) or PyBool_Check(value):
+            return value
+        if value is None:
+            return None
+        if depth >= MAX_DEPTH:
+            raise RecursionError("value nested too deeply for JSON")
+        if PyDict_CheckExact(value):
+            out = {}
+            for key in self._shape_of(<dict> value).ordered:
+                out[key] = self._copy((<dict> value)[key], depth + 1)
+            return out
+        if PyList_CheckExact(value) or PyTuple_CheckExact(value):
+            items = []
+            for item in value:
+                PyList_Append(items, self._copy(item, depth + 1))
+            return items
+        if PyFloat_CheckExact(value):
+            return float_for_json(value)
+        return self._convert_leaf(value)
+
+    cdef _Shape _shape_of(self, dict data):
+        if self._same_keys_as_last(data):
+            return self._last
+        keys = PySequence_Tuple(data)
+        cached = self._shapes.get(keys)
+        if cached is None:
+            if len(self._shapes) >= MAX_KEY_ORDERS:
+                self._shapes.clear()
+            cached = _Shape()
+            (<_Shape> cached).ordered = tuple(self._order_keys(keys))
+            (<_Shape> cached).plain = (<_Shape> cached).ordered == tuple(sorted(keys))
+            self._shapes[keys] = cached
+        self._last_keys = keys
+        self._last = <_Shape> cached
+        return self._last
+
+    cdef bint _same_keys_as_last(self, dict data) except -1:
+        """Rows of a listing share their keys, mostly as the same objects: checking the last
+        shape's keys in place saves building a tuple per row."""
+        cdef tuple last_keys = self._last_keys
+        if last_keys is None or PyDict_Size(data) != PyTuple_GET_SIZE(last_keys):
+            return False
+        cdef Py_ssize_t position = 0, index = 0
+        cdef PyObject* key
+        cdef PyObject* item
+        cdef PyObject* expected
+        while PyDict_Next(data, &position, &key, &item):
+            expected = PyTuple_GET_ITEM(last_keys, index)
+            if key != expected and not PyObject_RichCompareBool(<object> key, <object> expected, Py_EQ):
+                return False
+            index += 1
+        return True

@@ -1,5 +1,5 @@
-"""Pure-Python twin of ``_codec.pyx``: the same WebSocket codec API (RFC 6455), used when the
-extension is absent or ``ARO_NO_EXTENSIONS=1``.
+"""Pure-Python twin of ``_codec.pyx``: the same WebSocket codec API (RFC 6455) and JSON shaping
+walk, used when the extension is absent or ``ARO_NO_EXTENSIONS=1``.
 
 It is also the one home of what both builds share verbatim: the error reasons (they are part
 of the event tuples, which the differential test compares), close-frame validation and close
@@ -7,6 +7,8 @@ payloads (rare, so the compiled module imports them from here instead of restati
 """
 
 import codecs
+import math
+from collections.abc import Callable
 
 IMPLEMENTATION = "pure"
 
@@ -424,3 +426,73 @@ def _deliver(pending: _Pending) -> None:
         pending.conn.overflow()
     else:
         pending.write(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON shaping: every HTTP body and broadcast is a JSON value walked once before orjson writes it.
+
+MAX_KEY_ORDERS = 4096  # distinct dict shapes remembered; programs have a handful
+_PLAIN_LEAVES = frozenset((str, int, bool, type(None)))
+
+
+class JsonShaper:
+    """Prepares a value for orjson so that it writes the reference's JSON.
+
+    Calling it returns the value itself when orjson's ``OPT_SORT_KEYS`` suffices: only str,
+    int, bool and None leaves, and dicts whose keys sort by code point as ``order_keys(keys)``
+    orders them (asked once per shape).  Otherwise it returns a copy to write unsorted: keys in
+    ``order_keys`` order, integral floats in ±1e16 as ints, non-finite floats as None, tuples as
+    lists and any other leaf through ``convert_leaf``.
+    """
+
+    def __init__(self, order_keys: Callable, convert_leaf: Callable) -> None:
+        self._order_keys = order_keys
+        self._convert_leaf = convert_leaf
+        self._shapes: dict[tuple, tuple[tuple, bool]] = {}
+
+    def __call__(self, value: object) -> object:
+        return value if self._is_plain(value) else self._copy(value)
+
+    def _is_plain(self, value: object) -> bool:
+        kind = type(value)
+        if kind is dict:
+            if not self._shape_of(value)[1]:
+                return False
+            items = value.values()
+        elif kind is list:
+            items = value
+        else:
+            return kind in _PLAIN_LEAVES
+        for item in items:
+            if type(item) not in _PLAIN_LEAVES and not self._is_plain(item):
+                return False
+        return True
+
+    def _copy(self, value: object) -> object:
+        kind = type(value)
+        if kind in _PLAIN_LEAVES:
+            return value
+        if kind is dict:
+            return {key: self._copy(value[key]) for key in self._shape_of(value)[0]}
+        if kind is list or kind is tuple:
+            return [self._copy(item) for item in value]
+        if kind is float:
+            return float_for_json(value)
+        return self._convert_leaf(value)
+
+    def _shape_of(self, data: dict) -> tuple[tuple, bool]:
+        """The keys in JSON order, and whether that is code-point order."""
+        keys = tuple(data)
+        shape = self._shapes.get(keys)
+        if shape is None:
+            if len(self._shapes) >= MAX_KEY_ORDERS:
+                self._shapes.clear()
+            ordered = tuple(self._order_keys(keys))
+            shape = self._shapes[keys] = (ordered, ordered == tuple(sorted(keys)))
+        return shape
+
+
+def float_for_json(value: float) -> object:
+    if value.is_integer() and -1e16 < value < 1e16:
+        return int(value)
+    return value if math.isfinite(value) else None

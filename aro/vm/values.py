@@ -39,6 +39,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from aro._speedups import JsonShaper
 from aro.vm.errors import ActionError, EvaluationError
 
 Value = Any
@@ -435,43 +436,23 @@ def _collation_key(key: str) -> tuple:
     return (primary, case, widths, key)
 
 
-_KEY_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
+def _foundation_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(keys, key=_collation_key))
 
 
-def _key_order(data: dict) -> tuple[str, ...]:
-    """The dict's keys in Foundation order, cached by the dict's shape (its keys in order)."""
-    shape = tuple(data)
-    ordered = _KEY_ORDERS.get(shape)
-    if ordered is None:
-        if len(_KEY_ORDERS) >= 4096:
-            _KEY_ORDERS.clear()
-        ordered = _KEY_ORDERS[shape] = tuple(sorted(shape, key=_collation_key))
-    return ordered
-
-
-def _jsonable(value: Value) -> Value:
-    """A copy with keys in Foundation order, integral floats as ints, non-finite floats as
-    null, dates as ISO strings and bytes as base64 (measured: faster than tracking changes)."""
-    kind = type(value)
-    if kind is dict:
-        out = {}
-        for key in _key_order(value):
-            item = value[key]
-            out[key] = item if type(item) in _SCALARS else _jsonable(item)
-        return out
-    if kind is list or kind is tuple:
-        return [item if type(item) in _SCALARS else _jsonable(item) for item in value]
-    if kind is float:
-        if value.is_integer() and -1e16 < value < 1e16:
-            return int(value)
-        return value if math.isfinite(value) else None
-    if kind is datetime:
+def _json_leaf(value: Value) -> Value:
+    """Dates as ISO strings, bytes as base64, anything else as its description."""
+    if type(value) is datetime:
         return _iso(value)
-    if kind is bytes:
+    if type(value) is bytes:
         return base64.b64encode(value).decode("ascii")
-    if kind in _SCALARS:
-        return value
     return describe(value)
+
+
+# The value itself when orjson's sorted keys give Foundation order, else a copy in that order
+# with integral floats as ints and non-finite floats as null (compiled: it walks every row of
+# a repository listing).
+_jsonable = JsonShaper(_foundation_order, _json_leaf)
 
 
 def to_json(value: Value) -> bytes:
@@ -482,10 +463,11 @@ def to_json(value: Value) -> bytes:
     floats as ``null``.
     """
     data = _jsonable(value)
+    presorted = data is value  # code-point order is Foundation order here
     try:
-        out = orjson.dumps(data)
+        out = orjson.dumps(data, option=orjson.OPT_SORT_KEYS if presorted else 0)
     except orjson.JSONEncodeError:  # ints beyond 64 bits, lone surrogates
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=presorted)
         out = text.encode("utf-8", "surrogatepass")
     return out.replace(b"/", b"\\/") if b"/" in out else out
 

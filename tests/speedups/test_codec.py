@@ -754,6 +754,7 @@ API = [
     "OP_PONG",
     "OP_TEXT",
     "FrameParser",
+    "JsonShaper",
     "Outbox",
     "apply_mask",
     "encode_close",

@@ -1,0 +1,135 @@
+"""JsonShaper, both builds: the same result for the same value, the value itself exactly when
+orjson's sorted keys write it in Foundation order, and JSON equal to an independent rendering."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aro.vm import values
+
+pure = importlib.import_module("aro._speedups._pure")
+try:
+    compiled = importlib.import_module("aro._speedups._codec")
+except ImportError:
+    compiled = None
+BUILDS = [pure] + ([compiled] if compiled else [])
+DATE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def shaper(build):
+    return build.JsonShaper(values._foundation_order, values._json_leaf)
+
+
+def rendered(build, value) -> bytes:
+    data = shaper(build)(value)
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS if data is value else 0)
+
+
+def oracle(value) -> str:
+    """The reference's JSON written out directly: keys by collation, floats shaped by hand."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=values._collation_key)
+        pairs = (f"{json.dumps(key)}:{oracle(value[key])}" for key in keys)
+        return "{" + ",".join(pairs) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(oracle(item) for item in value) + "]"
+    if type(value) is float:
+        if not math.isfinite(value):
+            return "null"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if type(value) is datetime:
+        return json.dumps(values._iso(value))
+    return json.dumps(value, ensure_ascii=False)
+
+
+KEYS = st.sampled_from(
+    [
+        "id",
+        "message",
+        "createdAt",
+        "userId",
+        "user_id",
+        "item2",
+        "item10",
+        "Zeta",
+        "alpha",
+        "a",
+        "A",
+        "b",
+        "é",
+        "_x",
+    ]
+) | st.text(max_size=4)
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.text(max_size=6)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.just(DATE)
+)
+JSONISH = st.recursive(
+    LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(KEYS, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSONISH)
+def test_builds_agree_with_each_other_and_the_oracle(value):
+    outputs = {build.IMPLEMENTATION: rendered(build, value) for build in BUILDS}
+    identity = {build.IMPLEMENTATION: shaper(build)(value) is value for build in BUILDS}
+    assert len(set(outputs.values())) == 1
+    assert len(set(identity.values())) == 1
+    # Pairs in order: key order counts; float spelling (1e16 / 1e+16) does not.
+    assert ordered_pairs(next(iter(outputs.values()))) == ordered_pairs(oracle(value))
+
+
+def ordered_pairs(text: bytes | str):
+    return json.loads(text, object_pairs_hook=list)
+
+
+@pytest.mark.parametrize("build", BUILDS, ids=lambda build: build.IMPLEMENTATION)
+class TestShaping:
+    def test_plain_rows_come_back_as_they_are(self, build):
+        rows = [{"message": f"m{i}", "id": str(i)} for i in range(5)]
+        body = {"data": rows}
+        assert shaper(build)(body) is body
+
+    def test_keys_that_sort_differently_by_code_point_are_copied_in_foundation_order(self, build):
+        value = {"userId": 1, "user_id": 2}
+        shaped = shaper(build)(value)
+        assert shaped is not value
+        assert list(shaped) == ["user_id", "userId"]
+
+    def test_floats_dates_and_tuples_force_a_copy(self, build):
+        value = {"a": [1.0, math.inf], "b": (DATE, b"hi")}
+        assert shaper(build)(value) == {"a": [1, None], "b": ["2026-01-02T03:04:05Z", "aGk="]}
+
+    def test_rows_of_the_same_length_with_other_keys_get_their_own_order(self, build):
+        shape = shaper(build)
+        assert list(shape({"b": 1.5, "a": 1})) == ["a", "b"]
+        assert list(shape({"B": 1.5, "a": 1})) == ["a", "B"]
+        assert list(shape({"item10": 1.5, "item2": 1})) == ["item2", "item10"]
+        equal_not_same = "".join(["it", "em2"])
+        assert list(shape({"item10": 1.5, equal_not_same: 1})) == ["item2", "item10"]
+
+    def test_a_value_deeper_than_the_recursion_limit_is_refused(self, build):
+        value: list = []
+        for _ in range(5000):
+            value = [value]
+        with pytest.raises(RecursionError):
+            shaper(build)(value)
