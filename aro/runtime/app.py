@@ -61,10 +61,12 @@ class Application:
         self.environ = os.environ if environ is None else environ
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self.repositories = RepositoryRegistry(self._on_repository_change)
+        self.bus = EventBus(program)
+        self.repositories = RepositoryRegistry(
+            self._on_repository_change, self.bus.observes_repository
+        )
         if root is not None:
             self.repositories.load_store_files(root)
-        self.bus = EventBus(program)
         self.contract = Contract.load(root) if root is not None else None
         self.templates = TemplateEngine(root / "templates" if root is not None else None)
         self.services_running: dict[str, Any] = {}

@@ -208,6 +208,10 @@ class EventBus:
             accepts = _all_match(parse_field_guards(activity))
             self._domain.setdefault(event_type, []).append(Handler(code, accepts, guard))
 
+    def observes_repository(self, name: str) -> bool:
+        """Whether an Observer feature set watches the repository called ``name``."""
+        return name in self._observers
+
     def handlers(self, event_type: str) -> list[Handler]:
         """The domain event handlers of ``event_type`` (for tools and tests)."""
         return list(self._domain.get(event_type, ()))

@@ -122,13 +122,18 @@ class InMemoryRepository:
         "_max_size",
         "_next_row",
         "_notify",
+        "_observed",
         "_rows",
         "_ttl",
         "name",
     )
 
     def __init__(
-        self, name: str, notify: Notify | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        name: str,
+        notify: Notify | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        observed: bool = True,
     ) -> None:
         self.name = name
         self._rows: dict[int, Any] = {}
@@ -138,6 +143,7 @@ class InMemoryRepository:
         self._max_size: int | None = None
         self._ttl: float | None = None
         self._notify = notify
+        self._observed = observed  # False: no observer exists, so change events are not built
         self._clock = clock
 
     # -- the Repository protocol -----------------------------------------------------------
@@ -304,8 +310,11 @@ class InMemoryRepository:
 
     def _event(
         self, change_type: str, new_value: Any = None, old_value: Any = None, entity: Any = None
-    ) -> dict[str, Any]:
-        """The observer payload of ARO-RUNTIME §4.3: keys only for what is known."""
+    ) -> dict[str, Any] | None:
+        """The observer payload of ARO-RUNTIME §4.3 (keys only for what is known), or None
+        when no observer watches this repository."""
+        if not self._observed:
+            return None
         event: dict[str, Any] = {
             "repositoryName": self.name,
             "changeType": change_type,
@@ -327,8 +336,10 @@ class InMemoryRepository:
             "timestamp": time.time(),
         }
 
-    def _announce(self, event_type: str, payload: dict[str, Any], wait: bool) -> Awaitable[None]:
-        if self._notify is None:
+    def _announce(
+        self, event_type: str, payload: dict[str, Any] | None, wait: bool
+    ) -> Awaitable[None]:
+        if payload is None or self._notify is None:
             return COMPLETED
         return self._notify(event_type, payload, wait)
 
@@ -345,16 +356,23 @@ COMPLETED = Completed()
 
 
 class RepositoryRegistry:
-    """All repositories of an application by name, each created on first use."""
+    """All repositories of an application by name, each created on first use.
 
-    def __init__(self, notify: Notify | None = None) -> None:
+    ``observed(name)`` says whether any observer watches a repository (the program's handlers
+    are fixed, so it is asked once per repository); by default every one is."""
+
+    def __init__(
+        self, notify: Notify | None = None, observed: Callable[[str], bool] | None = None
+    ) -> None:
         self._notify = notify
+        self._observed = observed
         self._repositories: dict[str, InMemoryRepository] = {}
 
     def get(self, name: str) -> InMemoryRepository:
         repository = self._repositories.get(name)
         if repository is None:
-            repository = InMemoryRepository(name, self._notify)
+            observed = self._observed is None or self._observed(name)
+            repository = InMemoryRepository(name, self._notify, observed=observed)
             self._repositories[name] = repository
         return repository
 

@@ -300,6 +300,8 @@ def test_observers_see_their_repository_with_change_type_bound(monkeypatch):
     assert harness.ran == ["Audit"]
     assert harness.bound("Audit", "event") is event
     assert harness.bound("Audit", "changeType") == "created"
+    assert harness.bus.observes_repository("order-repository")
+    assert not harness.bus.observes_repository("message-repository")
 
 
 def test_observer_guards_test_the_new_value_else_the_old_value(monkeypatch):

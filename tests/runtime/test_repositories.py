@@ -343,6 +343,24 @@ def test_registry_creates_each_repository_once_with_its_notify():
     assert notify.events[0][1]["repositoryName"] == "a-repository"
 
 
+def test_an_unobserved_repository_announces_nothing_and_stores_the_same():
+    notify = Recorder()
+    asked: list[str] = []
+    registry = RepositoryRegistry(notify, lambda name: asked.append(name) or name == "a-repository")
+    watched, unwatched = registry.get("a-repository"), registry.get("b-repository")
+    registry.get("b-repository")
+    assert asked == ["a-repository", "b-repository"]
+    for repository in (watched, unwatched):
+        stored, is_new = store(repository, {"name": "x"})
+        assert is_new and UUID_UPPER.match(stored["id"])
+        store(repository, {"name": "x", "v": 2})
+        repository.delete(("name", "==", "x"))
+        store(repository, "scalar")
+        repository.delete()
+    assert [p["repositoryName"] for _, p, _ in notify.events] == ["a-repository"] * 5
+    assert unwatched.count() == 0
+
+
 def test_store_files_seed_repositories_silently(tmp_path: Path):
     (tmp_path / "products.store").write_text(
         "# catalog\n"
