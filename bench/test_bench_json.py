@@ -1,0 +1,51 @@
+"""JSON bodies: what ``GET /messages`` serializes, through both shaping builds and the peers'
+way of writing the same bytes (orjson with sorted keys, the stdlib ``json``).
+
+Run: python -m pytest bench/test_bench_json.py --benchmark-enable
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import orjson
+import pytest
+
+from aro.actions.core import entity_id
+from aro.vm import values
+
+ROWS = 20
+
+
+def listing() -> dict:
+    """The body of the HTTP load benchmark's GET: 20 stored messages."""
+    return {"data": [{"message": "hello from the seed", "id": entity_id()} for _ in range(ROWS)]}
+
+
+def our_build(build: str):
+    if build == "compiled":
+        return pytest.importorskip("aro._speedups._codec", reason="compiled codec not built")
+    return importlib.import_module("aro._speedups._pure")
+
+
+@pytest.mark.benchmark(group="json listing")
+@pytest.mark.parametrize("build", ["compiled", "pure"])
+def test_our_to_json(benchmark, monkeypatch, build):
+    shaper = our_build(build).JsonShaper(values._foundation_order, values._json_leaf)
+    monkeypatch.setattr(values, "_jsonable", shaper)
+    body = listing()
+    expected = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    assert benchmark(values.to_json, body) == expected
+
+
+@pytest.mark.benchmark(group="json listing")
+def test_orjson_sorted_keys(benchmark):
+    body = listing()
+    benchmark(orjson.dumps, body, option=orjson.OPT_SORT_KEYS)
+
+
+@pytest.mark.benchmark(group="json listing")
+def test_stdlib_json(benchmark):
+    body = listing()
+    benchmark(json.dumps, body, separators=(",", ":"), sort_keys=True)
