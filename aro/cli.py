@@ -173,6 +173,8 @@ def _run_settings(arguments: argparse.Namespace) -> tuple[dict[str, Any], list[s
         "ws_max_message": _pop_option(rest, "--ws-max-message") or arguments.ws_max_message,
         "ws_ping_interval": _pop_option(rest, "--ws-ping-interval") or arguments.ws_ping_interval,
         "ws_compress_min": _pop_option(rest, "--ws-compress-min") or arguments.ws_compress_min,
+        "ws_broadcast_delay": _pop_option(rest, "--ws-broadcast-delay")
+        or arguments.ws_broadcast_delay,
     }
     no_compression = _pop_flag(rest, "--ws-no-compression") or arguments.ws_no_compression
     settings["ws_compression"] = not no_compression
@@ -201,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ws-no-compression", action="store_true", help="refuse permessage-deflate")
     run.add_argument(
         "--ws-compress-min", type=int, help="smallest message worth compressing, bytes (256)"
+    )
+    run.add_argument(
+        "--ws-broadcast-delay",
+        type=float,
+        help="ms a broadcast may wait to share writes with the next ones under load (5; 0 = off)",
     )
     run.add_argument("path", type=Path)
     run.add_argument("rest", nargs=argparse.REMAINDER, help="--debug, --keep-alive, app arguments")

@@ -25,9 +25,14 @@ from cpython.sequence cimport PySequence_Tuple
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
+from libc.math cimport INFINITY
 from libc.string cimport memcpy
 
+from time import monotonic
+
 from aro._speedups._pure import (
+    MAX_BROADCAST_GATHER,
+    MAX_GATHERED_BYTES,
     MAX_KEY_ORDERS,
     REASON_BAD_UTF8,
     REASON_CONTROL_FRAGMENTED,
@@ -515,8 +520,13 @@ cdef class _Pending(list):
 
 
 @cython.final
+cdef double MAX_GATHER = MAX_BROADCAST_GATHER
+cdef Py_ssize_t MAX_GATHERED = MAX_GATHERED_BYTES
+
+
 cdef class Outbox:
-    """Coalescing writer, one per event loop; ``_pure.Outbox`` documents the behaviour.
+    """Coalescing writer, one per event loop; ``_pure.Outbox`` documents the behaviour
+    (broadcast gathering included).
 
     Broadcast and flush walk their lists in C (Cython compiles ``for x in <list>`` to
     ``PyList_GET_ITEM``); per delivery the flush makes the two calls it cannot avoid (the
@@ -525,11 +535,21 @@ cdef class Outbox:
 
     cdef object loop
     cdef list dirty  # the _Pending of each connection with frames queued, first-queued first
-    cdef bint scheduled
+    cdef bint scheduled  # a flush is due at the next loop iteration
+    cdef object timer  # a delayed flush gathering broadcasts, or None
+    cdef object clock
+    cdef double broadcast_delay
+    cdef bint broadcast_queued
+    cdef Py_ssize_t gathered  # bytes of broadcast frames queued since the last flush
+    cdef double broadcasts_flushed_at  # when the last flush holding broadcasts ended
+    cdef double last_broadcast_flush  # and how long it took
 
-    def __init__(self, loop):
+    def __init__(self, loop, double broadcast_delay=0.0, clock=monotonic):
         self.loop = loop
         self.dirty = []
+        self.broadcast_delay = broadcast_delay
+        self.clock = clock
+        self.broadcasts_flushed_at = -INFINITY
 
     def send(self, conn, frame):
         """Queue ``frame`` for ``conn`` unless it is closing."""
@@ -546,20 +566,31 @@ cdef class Outbox:
                 self._queue(conn, frame)
                 queued += 1
         if queued:
-            self._schedule()
+            self.broadcast_queued = True
+            self._schedule_broadcast(len(frame))
         return queued
 
     def flush(self):
         """Write every pending frame now (the scheduled callback; also used at shutdown)."""
         cdef list dirty = self.dirty
         cdef _Pending pending
+        cdef bint held_broadcasts = self.broadcast_queued
+        cdef double started = self.clock() if held_broadcasts else 0.0
         self.dirty = []
         self.scheduled = False
+        self.broadcast_queued = False
+        self.gathered = 0
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         for pending in dirty:
             try:
                 _deliver(pending)
             except Exception as exc:
                 self._report(pending, exc)
+        if held_broadcasts:
+            self.broadcasts_flushed_at = self.clock()
+            self.last_broadcast_flush = self.broadcasts_flushed_at - started
 
     cdef int _queue(self, conn, frame) except -1:
         cdef _Pending pending
@@ -579,6 +610,26 @@ cdef class Outbox:
             self.scheduled = True
             self.loop.call_soon(self.flush)
         return 0
+
+    cdef int _schedule_broadcast(self, Py_ssize_t size) except -1:
+        cdef double wait
+        if self.scheduled:
+            return 0
+        self.gathered += size
+        if self.gathered >= MAX_GATHERED:
+            self._schedule()  # the flush cancels a pending timer
+        elif self.timer is None:
+            wait = self.broadcasts_flushed_at + self._broadcast_gather() - self.clock()
+            if wait > 0:
+                self.timer = self.loop.call_later(wait, self.flush)
+            else:
+                self._schedule()
+        return 0
+
+    cdef double _broadcast_gather(self):
+        if self.broadcast_delay <= 0:
+            return 0.0
+        return max(self.broadcast_delay, min(self.last_broadcast_flush / 2, MAX_GATHER))
 
     cdef int _report(self, _Pending pending, exc) except -1:
         """One broken connection must not starve the rest; a transport that closed meanwhile

@@ -8,6 +8,7 @@ payloads (rare, so the compiled module imports them from here instead of restati
 
 import codecs
 import math
+import time
 from collections.abc import Callable
 
 IMPLEMENTATION = "pure"
@@ -15,6 +16,8 @@ IMPLEMENTATION = "pure"
 OP_CONT, OP_TEXT, OP_BINARY = 0, 1, 2
 OP_CLOSE, OP_PING, OP_PONG = 8, 9, 10
 OP_ERROR = -1
+MAX_BROADCAST_GATHER = 0.05  # seconds: the most a broadcast waits for others to share a write
+MAX_GATHERED_BYTES = 64 * 1024  # broadcast bytes per socket that end the wait at once
 COMPRESSED = 0x10  # added to the opcode of a message whose first frame had RSV1 set
 OP_COMPRESSED_TEXT, OP_COMPRESSED_BINARY = COMPRESSED | OP_TEXT, COMPRESSED | OP_BINARY
 
@@ -352,6 +355,14 @@ class Outbox:
     when the outbox flushes; it schedules that itself with ``loop.call_soon``, once per
     iteration, because the kernel send, not the framing, is what a delivery costs.
 
+    Broadcasts are gathered longer when they come in a stream: with ``broadcast_delay`` > 0, a
+    flush that carries broadcasts waits until ``broadcast_delay`` seconds (or half as long as
+    the previous such flush took, up to ``MAX_BROADCAST_GATHER``) after that previous flush
+    ended, so each socket gets several frames per write. Broadcasts farther apart, every
+    ``send``, and broadcasts that have gathered ``MAX_GATHERED_BYTES`` still leave at the next
+    iteration; a ``send`` also takes any gathered broadcasts along. ``clock`` is monotonic
+    seconds (a parameter for tests).
+
     A connection that is ``closing`` gets nothing new, but frames already queued still leave,
     so an owner that queues its close frame and then sets ``closing`` sends it last. When the
     transport still holds more than ``write_limit`` unsent bytes (the reader is not keeping
@@ -360,12 +371,32 @@ class Outbox:
     the transport and set ``closing``.
     """
 
-    __slots__ = ("_dirty", "_loop", "_scheduled")
+    __slots__ = (
+        "_broadcast_delay",
+        "_broadcast_queued",
+        "_broadcasts_flushed_at",
+        "_clock",
+        "_dirty",
+        "_gathered",
+        "_last_broadcast_flush",
+        "_loop",
+        "_scheduled",
+        "_timer",
+    )
 
-    def __init__(self, loop) -> None:
+    def __init__(
+        self, loop, broadcast_delay: float = 0.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._loop = loop
         self._dirty = []  # the _Pending of each connection with frames queued, first-queued first
-        self._scheduled = False
+        self._scheduled = False  # a flush is due at the next loop iteration
+        self._timer = None  # a delayed flush gathering broadcasts
+        self._broadcast_delay = broadcast_delay
+        self._clock = clock
+        self._broadcast_queued = False
+        self._gathered = 0  # bytes of broadcast frames queued since the last flush
+        self._broadcasts_flushed_at = -math.inf  # when the last flush holding broadcasts ended
+        self._last_broadcast_flush = 0.0  # and how long it took
 
     def send(self, conn, frame: bytes) -> None:
         """Queue ``frame`` for ``conn`` unless it is closing."""
@@ -381,18 +412,28 @@ class Outbox:
                 self._queue(conn, frame)
                 queued += 1
         if queued:
-            self._schedule()
+            self._broadcast_queued = True
+            self._schedule_broadcast(len(frame))
         return queued
 
     def flush(self) -> None:
         """Write every pending frame now (the scheduled callback; also used at shutdown)."""
         dirty, self._dirty = self._dirty, []
         self._scheduled = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        held_broadcasts, self._broadcast_queued = self._broadcast_queued, False
+        self._gathered = 0
+        started = self._clock() if held_broadcasts else 0.0
         for pending in dirty:
             try:
                 _deliver(pending)
             except Exception as exc:
                 self._report(pending, exc)
+        if held_broadcasts:
+            self._broadcasts_flushed_at = self._clock()
+            self._last_broadcast_flush = self._broadcasts_flushed_at - started
 
     def _queue(self, conn, frame: bytes) -> None:
         pending = conn.outbox_pending
@@ -406,6 +447,25 @@ class Outbox:
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self.flush)
+
+    def _schedule_broadcast(self, size: int) -> None:
+        if self._scheduled:
+            return
+        self._gathered += size
+        if self._gathered >= MAX_GATHERED_BYTES:
+            self._schedule()  # the flush cancels a pending timer
+        elif self._timer is None:
+            wait = self._broadcasts_flushed_at + self._broadcast_gather() - self._clock()
+            if wait > 0:
+                self._timer = self._loop.call_later(wait, self.flush)
+            else:
+                self._schedule()
+
+    def _broadcast_gather(self) -> float:
+        if self._broadcast_delay <= 0:
+            return 0.0
+        half_the_last = self._last_broadcast_flush / 2
+        return max(self._broadcast_delay, min(half_the_last, MAX_BROADCAST_GATHER))
 
     def _report(self, pending: _Pending, exc: Exception) -> None:
         """One broken connection must not starve the rest; a transport that closed meanwhile

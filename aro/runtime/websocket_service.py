@@ -58,7 +58,7 @@ def websocket_handlers(program: Program) -> dict[str, Handlers]:
 def websocket_settings(config: Any, settings: Mapping[str, Any]) -> WebSocketSettings | None:
     """Decision 8: on at ``/ws`` unless ``Start … with { websocket: false }``; a string moves
     it.  Limits come from the command line (``--ws-max-message``, ``--ws-ping-interval``,
-    ``--ws-no-compression``, ``--ws-compress-min``)."""
+    ``--ws-no-compression``, ``--ws-compress-min``, ``--ws-broadcast-delay`` in ms)."""
     path = config.get("websocket", True) if isinstance(config, dict) else True
     if path is False or path is None:
         return None
@@ -73,6 +73,8 @@ def websocket_settings(config: Any, settings: Mapping[str, Any]) -> WebSocketSet
         ws.compression = False
     if settings.get("ws_compress_min") is not None:
         ws.compress_min = int(settings["ws_compress_min"])
+    if settings.get("ws_broadcast_delay") is not None:
+        ws.broadcast_delay = float(settings["ws_broadcast_delay"]) / 1000
     return ws
 
 

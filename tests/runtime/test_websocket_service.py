@@ -71,11 +71,19 @@ def test_websocket_is_on_at_ws_unless_moved_or_turned_off() -> None:
 
 def test_command_line_limits_reach_the_settings() -> None:
     settings = websocket_settings(
-        {}, {"ws_max_message": "64", "ws_ping_interval": 0, "ws_compression": False}
+        {},
+        {
+            "ws_max_message": "64",
+            "ws_ping_interval": 0,
+            "ws_compression": False,
+            "ws_broadcast_delay": "0",
+        },
     )
     assert (settings.max_message, settings.ping_interval, settings.compression) == (64, 0, False)
+    assert settings.broadcast_delay == 0
     defaults = websocket_settings({}, {"ws_max_message": None, "ws_compression": True})
     assert (defaults.max_message, defaults.compression) == (1 << 20, True)
+    assert defaults.broadcast_delay == 0.005
 
 
 # -- end to end --------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from aro._speedups._pure import MAX_GATHERED_BYTES
+
 MASK = b"\x37\xfa\x21\x3d"
 BUILDS = ["aro._speedups._codec", "aro._speedups._pure"]
 
@@ -533,9 +535,21 @@ class FakeLoop:
     def __init__(self) -> None:
         self.callbacks = []
         self.errors = []
+        self.timers: list[FakeTimer] = []
 
     def call_soon(self, callback, *args):
         self.callbacks.append((callback, args))
+
+    def call_later(self, delay, callback, *args):
+        timer = FakeTimer(delay, callback)
+        self.timers.append(timer)
+        return timer
+
+    def fire_timers(self) -> None:
+        timers, self.timers = self.timers, []
+        for timer in timers:
+            if not timer.cancelled:
+                timer.callback()
 
     def call_exception_handler(self, context):
         self.errors.append(context)
@@ -546,17 +560,43 @@ class FakeLoop:
             callback(*args)
 
 
+class FakeTimer:
+    def __init__(self, delay: float, callback) -> None:
+        self.delay = delay
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class FakeClock:
+    """Monotonic seconds that the test (and writes, through ``write_cost``) move forward."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.write_cost = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class FakeTransport:
-    def __init__(self, buffered: int = 0, fail: bool = False, closed: bool = False) -> None:
+    def __init__(
+        self, buffered: int = 0, fail: bool = False, closed: bool = False, clock=None
+    ) -> None:
         self.writes = []
         self.buffered = buffered
         self.fail = fail
         self.closed = closed
+        self.clock = clock
 
     def write(self, data: bytes) -> None:
         if self.fail or self.closed:  # uvloop refuses to write to a closed transport
             raise RuntimeError("broken transport")
         self.writes.append(data)
+        if self.clock is not None:
+            self.clock.now += self.clock.write_cost
 
     def get_write_buffer_size(self) -> int:
         return self.buffered
@@ -738,6 +778,86 @@ def test_outbox_on_a_real_event_loop(codec):
         return conn.transport.writes
 
     assert asyncio.run(scenario()) == [b"ab"]
+
+
+# --- Outbox: gathering broadcasts that come in a stream -------------------------------------
+
+
+def gathering(codec, delay: float = 0.005, subscribers: int = 2):
+    loop, clock = FakeLoop(), FakeClock()
+    conns = [FakeConn(FakeTransport(clock=clock)) for _ in range(subscribers)]
+    return loop, clock, conns, codec.Outbox(loop, broadcast_delay=delay, clock=clock)
+
+
+def test_a_lone_broadcast_leaves_at_the_next_iteration(codec):
+    loop, clock, conns, outbox = gathering(codec)
+    outbox.broadcast(conns, b"first")
+    assert (len(loop.callbacks), loop.timers) == (1, [])
+    loop.run_once()
+    clock.now += 0.006  # longer ago than the delay: no stream
+    outbox.broadcast(conns, b"later")
+    assert (len(loop.callbacks), loop.timers) == (1, [])
+
+
+def test_a_stream_of_broadcasts_shares_one_write_per_socket(codec):
+    loop, clock, conns, outbox = gathering(codec)
+    outbox.broadcast(conns, b"1")
+    loop.run_once()
+    clock.now += 0.001
+    for frame in (b"2", b"3", b"4"):
+        outbox.broadcast(conns, frame)
+    assert loop.callbacks == []
+    [timer] = loop.timers
+    assert timer.delay == pytest.approx(0.004)
+    loop.fire_timers()
+    assert [conn.transport.writes for conn in conns] == [[b"1", b"234"]] * 2
+
+
+def test_the_wait_grows_with_the_time_a_flush_takes(codec):
+    loop, clock, conns, outbox = gathering(codec, subscribers=4)
+    clock.write_cost = 0.01  # 40 ms to write to 4 sockets
+    outbox.broadcast(conns, b"1")
+    loop.run_once()
+    outbox.broadcast(conns, b"2")
+    assert loop.timers[0].delay == pytest.approx(0.02)  # half the last flush
+    clock.write_cost = 0.05
+    loop.fire_timers()
+    outbox.broadcast(conns, b"3")
+    assert loop.timers[0].delay == pytest.approx(0.05)  # capped: 200 ms / 2 is too long
+
+
+def test_a_send_takes_gathered_broadcasts_along_now(codec):
+    loop, _, conns, outbox = gathering(codec)
+    outbox.broadcast(conns, b"1")
+    loop.run_once()
+    outbox.broadcast(conns, b"2")
+    outbox.send(conns[0], b"reply")
+    loop.run_once()
+    assert [conn.transport.writes for conn in conns] == [[b"1", b"2reply"], [b"1", b"2"]]
+    assert loop.timers[0].cancelled
+
+
+def test_gathering_stops_at_a_byte_bound(codec):
+    loop, _, conns, outbox = gathering(codec)
+    outbox.broadcast(conns, b"1")
+    loop.run_once()
+    chunk = b"x" * (MAX_GATHERED_BYTES // 2)
+    outbox.broadcast(conns, chunk)
+    assert (len(loop.timers), loop.callbacks) == (1, [])
+    outbox.broadcast(conns, chunk)
+    assert len(loop.callbacks) == 1
+    loop.run_once()
+    assert loop.timers[0].cancelled
+    assert [len(conn.transport.writes[-1]) for conn in conns] == [2 * len(chunk)] * 2
+
+
+def test_no_gathering_without_a_delay(codec):
+    loop, clock, conns, outbox = gathering(codec, delay=0.0)
+    clock.write_cost = 0.01
+    for frame in (b"1", b"2"):
+        outbox.broadcast(conns, frame)
+        assert (len(loop.callbacks), loop.timers) == (1, [])
+        loop.run_once()
 
 
 # --- package selection ----------------------------------------------------------------------
