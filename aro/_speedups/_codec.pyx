@@ -663,6 +663,18 @@ cdef int _deliver(_Pending pending) except -1:
 cdef int MAX_DEPTH = 1000  # as deep as Python's own recursion limit lets the twin go
 
 
+cdef inline bint _is_json_scalar(object value, int depth) except -1:
+    """str, int, bool or None, which JSON takes as they are; a container past MAX_DEPTH is
+    refused here, where both walks pass first."""
+    if PyUnicode_CheckExact(value) or PyLong_CheckExact(value) or PyBool_Check(value):
+        return True
+    if value is None:
+        return True
+    if depth >= MAX_DEPTH:
+        raise RecursionError("value nested too deeply for JSON")
+    return False
+
+
 cdef class _Shape:
     cdef tuple ordered  # the keys in the order JSON writes them
     cdef bint plain  # that order is code-point order, which orjson's OPT_SORT_KEYS gives
@@ -688,12 +700,8 @@ cdef class JsonShaper:
         return self._copy(value, 0)
 
     cdef bint _is_plain(self, object value, int depth) except -1:
-        if PyUnicode_CheckExact(value) or PyLong_CheckExact(value) or PyBool_Check(value):
+        if _is_json_scalar(value, depth):
             return True
-        if value is None:
-            return True
-        if depth >= MAX_DEPTH:
-            raise RecursionError("value nested too deeply for JSON")
         if PyDict_CheckExact(value):
             if not self._shape_of(<dict> value).plain:
                 return False
@@ -709,12 +717,8 @@ cdef class JsonShaper:
         return False
 
     cdef object _copy(self, object value, int depth):
-        if PyUnicode_CheckExact(value) or PyLong_CheckExact(value) or PyBool_Check(value):
+        if _is_json_scalar(value, depth):
             return value
-        if value is None:
-            return None
-        if depth >= MAX_DEPTH:
-            raise RecursionError("value nested too deeply for JSON")
         if PyDict_CheckExact(value):
             out = {}
             for key in self._shape_of(<dict> value).ordered:
