@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aro.cli import parse_app_arguments
+from aro.cli import _run_settings, build_parser, parse_app_arguments
 
 
 def aro(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -115,3 +115,16 @@ def test_app_arguments_are_coerced() -> None:
         "y": True,
         "name": "x",
     }
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_server_options_are_taken_before_or_after_the_app(where: str) -> None:
+    options = ["--port", "8123", "--ws-broadcast-delay", "2.5", "--ws-no-compression"]
+    argv = ["run", *options, "App", "--name", "x"]
+    if where == "after":
+        argv = ["run", "App", *options, "--name", "x"]
+    settings, rest = _run_settings(build_parser().parse_args(argv))
+    assert int(settings["port"]) == 8123
+    assert float(settings["ws_broadcast_delay"]) == 2.5
+    assert settings["ws_compression"] is False
+    assert rest == ["--name", "x"]
