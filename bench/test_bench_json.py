@@ -6,7 +6,6 @@ Run: python -m pytest bench/test_bench_json.py --benchmark-enable
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import orjson
@@ -14,6 +13,8 @@ import pytest
 
 from aro.actions.core import entity_id
 from aro.vm import values
+from bench.test_bench_codec import our_codec
+from tests.speedups.test_json_shaper import shaper
 
 ROWS = 20
 
@@ -23,17 +24,10 @@ def listing() -> dict:
     return {"data": [{"message": "hello from the seed", "id": entity_id()} for _ in range(ROWS)]}
 
 
-def our_build(build: str):
-    if build == "compiled":
-        return pytest.importorskip("aro._speedups._codec", reason="compiled codec not built")
-    return importlib.import_module("aro._speedups._pure")
-
-
 @pytest.mark.benchmark(group="json listing")
 @pytest.mark.parametrize("build", ["compiled", "pure"])
 def test_our_to_json(benchmark, monkeypatch, build):
-    shaper = our_build(build).JsonShaper(values._foundation_order, values._json_leaf)
-    monkeypatch.setattr(values, "_jsonable", shaper)
+    monkeypatch.setattr(values, "_jsonable", shaper(our_codec(build)))
     body = listing()
     expected = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     assert benchmark(values.to_json, body) == expected

@@ -539,7 +539,6 @@ cdef class Outbox:
     cdef object timer  # a delayed flush gathering broadcasts, or None
     cdef object clock
     cdef double broadcast_delay
-    cdef bint broadcast_queued
     cdef Py_ssize_t gathered  # bytes of broadcast frames queued since the last flush
     cdef double broadcasts_flushed_at  # when the last flush holding broadcasts ended
     cdef double last_broadcast_flush  # and how long it took
@@ -566,7 +565,6 @@ cdef class Outbox:
                 self._queue(conn, frame)
                 queued += 1
         if queued:
-            self.broadcast_queued = True
             self._schedule_broadcast(len(frame))
         return queued
 
@@ -574,11 +572,10 @@ cdef class Outbox:
         """Write every pending frame now (the scheduled callback; also used at shutdown)."""
         cdef list dirty = self.dirty
         cdef _Pending pending
-        cdef bint held_broadcasts = self.broadcast_queued
+        cdef bint held_broadcasts = self.gathered > 0
         cdef double started = self.clock() if held_broadcasts else 0.0
         self.dirty = []
         self.scheduled = False
-        self.broadcast_queued = False
         self.gathered = 0
         if self.timer is not None:
             self.timer.cancel()
@@ -613,9 +610,9 @@ cdef class Outbox:
 
     cdef int _schedule_broadcast(self, Py_ssize_t size) except -1:
         cdef double wait
+        self.gathered += size
         if self.scheduled:
             return 0
-        self.gathered += size
         if self.gathered >= MAX_GATHERED:
             self._schedule()  # the flush cancels a pending timer
         elif self.timer is None:

@@ -373,7 +373,6 @@ class Outbox:
 
     __slots__ = (
         "_broadcast_delay",
-        "_broadcast_queued",
         "_broadcasts_flushed_at",
         "_clock",
         "_dirty",
@@ -393,7 +392,6 @@ class Outbox:
         self._timer = None  # a delayed flush gathering broadcasts
         self._broadcast_delay = broadcast_delay
         self._clock = clock
-        self._broadcast_queued = False
         self._gathered = 0  # bytes of broadcast frames queued since the last flush
         self._broadcasts_flushed_at = -math.inf  # when the last flush holding broadcasts ended
         self._last_broadcast_flush = 0.0  # and how long it took
@@ -412,7 +410,6 @@ class Outbox:
                 self._queue(conn, frame)
                 queued += 1
         if queued:
-            self._broadcast_queued = True
             self._schedule_broadcast(len(frame))
         return queued
 
@@ -423,8 +420,7 @@ class Outbox:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        held_broadcasts, self._broadcast_queued = self._broadcast_queued, False
-        self._gathered = 0
+        held_broadcasts, self._gathered = self._gathered > 0, 0
         started = self._clock() if held_broadcasts else 0.0
         for pending in dirty:
             try:
@@ -449,9 +445,9 @@ class Outbox:
             self._loop.call_soon(self.flush)
 
     def _schedule_broadcast(self, size: int) -> None:
+        self._gathered += size
         if self._scheduled:
             return
-        self._gathered += size
         if self._gathered >= MAX_GATHERED_BYTES:
             self._schedule()  # the flush cancels a pending timer
         elif self._timer is None:

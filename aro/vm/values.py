@@ -44,7 +44,6 @@ from aro.vm.errors import ActionError, EvaluationError
 
 Value = Any
 _MISSING = object()
-_SCALARS = frozenset((str, int, bool, type(None)))
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 
 # ---------------------------------------------------------------------------------------------
