@@ -5,6 +5,8 @@ fresh child scope per iteration (its slots are cleared by the VM), a ``while`` b
 feature set's scope but may rebind, match cases share the enclosing scope.  A name bound inside
 a loop body that also exists outside gets its own slot whose *fallback* is the outer slot, so
 reads before the inner binding still see the outer value and nothing leaks out of the loop.
+Whether a statement binds its result, and may rebind a name, comes from the verb table
+(``aro.lang.verbs``), which the VM reads too.
 """
 
 from __future__ import annotations
@@ -24,17 +26,7 @@ from aro.lang.bytecode import (
 from aro.lang.diagnostics import AroSyntaxError, Diagnostic
 from aro.lang.parser import parse_source
 from aro.lang.printer import format_statement
-
-# Verbs whose result is never bound (response role) and verbs allowed to rebind a name
-# (ARO-LANGUAGE.md §3.4 step 5 and §4).
-RESPONSE_VERBS = frozenset(
-    "return respond throw raise fail send dispatch emit output write store save persist log "
-    "print debug notify alert signal broadcast render repaint patch publish export expose "
-    "share include embed insert".split()
-)
-REBINDABLE_VERBS = frozenset(
-    "accept update modify change set merge combine join concat then assert clear show".split()
-)
+from aro.lang.verbs import VerbRole, role_of
 
 
 class _Scope:
@@ -150,10 +142,10 @@ class _Builder:
             raise TypeError(f"unknown statement node {type(node).__name__}")
 
     def aro_statement(self, node: ast.AroStatement) -> None:
-        verb = node.verb.lower()
-        binds = verb not in RESPONSE_VERBS
+        role = role_of(node.verb)
+        binds = role.binds
         if binds and isinstance(node.result, ast.ResultNoun):
-            self._check_rebinding(node, verb)
+            self._check_rebinding(node, role)
         info = StatementInfo(
             verb=node.verb,
             result=self._result(node.result, binds),
@@ -172,9 +164,9 @@ class _Builder:
         self.code.statements.append(info)
         self.emit(Op.STMT, len(self.code.statements) - 1)
 
-    def _check_rebinding(self, node: ast.AroStatement, verb: str) -> None:
+    def _check_rebinding(self, node: ast.AroStatement, role: VerbRole) -> None:
         name = node.result.noun.base
-        if name.startswith("_") or verb in REBINDABLE_VERBS:
+        if name.startswith("_") or role.may_rebind:
             return
         if self.mutable_depth == 0 and self.loop_depth == 0 and name in self.bound:
             self.error(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aro.lang.bytecode import NounInfo, StatementInfo
+from aro.lang.verbs import FastPath, VerbRole, role_of
 from aro.vm import registry
 from aro.vm.errors import ActionError
 from aro.vm.expressions import Evaluator, link
@@ -74,28 +75,25 @@ class Plan:
         self.by_fn = _maybe(info.by_expr)
         self.default_fn = _maybe(info.default_expr)
         self.when_fn = _maybe(info.when_expr)
-        self.fast_path = self._takes_fast_path()
-        self.bind_mode = self._bind_mode()
+        role = role_of(self.verb)
+        self.fast_path = self._takes_fast_path(role)
+        self.bind_mode = self._bind_mode(role)
         self.ends = self.verb in ("return", "respond")
         self.headline, self.statement = self._texts()
         self.bad_preposition = self._rejects_preposition()
         self.feature = feature
         self.activity = activity
 
-    def _takes_fast_path(self) -> bool:
+    def _takes_fast_path(self, role: VerbRole) -> bool:
         """§3.4 step 3: an expression object binds the result without running the action."""
-        if self.object_fn is None or self.verb in registry.ALWAYS_RUN_VERBS:
+        if self.object_fn is None or role.fast_path is FastPath.RUN or "." in self.verb:
             return False
-        if self.verb in registry.NO_FAST_PATH_VERBS or "." in self.verb:
-            return False
-        return not (self.verb in registry.FAST_PATH_WITHOUT_SPECIFIERS and self.result.specifiers)
+        return not (role.fast_path is FastPath.SPECIFIERS and self.result.specifiers)
 
-    def _bind_mode(self) -> int:
-        if self.verb in registry.RESPONSE_VERBS:
+    def _bind_mode(self, role: VerbRole) -> int:
+        if not role.binds:
             return BIND_NEVER
-        if self.info.in_mutable_scope:
-            return BIND_ALWAYS
-        if self.verb in registry.REBINDING_VERBS or self.verb in registry.REQUEST_VERBS:
+        if self.info.in_mutable_scope or role.replaces:
             return BIND_ALWAYS
         return BIND_IF_NEW
 

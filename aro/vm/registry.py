@@ -7,6 +7,8 @@ result/object nouns, preposition and clause closures; ``frame`` gives variables 
 them into the statement-shaped error message.
 
 Modules in ``aro.actions`` register with ``@action(...)``; ``aro.actions`` imports them all.
+Every registered verb must have a row in the verb table (``aro.lang.verbs``), which says how
+its statements bind their result and whether they take the expression fast path.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from aro.lang.verbs import VERBS
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +32,16 @@ ACTIONS: dict[str, ActionSpec] = {}
 
 
 def action(*verbs: str, prepositions: tuple[str, ...] | None = None) -> Callable:
-    """Register ``func`` under every verb (case-insensitive); later registrations win."""
+    """Register ``func`` under every verb (case-insensitive); later registrations win.
+
+    A verb without a row in the verb table raises here, at import time of its module.
+    """
+    unknown = [verb for verb in verbs if verb.lower() not in VERBS]
+    if unknown:
+        raise ValueError(
+            f"@action: no row in the verb table (aro.lang.verbs) for {', '.join(unknown)}; add "
+            "one saying how its result binds and whether it takes the expression fast path"
+        )
 
     def register(func: Callable) -> Callable:
         spec = ActionSpec(
@@ -46,32 +59,3 @@ def action(*verbs: str, prepositions: tuple[str, ...] | None = None) -> Callable
 
 def lookup(verb: str) -> ActionSpec | None:
     return ACTIONS.get(verb.lower())
-
-
-# Binding rules of ARO-LANGUAGE.md §3.4 step 5.
-RESPONSE_VERBS = frozenset(
-    "return respond throw raise fail send dispatch emit output write store save persist log print "
-    "debug notify alert signal broadcast render repaint patch include embed insert".split()
-)
-REBINDING_VERBS = frozenset(
-    "accept update modify change set configure delete remove destroy clear show merge combine "
-    "join concat".split()
-)
-REQUEST_VERBS = frozenset(
-    "retrieve fetch load find extract parse get request probe receive read".split()
-)
-
-# Verbs that never take the expression fast path (§3.4 step 3).
-NO_FAST_PATH_VERBS = frozenset(
-    "then assert call invoke request probe fetch retrieve listen merge combine join concat write "
-    "read store save persist log print send emit notify alert signal broadcast filter map reduce "
-    "aggregate split group start stop restart keepalive schedule stream subscribe sleep delay "
-    "pause update modify change set configure include embed insert close disconnect terminate"
-    .split()
-)
-# These take the fast path only when the result has no specifier.
-FAST_PATH_WITHOUT_SPECIFIERS = frozenset(
-    "create make build construct compute calculate derive extract parse get".split()
-)
-# Response-role verbs still run on the fast path.
-ALWAYS_RUN_VERBS = frozenset("return respond throw raise fail".split())
