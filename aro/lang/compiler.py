@@ -107,7 +107,7 @@ class _Builder:
 
     def error(self, span: ast.Span, message: str, hints: Iterable[str] = ()) -> None:
         line = self.source_lines[span.line - 1] if 0 < span.line <= len(self.source_lines) else ""
-        self.diagnostics.append(Diagnostic("error", message, span, line))
+        self.diagnostics.append(Diagnostic("error", message, span, line, tuple(hints)))
 
     # -- statements ------------------------------------------------------------------------
 

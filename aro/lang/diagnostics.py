@@ -9,20 +9,24 @@ from aro.lang.ast import Span
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One message, e.g. ``expected '.' to end the statement, found 'Log'``."""
+    """One message, e.g. ``expected '.' to end the statement, found 'Log'``, with the hints
+    that say how to fix it (printed as ``  hint: ...`` lines under the caret)."""
 
     severity: str
     message: str
     span: Span
     source_line: str = ""
+    hints: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        header = f"{self.span}: {self.severity}: {self.message}"
-        if not self.source_line:
-            return header
-        # Keep tabs in the caret line so the caret stays under the column in any tab width.
-        prefix = "".join(c if c == "\t" else " " for c in self.source_line[: self.span.col - 1])
-        return f"{header}\n{self.source_line}\n{prefix}^"
+        lines = [f"{self.span}: {self.severity}: {self.message}"]
+        if self.source_line:
+            # Keep tabs in the caret line so the caret stays under the column in any tab width.
+            indent = self.source_line[: self.span.col - 1]
+            prefix = "".join(c if c == "\t" else " " for c in indent)
+            lines += [self.source_line, f"{prefix}^"]
+        lines += [f"  hint: {hint}" for hint in self.hints]
+        return "\n".join(lines)
 
 
 class AroSyntaxError(Exception):

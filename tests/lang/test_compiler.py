@@ -26,7 +26,12 @@ def test_rebinding_an_immutable_name_is_an_error_with_its_position() -> None:
     assert message.startswith(
         "app.aro:3:18: error: Cannot rebind variable 'x' - variables are immutable"
     )
-    assert message.splitlines()[1:] == ["    Compute the <x> from <x> + 1.", "                 ^"]
+    assert message.splitlines()[1:] == [
+        "    Compute the <x> from <x> + 1.",
+        "                 ^",
+        "  hint: Variable 'x' was already defined earlier in this feature set",
+        "  hint: Create a new variable with a different name instead",
+    ]
 
 
 @pytest.mark.parametrize(
