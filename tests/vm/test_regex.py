@@ -72,3 +72,13 @@ def test_an_invalid_pattern_is_each_caller_s_own_outcome() -> None:
 def test_split_by_a_literal_keeps_its_flags() -> None:
     literal = expressions.regex_literal("x", "i")
     assert values.split_text("aXbxc", literal) == ["a", "b", "c"]
+
+
+def test_filter_where_matches_a_literal_keeps_its_flags() -> None:
+    literal = expressions.regex_literal("^a", "i")
+    names = ["Alice", "bob", "alan"]
+    kept = [
+        name for name in names if values.where_match({"name": name}, "name", "matches", literal)
+    ]
+    assert kept == ["Alice", "alan"]
+    assert values.where_match({"name": "Alice"}, "name", "matches", "^a") is False

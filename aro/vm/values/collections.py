@@ -31,10 +31,12 @@ def _ordered(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
 
 
 def _regex_search(actual: Value, expected: Value) -> bool:
+    """``where <field> matches /re/flags`` (a compiled literal) or ``matches "re"``."""
     try:
-        return compile_regex(describe(expected)).search(describe(actual)) is not None
+        regex = expected if type(expected) is re.Pattern else compile_regex(describe(expected))
     except re.error:
         return False
+    return regex.search(describe(actual)) is not None
 
 
 def _described(test: Callable[[str, str], bool]) -> Callable[[Any, Any], bool]:
