@@ -120,15 +120,22 @@ def group_by(items: Value, field: str) -> dict[str, list]:
     return groups
 
 
-def split_text(text: str, pattern: str, flags: str = "") -> list[str]:
+def split_text(text: str, pattern: str | re.Pattern[str], flags: str = "") -> list[str]:
     """Split on a regex: the pieces between matches, empty ones kept; no match → ``[text]``.
 
-    An invalid pattern raises ActionError.
+    ``pattern`` is a pattern string or a compiled ``/re/flags`` literal (``by /re/``); an
+    invalid pattern string raises ActionError.
     """
+    if type(pattern) is re.Pattern:
+        return _split(text, pattern)
     try:
         regex = compile_regex(pattern, flags)
     except re.error as exc:
         raise ActionError(f"Invalid regular expression '{pattern}': {exc}") from None
+    return _split(text, regex)
+
+
+def _split(text: str, regex: re.Pattern[str]) -> list[str]:
     parts: list[str] = []
     start = 0
     for match in regex.finditer(text):
