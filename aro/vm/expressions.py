@@ -15,15 +15,11 @@ from aro.vm.errors import ActionError, EvaluationError
 
 Evaluator = Callable[[Any], Any]
 
-REGEX_FLAGS = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE, "g": 0}
 
-
-def compile_regex(pattern: str, flags: str) -> re.Pattern:
-    bits = 0
-    for flag in flags:
-        bits |= REGEX_FLAGS.get(flag, 0)
+def regex_literal(pattern: str, flags: str) -> re.Pattern:
+    """A ``/pattern/flags`` literal, compiled once when the code is linked; invalid is an error."""
     try:
-        return re.compile(pattern, bits)
+        return values.compile_regex(pattern, flags)
     except re.error as error:
         raise EvaluationError(f"Invalid regular expression /{pattern}/: {error}") from None
 
@@ -94,7 +90,7 @@ def _map(entries: tuple) -> Evaluator:
 
 
 def _regex(pattern: str, flags: str) -> Evaluator:
-    compiled = compile_regex(pattern, flags)
+    compiled = regex_literal(pattern, flags)
     return lambda frame: compiled
 
 
@@ -123,7 +119,7 @@ def _binary(op: str, left: tuple, right: tuple) -> Evaluator:
 
 def _matches(lhs: Evaluator, right: tuple, rhs: Evaluator) -> Evaluator:
     if right[0] == "regex":
-        compiled = compile_regex(right[1], right[2])
+        compiled = regex_literal(right[1], right[2])
         return lambda frame: compiled.search(values.describe(lhs(frame))) is not None
 
     def match_dynamic(frame: Any) -> bool:

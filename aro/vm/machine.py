@@ -13,7 +13,7 @@ from typing import Any
 from aro.lang.bytecode import CodeObject, LoopInfo, MatchInfo, Op
 from aro.vm import values
 from aro.vm.errors import ActionError, AroError, BreakSignal, StatementError
-from aro.vm.expressions import compile_regex, link
+from aro.vm.expressions import link, regex_literal
 from aro.vm.frame import UNBOUND, Frame, Response
 from aro.vm.plan import BIND_ALWAYS, BIND_IF_NEW, Plan
 
@@ -79,7 +79,7 @@ def _link_pattern(kind: str, pattern: Any) -> Any:
     if kind == "var":
         return link(pattern)
     if kind == "regex":
-        return compile_regex(*pattern)
+        return regex_literal(*pattern)
     return pattern
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aro.vm import values
 from aro.vm.errors import ActionError, EvaluationError
 from aro.vm.values import (
     as_number,
@@ -955,3 +957,12 @@ def test_markdown():
     assert markdown_to_html("compare 1 < 2 & 3 > 0") == "<p>compare 1 &lt; 2 &amp; 3 &gt; 0</p>"
     assert markdown_to_html("line one\nline two") == "<p>line one line two</p>"
     assert markdown_to_html("```\na <b>\n\nc\n```") == "<pre><code>a &lt;b&gt;\n\nc</code></pre>"
+
+
+def test_the_package_re_exports_the_functions_themselves():
+    """``values.x`` is the owner module's own object: no wrapper on the per-statement path."""
+    for name in values.__all__:
+        exported = getattr(values, name)
+        owner = getattr(exported, "__module__", "")
+        if owner.startswith("aro.vm.values."):
+            assert getattr(importlib.import_module(owner), name) is exported, name

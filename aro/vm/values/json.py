@@ -1,0 +1,98 @@
+r"""JSON as Foundation's ``JSONSerialization`` writes it with ``.sortedKeys``, and JSON parsing.
+
+Key order.  Foundation sorts keys with NSString.compare(options: [.numeric, .caseInsensitive,
+.forcedOrdering], locale: NSLocale.system).  Because a locale is given, the first difference
+is decided by ICU's root collation (CFStringCompareWithOptionsAndLocale hands over to
+_CFCompareStringsWithLocale), with numeric collation on.  So the rule is the root collation:
+  primary:   spaces < punctuation ``_-,;:!?.'"()[]{}@*/\&#%`^+<=>|~$`` < other symbols
+             < digit runs (by numeric value) < letters (case-insensitive, accents folded)
+  tie-break: lowercase before uppercase, then shorter digit runs, then code points.
+E.g. ``user_id`` < ``userId``, ``item2`` < ``item10``, ``alpha`` < ``Zeta``, ``a`` < ``A``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from aro._speedups import JsonShaper
+from aro.vm.values.dates import iso
+from aro.vm.values.model import Value
+from aro.vm.values.text import describe
+
+_PUNCTUATION_RANK = {
+    char: rank for rank, char in enumerate("\t\n\x0b\x0c\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$")
+}
+_DIGIT_RUN = re.compile(r"[0-9]+|[^0-9]")
+
+
+def collation_key(key: str) -> tuple:
+    """The sort key of a JSON object key under the rule above."""
+    primary: list[tuple[int, Any]] = []
+    case: list[int] = []
+    widths: list[int] = []
+    for token in _DIGIT_RUN.findall(key):
+        if "0" <= token[0] <= "9":
+            primary.append((3, int(token)))
+            widths.append(len(token))
+            continue
+        rank = _PUNCTUATION_RANK.get(token)
+        if rank is not None:
+            primary.append((1, rank))
+            continue
+        base = unicodedata.normalize("NFD", token)[0]
+        if base.isalpha():
+            primary.append((4, base.lower()))
+            case.append(1 if base.isupper() else 0)
+        elif unicodedata.category(token)[0] != "C":
+            primary.append((2, ord(token)))
+    return (primary, case, widths, key)
+
+
+def foundation_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Keys in the order Foundation writes them."""
+    return tuple(sorted(keys, key=collation_key))
+
+
+def json_leaf(value: Value) -> Value:
+    """Dates as ISO strings, bytes as base64, anything else as its description."""
+    if type(value) is datetime:
+        return iso(value)
+    if type(value) is bytes:
+        return base64.b64encode(value).decode("ascii")
+    return describe(value)
+
+
+# The value itself when orjson's sorted keys give Foundation order, else a copy in that order
+# with integral floats as ints and non-finite floats as null (compiled: it walks every row of
+# a repository listing).
+_jsonable = JsonShaper(foundation_order, json_leaf)
+
+
+def to_json(value: Value) -> bytes:
+    """The one JSON serializer for HTTP bodies and WebSocket broadcasts.
+
+    Compact, keys sorted as Foundation sorts them (see the rule above), ``/`` written ``\\/``,
+    integral floats as integers, dates as ISO strings, non-ASCII as raw UTF-8, non-finite
+    floats as ``null``.
+    """
+    data = _jsonable(value)
+    presorted = data is value  # code-point order is Foundation order here
+    try:
+        out = orjson.dumps(data, option=orjson.OPT_SORT_KEYS if presorted else 0)
+    except orjson.JSONEncodeError:  # ints beyond 64 bits, lone surrogates
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=presorted)
+        out = text.encode("utf-8", "surrogatepass")
+    return out.replace(b"/", b"\\/") if b"/" in out else out
+
+
+def from_json(data: bytes | str) -> Value:
+    """Parse JSON text: integer literals become ``int`` (``1.0`` stays a float, as in Foundation),
+    ``null`` becomes None. Raises ``ValueError`` when the text is not JSON."""
+    return orjson.loads(data)
