@@ -263,7 +263,8 @@ def _update_value(plan: Plan, frame: Frame) -> Any:
 def _configure_repository(frame: Frame, name: str, option: str, value: Any) -> None:
     if option not in ("maxSize", "ttl") or not _is_number(value):
         return
-    frame.services.repository(name).configure(option, int(value) if option == "maxSize" else value)
+    repository = frame.services.repositories.get(name)
+    repository.configure(option, int(value) if option == "maxSize" else value)
 
 
 # -- Merge -------------------------------------------------------------------------------------

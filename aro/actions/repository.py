@@ -1,7 +1,7 @@
 """Repository actions: Store, Retrieve, Delete, and Accept (the state machine).
 
 A repository is any object named ``*-repository`` (ARO-LANGUAGE.md §8.1); the application
-hands it out through ``frame.services.repository(name)``.  The object may be a noun
+hands it out through ``frame.services.repositories.get(name)``.  The object may be a noun
 (``into the <user-repository>``) or, after ``to``/``from`` without an article, a bare
 expression (``from <user-repository>``); both name the repository.
 """
@@ -36,7 +36,7 @@ def _repository(plan: Plan, frame: Frame) -> Repository | None:
     name = _object_name(plan)
     if name is None or not name.endswith(REPOSITORY_SUFFIX):
         return None
-    return frame.services.repository(name)
+    return frame.services.repositories.get(name)
 
 
 def _where(plan: Plan, frame: Frame) -> tuple[str, str, Any] | None:
@@ -95,7 +95,7 @@ def retrieve(plan: Plan, frame: Frame) -> Any:
             raise ActionError(f"Repository not found: '{_object_name(plan)}'")
         return value
     where = _where(plan, frame)
-    rows = repository.retrieve(where)
+    rows = repository.rows_now(where)  # prefetched before this statement if its backend waits
     if plan.obj is not None and plan.obj.specifiers:
         return _select(rows, plan.obj.specifiers[0].lower())
     if where is not None and len(rows) == 1:
@@ -119,13 +119,13 @@ def _select(rows: list[Any], specifier: str) -> Any:
 
 
 @action("delete", "remove", "destroy", prepositions=("from", "for"))
-def delete(plan: Plan, frame: Frame) -> Any:
+async def delete(plan: Plan, frame: Frame) -> Any:
     """Delete rows of a repository (``where``, else all of them), or take a key out of a dict
     or a reverse-indexed element out of a list.
 
     Deleting from a repository answers ``{target, success}`` (the reference rebinds the result
     to its DeleteResult; ``success`` says whether a ``where`` matched); its observers are
-    notified without waiting.
+    notified without waiting.  (A write, so it may wait for a backend that suspends.)
     """
     plan.check_preposition()
     result = plan.result
@@ -133,6 +133,8 @@ def delete(plan: Plan, frame: Frame) -> Any:
     if repository is not None:
         where = _where(plan, frame)
         deleted = repository.delete(where)
+        if repository.suspends:
+            deleted = await deleted
         return {"target": result.base, "success": where is None or bool(deleted)}
     source = plan.object_value(frame)
     key = result.specifiers[0] if result.specifiers else result.base

@@ -18,7 +18,7 @@ from aro.lang.bytecode import CodeObject, Program
 from aro.net.openapi import Contract, ContractError
 from aro.runtime.events import EventBus
 from aro.runtime.http_service import DEFAULT_HOST, HttpService, Metrics, resolve_port
-from aro.runtime.repositories import RepositoryRegistry
+from aro.runtime.repositories import RepositoryRegistry, load_store_files
 from aro.runtime.socket_service import SocketService, resolve_socket_port
 from aro.runtime.templates import TemplateEngine
 from aro.runtime.websocket_service import WebSocketService, websocket_settings
@@ -66,7 +66,7 @@ class Application:
             self._on_repository_change, self.bus.observes_repository
         )
         if root is not None:
-            self.repositories.load_store_files(root)
+            load_store_files(self.repositories, root)
         self.contract = Contract.load(root) if root is not None else None
         self.templates = TemplateEngine(root / "templates" if root is not None else None)
         self.services_running: dict[str, Any] = {}

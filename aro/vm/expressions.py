@@ -61,13 +61,27 @@ def _repository(slot: int, name: str, specifiers: tuple[str, ...]) -> Evaluator:
     wants_count = specifiers == ("count",)
 
     def load_repository(frame: Any) -> Any:
-        repository = frame.services.repository(name)
+        repository = frame.services.repositories.get(name)
         if wants_count:
-            return repository.count()
-        rows = repository.retrieve()
+            return repository.count_now()
+        rows = repository.rows_now()
         return values.property_path(rows, specifiers) if specifiers else rows
 
     return load_repository
+
+
+def repositories_read(*exprs: tuple | None) -> tuple[str, ...]:
+    """The repositories that evaluating ``exprs`` reads (``<x-repository>``), each once."""
+    names: dict[str, None] = {}
+    pending = [expr for expr in exprs if expr is not None]
+    while pending:
+        expr = pending.pop()
+        kind = expr[0]
+        if kind == "var" and expr[2].endswith("-repository"):
+            names[expr[2]] = None
+        else:
+            pending.extend(_SUBEXPRESSIONS.get(kind, _leaf)(*expr[1:]))
+    return tuple(names)
 
 
 def _interp(parts: tuple) -> Evaluator:
@@ -156,6 +170,23 @@ def _index(operand: tuple, index: tuple) -> Evaluator:
 def _exists(slot: int, name: str) -> Evaluator:
     return lambda frame: frame.is_bound(slot)
 
+
+def _leaf(*_fields: Any) -> tuple:
+    return ()
+
+
+# The expressions inside each kind of expression (``const``, ``var``, ``regex`` and ``exists``
+# have none).
+_SUBEXPRESSIONS: dict[str, Callable[..., Any]] = {
+    "interp": lambda parts: [part for part in parts if not isinstance(part, str)],
+    "list": lambda items: items,
+    "map": lambda entries: [value for _, value in entries],
+    "binary": lambda op, left, right: (left, right),
+    "unary": lambda op, operand: (operand,),
+    "is": lambda operand, type_name, negated: (operand,),
+    "member": lambda operand, name: (operand,),
+    "index": lambda operand, index: (operand, index),
+}
 
 _LINKERS: dict[str, Callable[..., Evaluator]] = {
     "const": _const,

@@ -126,6 +126,8 @@ async def execute(frame: Frame) -> Response:
         pc += 1
         if op == STMT:
             plan = plans[arg]
+            if plan.reads and frame.services.repositories.suspends:
+                await frame.services.repositories.prefetch(plan.reads)
             when = plan.when_fn
             if when is not None and not truthy(when(frame)):
                 continue

@@ -13,7 +13,7 @@ from aro.lang.bytecode import NounInfo, StatementInfo
 from aro.lang.verbs import FastPath, VerbRole, role_of
 from aro.vm import registry
 from aro.vm.errors import ActionError
-from aro.vm.expressions import Evaluator, link
+from aro.vm.expressions import Evaluator, link, repositories_read
 from aro.vm.frame import UNBOUND, Frame
 
 # How the statement's value is bound to the result name (§3.4 step 5).
@@ -24,6 +24,11 @@ NAME_ONLY_OBJECTS = frozenset(
     "console stderr template websocket ws socket-server http-server file directory url git "
     "system events application framework environment".split()
 )
+
+
+# The action that reads its object repository synchronously (``Repository.rows_now``).
+READING_ACTION = "retrieve"
+REPOSITORY_SUFFIX = "-repository"
 
 
 def _maybe(expr: tuple | None) -> Evaluator | None:
@@ -47,6 +52,7 @@ class Plan:
         "obj",
         "object_fn",
         "prep",
+        "reads",
         "result",
         "sink_fn",
         "spec",
@@ -75,6 +81,7 @@ class Plan:
         self.by_fn = _maybe(info.by_expr)
         self.default_fn = _maybe(info.default_expr)
         self.when_fn = _maybe(info.when_expr)
+        self.reads = self._repositories_read()
         role = role_of(self.verb)
         self.fast_path = self._takes_fast_path(role)
         self.bind_mode = self._bind_mode(role)
@@ -83,6 +90,22 @@ class Plan:
         self.bad_preposition = self._rejects_preposition()
         self.feature = feature
         self.activity = activity
+
+    def _repositories_read(self) -> tuple[str, ...]:
+        """The repositories this statement reads without waiting: ``<x-repository>`` in its
+        clauses and a Retrieve's object.  The VM prefetches them when their backend waits."""
+        info = self.info
+        where = None if info.where is None else info.where[2]
+        clauses = (info.object_expr, info.sink_expr, info.with_expr, info.to_expr, where)
+        clauses += (info.by_expr, info.default_expr, info.when_expr)
+        names = repositories_read(*clauses)
+        if self._retrieves_from_repository() and self.obj.base not in names:
+            names += (self.obj.base,)
+        return names
+
+    def _retrieves_from_repository(self) -> bool:
+        reading = self.spec is not None and self.spec.name == READING_ACTION
+        return reading and self.obj is not None and self.obj.base.endswith(REPOSITORY_SUFFIX)
 
     def _takes_fast_path(self, role: VerbRole) -> bool:
         """§3.4 step 3: an expression object binds the result without running the action."""

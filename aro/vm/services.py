@@ -11,25 +11,49 @@ from typing import Any, Protocol
 
 
 class Repository(Protocol):
-    """An application-wide, insertion-ordered store named ``*-repository`` (§8.1, RUNTIME §5)."""
+    """An application-wide, insertion-ordered store named ``*-repository``.
+
+    Its backend may suspend (a server, a file shared between processes).  When ``suspends`` is
+    false, ``retrieve``, ``count`` and ``delete`` answer their values; when true, awaitables
+    of them.  ``rows_now``/``count_now`` never suspend: a synchronous reader (an expression,
+    the Retrieve action) uses them, and on a backend that suspends the VM first awaits
+    ``Repositories.prefetch`` for its statement (``Plan.reads``).
+    """
 
     name: str
+    suspends: bool
 
     async def store(self, value: Any) -> tuple[Any, bool]:
         """Upsert per the Store rules; returns (stored value with id, is_new).  Waits for
         observers.  A list is stored element-wise and returns the list of stored values."""
 
-    def retrieve(self, where: tuple[str, str, Any] | None = None) -> list[Any]:
+    def retrieve(self, where: tuple[str, str, Any] | None = None) -> Any:
         """All visible rows (ttl applied) in insertion order, or those matching ``where``."""
 
-    def delete(self, where: tuple[str, str, Any] | None = None) -> list[Any]:
+    def delete(self, where: tuple[str, str, Any] | None = None) -> Any:
         """Delete matching rows (all rows when ``where`` is None); fires observers without
         waiting; returns what was deleted."""
 
-    def count(self) -> int: ...
+    def count(self) -> Any:
+        """Every row, expired ones included."""
+
+    def rows_now(self, where: tuple[str, str, Any] | None = None) -> list[Any]: ...
+
+    def count_now(self) -> int: ...
 
     def configure(self, option: str, value: Any) -> None:
         """``maxSize`` or ``ttl`` (seconds)."""
+
+
+class Repositories(Protocol):
+    """The application's repositories by name; ``suspends`` when their backend does."""
+
+    suspends: bool
+
+    def get(self, name: str) -> Repository: ...
+
+    async def prefetch(self, names: tuple[str, ...]) -> None:
+        """Snapshot the named repositories for ``rows_now``/``count_now`` in one statement."""
 
 
 class Services(Protocol):
@@ -38,6 +62,8 @@ class Services(Protocol):
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         """Write one Log message (multi-line allowed) with the ``[feature] `` prefix."""
+
+    repositories: Repositories
 
     def repository(self, name: str) -> Repository: ...
 

@@ -24,6 +24,15 @@ class FakeRepository:
         self.options[option] = value
 
 
+class FakeRepositories(dict):
+    """Repositories by name, each made on first ``get``."""
+
+    suspends = False
+
+    def get(self, name: str) -> FakeRepository:
+        return self.setdefault(name, FakeRepository(name))
+
+
 class FakeServices:
     """Records what actions ask of the application."""
 
@@ -34,13 +43,10 @@ class FakeServices:
         self.parameters = dict(parameters or {})
         self.logs: list[tuple[str, str, str]] = []
         self.publications: list[tuple[str, Any, str]] = []
-        self.repositories: dict[str, FakeRepository] = {}
+        self.repositories = FakeRepositories()
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))
-
-    def repository(self, name: str) -> FakeRepository:
-        return self.repositories.setdefault(name, FakeRepository(name))
 
     def publish(self, alias: str, value: Any, activity: str) -> None:
         self.publications.append((alias, value, activity))

@@ -1,8 +1,10 @@
-"""InMemoryRepository and RepositoryRegistry: the reference's Store/Retrieve/Delete semantics."""
+"""Repository and RepositoryRegistry: the reference's Store/Retrieve/Delete semantics, on the
+memory backend and on a backend that really suspends (so the asynchronous seam is proven)."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 from datetime import datetime
 from pathlib import Path
@@ -11,13 +13,17 @@ from typing import Any
 import pytest
 
 from aro.runtime.repositories import (
+    BACKENDS,
     COMPLETED,
     REPOSITORY_CHANGED,
     REPOSITORY_EVICTED,
-    InMemoryRepository,
+    MemoryBackend,
+    NotPrefetchedError,
+    Repository,
     RepositoryRegistry,
     StoreFileError,
     canonical,
+    load_store_files,
     read_store_file,
 )
 
@@ -51,12 +57,61 @@ class Clock:
         return self.now
 
 
-def make(notify: Recorder | None = None, clock: Clock | None = None) -> InMemoryRepository:
-    return InMemoryRepository("user-repository", notify, clock or Clock())
+class SuspendingBackend:
+    """The memory backend behind methods that yield to the event loop before answering: what
+    a backend on a server looks like to the repository."""
+
+    suspends = True
+
+    def __init__(self) -> None:
+        self._memory = MemoryBackend()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._memory, name)
+
+        async def suspending(*arguments: Any) -> Any:
+            await asyncio.sleep(0)
+            return method(*arguments)
+
+        return suspending
 
 
-def store(repository: InMemoryRepository, value: Any) -> tuple[Any, bool]:
+@pytest.fixture(params=["memory", "suspending"], autouse=True)
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both backends: the memory one, and the suspending one in its place
+    (so registries and whole programs use it too)."""
+    if request.param == "suspending":
+        monkeypatch.setitem(BACKENDS, "memory", SuspendingBackend)
+    return request.param
+
+
+def make(notify: Recorder | None = None, clock: Clock | None = None) -> Repository:
+    return Repository("user-repository", notify, clock or Clock(), backend=BACKENDS["memory"]())
+
+
+def settle(value: Any) -> Any:
+    """A repository's answer: itself, or what it awaits to when the backend suspends."""
+    return asyncio.run(resolved(value)) if inspect.isawaitable(value) else value
+
+
+async def resolved(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def store(repository: Repository, value: Any) -> tuple[Any, bool]:
     return asyncio.run(repository.store(value))
+
+
+def retrieve(repository: Repository, where: tuple[str, str, Any] | None = None) -> list[Any]:
+    return settle(repository.retrieve(where))
+
+
+def count(repository: Repository) -> int:
+    return settle(repository.count())
+
+
+def delete(repository: Repository, where: tuple[str, str, Any] | None = None) -> list[Any]:
+    return settle(repository.delete(where))
 
 
 # -- typed equality ---------------------------------------------------------------------------
@@ -83,7 +138,7 @@ def test_store_adds_uppercase_uuid_without_touching_the_input():
     assert is_new is True
     assert UUID_UPPER.match(stored["id"])
     assert user == {"email": "a@x"}
-    assert repository.retrieve() == [stored]
+    assert retrieve(repository) == [stored]
 
 
 def test_store_without_id_updates_the_row_with_the_same_name_and_keeps_its_id():
@@ -93,7 +148,7 @@ def test_store_without_id_updates_the_row_with_the_same_name_and_keeps_its_id():
     second, is_new = store(repository, {"name": "Ann", "age": 2})
     assert is_new is False
     assert second == {"name": "Ann", "age": 2, "id": first["id"]}
-    assert repository.retrieve() == [second]
+    assert retrieve(repository) == [second]
     event = notify.events[-1][1]
     assert event["changeType"] == "updated"
     assert event["entityId"] == first["id"]
@@ -112,7 +167,7 @@ def test_identity_upsert_is_typed_and_uses_key_only_without_name():
     # A name that matches nothing makes a new row even when its key matches one.
     _, is_new = store(repository, {"name": "new", "key": "k"})
     assert is_new is True
-    assert repository.count() == 4
+    assert count(repository) == 4
 
 
 def test_identical_named_store_still_announces_an_update():
@@ -130,7 +185,7 @@ def test_store_by_id_replaces_in_place_and_identical_value_is_a_silent_no_op():
     store(repository, {"id": "b", "v": 1})
     replaced, is_new = store(repository, {"id": "a", "v": 2})
     assert is_new is False
-    assert repository.retrieve() == [{"id": "a", "v": 2}, {"id": "b", "v": 1}]
+    assert retrieve(repository) == [{"id": "a", "v": 2}, {"id": "b", "v": 1}]
     assert notify.changes() == ["created", "created", "updated"]
     _, is_new = store(repository, {"v": 2, "id": "a"})
     assert is_new is False
@@ -142,9 +197,9 @@ def test_ids_are_typed():
     repository = make()
     store(repository, {"id": 1, "v": "int"})
     store(repository, {"id": "1", "v": "text"})
-    assert repository.count() == 2
+    assert count(repository) == 2
     store(repository, {"id": 1, "v": "int2"})
-    assert [row["v"] for row in repository.retrieve()] == ["int2", "text"]
+    assert [row["v"] for row in retrieve(repository)] == ["int2", "text"]
 
 
 def test_created_event_payload():
@@ -169,7 +224,7 @@ def test_scalars_are_deduplicated_by_value_and_type():
     repository = make(notify)
     for value in ("1", 1, 1.0, True, "1", 1):
         store(repository, value)
-    assert repository.retrieve() == ["1", 1, 1.0, True]
+    assert retrieve(repository) == ["1", 1, 1.0, True]
     # The reference announces a duplicate scalar as an update with equal old and new values.
     assert notify.changes() == ["created"] * 4 + ["updated"] * 2
     duplicate = notify.events[-1][1]
@@ -183,7 +238,7 @@ def test_list_is_stored_element_wise_reporting_the_last_element():
     assert stored[0] == "a" and stored[2] == "a"
     assert UUID_UPPER.match(stored[1]["id"])
     assert is_new is False  # the last element was a duplicate
-    assert repository.count() == 2
+    assert count(repository) == 2
     assert store(repository, []) == ([], False)
 
 
@@ -195,7 +250,7 @@ def test_store_waits_for_observers_element_by_element():
         task = asyncio.create_task(repository.store(["a", "b"]))
         await asyncio.sleep(0.01)
         assert not task.done()
-        assert repository.retrieve() == ["a"]  # "b" waits for the observers of "a"
+        assert await resolved(repository.retrieve()) == ["a"]  # "b" waits for observers of "a"
         notify.hold.set()
         assert await task == (["a", "b"], True)
         assert [p["newValue"] for _, p, _ in notify.events] == ["a", "b"]
@@ -214,25 +269,25 @@ def test_retrieve_where_is_typed_equality_in_insertion_order_ignoring_the_operat
         {"id": "3", "team": "red", "n": "1"},
     ]
     store(repository, rows)
-    assert repository.retrieve(("team", "==", "red")) == [rows[0], rows[2]]
-    assert repository.retrieve(("team", "!=", "red")) == [rows[0], rows[2]]
-    assert repository.retrieve(("n", "is", 1)) == [rows[0]]
-    assert repository.retrieve(("n", "is", "1")) == [rows[2]]
-    assert repository.retrieve(("id", "is", "2")) == [rows[1]]
-    assert repository.retrieve(("id", "is", 2)) == []
-    assert repository.retrieve(("missing", "is", None)) == []
+    assert retrieve(repository, ("team", "==", "red")) == [rows[0], rows[2]]
+    assert retrieve(repository, ("team", "!=", "red")) == [rows[0], rows[2]]
+    assert retrieve(repository, ("n", "is", 1)) == [rows[0]]
+    assert retrieve(repository, ("n", "is", "1")) == [rows[2]]
+    assert retrieve(repository, ("id", "is", "2")) == [rows[1]]
+    assert retrieve(repository, ("id", "is", 2)) == []
+    assert retrieve(repository, ("missing", "is", None)) == []
 
 
 def test_retrieve_where_after_updates_keeps_insertion_order():
     repository = make()
     store(repository, [{"name": "a", "g": 1}, {"name": "b", "g": 1}])
     store(repository, {"name": "a", "g": 1, "changed": True})
-    assert [row["name"] for row in repository.retrieve(("g", "is", 1))] == ["a", "b"]
-    assert [row["name"] for row in repository.retrieve()] == ["a", "b"]
+    assert [row["name"] for row in retrieve(repository, ("g", "is", 1))] == ["a", "b"]
+    assert [row["name"] for row in retrieve(repository)] == ["a", "b"]
 
 
 def test_unknown_repository_is_empty():
-    assert RepositoryRegistry().get("nothing-repository").retrieve() == []
+    assert retrieve(RepositoryRegistry().get("nothing-repository")) == []
 
 
 # -- Delete -------------------------------------------------------------------------------------
@@ -243,16 +298,16 @@ def test_delete_where_removes_rows_and_fires_events_without_waiting():
     repository = make(notify)
     store(repository, [{"id": "a", "g": 1}, {"id": "b", "g": 2}, {"id": "c", "g": 1}])
     notify.events.clear()
-    deleted = repository.delete(("g", "is", 1))
+    deleted = delete(repository, ("g", "is", 1))
     assert deleted == [{"id": "a", "g": 1}, {"id": "c", "g": 1}]
-    assert repository.retrieve() == [{"id": "b", "g": 2}]
+    assert retrieve(repository) == [{"id": "b", "g": 2}]
     assert [(t, p["changeType"], p["entityId"], w) for t, p, w in notify.events] == [
         (REPOSITORY_CHANGED, "deleted", "a", False),
         (REPOSITORY_CHANGED, "deleted", "c", False),
     ]
     assert notify.events[0][1]["oldValue"] == {"id": "a", "g": 1}
     assert "newValue" not in notify.events[0][1]
-    assert repository.delete(("g", "is", 1)) == []
+    assert delete(repository, ("g", "is", 1)) == []
     # A deleted id can be stored again as a new row.
     _, is_new = store(repository, {"id": "a"})
     assert is_new is True
@@ -263,13 +318,72 @@ def test_delete_without_where_clears_with_one_anonymous_event():
     repository = make(notify)
     store(repository, ["x", "y"])
     notify.events.clear()
-    assert repository.delete() == ["x", "y"]
-    assert repository.count() == 0
+    assert delete(repository) == ["x", "y"]
+    assert count(repository) == 0
     [(event_type, event, wait)] = notify.events
     assert (event_type, event["changeType"], wait) == (REPOSITORY_CHANGED, "deleted", False)
     assert not {"entityId", "newValue", "oldValue"} & event.keys()
     _, is_new = store(repository, "x")
     assert is_new is True
+
+
+# -- synchronous readers ----------------------------------------------------------------------
+
+
+def test_synchronous_reads_match_retrieve_and_count_once_prefetched(backend: str):
+    clock = Clock()
+    repository = make(clock=clock)
+    repository.configure("ttl", 1)
+    store(repository, [{"id": "old", "team": "red"}, "scalar"])
+    clock.now += 2
+    store(repository, [{"id": "new", "team": "red"}, {"id": "other", "team": 1}])
+    if backend == "suspending":
+        with pytest.raises(NotPrefetchedError, match="user-repository"):
+            repository.rows_now()
+        asyncio.run(repository.prefetch())
+    assert repository.rows_now() == retrieve(repository)
+    assert repository.rows_now(("team", "is", "red")) == [{"id": "new", "team": "red"}]
+    assert repository.rows_now(("team", "is", "1")) == []
+    assert repository.count_now() == count(repository) == 4
+
+
+def test_a_change_drops_the_snapshot(backend: str):
+    repository = make()
+    asyncio.run(repository.prefetch())
+    store(repository, "x")
+    if backend == "suspending":
+        with pytest.raises(NotPrefetchedError):
+            repository.count_now()
+        asyncio.run(repository.prefetch())
+    assert repository.count_now() == 1
+    delete(repository)
+    if backend == "suspending":
+        with pytest.raises(NotPrefetchedError):
+            repository.rows_now()
+
+
+def test_statements_name_the_repositories_they_read_without_waiting():
+    import aro.actions  # noqa: F401  (registers every verb)
+    from aro.lang.compiler import compile_source
+    from aro.vm.machine import linked
+
+    source = """(Demo: Reads) {
+        Retrieve the <all> from the <a-repository> where <n> is <b-repository: count>.
+        Log [<c-repository>, { k: <c-repository: 0> }] to the <console>.
+        Store the <all> into the <d-repository>.
+        Delete the <gone> from the <e-repository>.
+        Retrieve the <x> from <f-repository> when <g-repository: count> > 0.
+    }
+    """
+    code = compile_source(source, "main.aro").code_objects[0]
+    reads = [set(plan.reads) for plan in linked(code).plans]
+    assert reads == [
+        {"a-repository", "b-repository"},
+        {"c-repository"},
+        set(),
+        set(),
+        {"f-repository", "g-repository"},
+    ]
 
 
 # -- limits ---------------------------------------------------------------------------------------
@@ -281,7 +395,7 @@ def test_max_size_evicts_the_oldest_row_and_announces_it_first():
     repository.configure("maxSize", 3)
     for label in ("first", "second", "third", "fourth"):
         store(repository, {"label": label})
-    assert [row["label"] for row in repository.retrieve()] == ["second", "third", "fourth"]
+    assert [row["label"] for row in retrieve(repository)] == ["second", "third", "fourth"]
     evictions = [(p, w) for t, p, w in notify.events if t == REPOSITORY_EVICTED]
     assert len(evictions) == 1
     event, wait = evictions[0]
@@ -299,11 +413,11 @@ def test_max_size_applies_from_the_next_append_one_row_at_a_time():
     repository = make()
     store(repository, ["a", "b", "c", "d"])
     repository.configure("maxSize", 2)
-    assert repository.count() == 4
+    assert count(repository) == 4
     store(repository, {"id": "x"})
-    assert repository.retrieve() == ["b", "c", "d", {"id": "x"}]
+    assert retrieve(repository) == ["b", "c", "d", {"id": "x"}]
     store(repository, {"id": "x", "v": 1})  # an update never evicts
-    assert repository.count() == 4
+    assert count(repository) == 4
 
 
 def test_ttl_hides_old_rows_from_retrieve_but_not_from_count_store_or_delete():
@@ -314,15 +428,15 @@ def test_ttl_hides_old_rows_from_retrieve_but_not_from_count_store_or_delete():
     store(repository, {"id": "old", "v": 1})
     clock.now += 0.5
     store(repository, {"id": "new", "v": 1})
-    assert len(repository.retrieve()) == 2
+    assert len(retrieve(repository)) == 2
     clock.now += 0.75
-    assert repository.retrieve() == [{"id": "new", "v": 1}]
-    assert repository.retrieve(("v", "is", 1)) == [{"id": "new", "v": 1}]
-    assert repository.count() == 2
+    assert retrieve(repository) == [{"id": "new", "v": 1}]
+    assert retrieve(repository, ("v", "is", 1)) == [{"id": "new", "v": 1}]
+    assert count(repository) == 2
     _, is_new = store(repository, {"id": "old", "v": 2})  # updates the hidden row in place
     assert is_new is False
-    assert repository.retrieve() == [{"id": "new", "v": 1}]
-    assert repository.delete(("id", "is", "old")) == [{"id": "old", "v": 2}]
+    assert retrieve(repository) == [{"id": "new", "v": 1}]
+    assert delete(repository, ("id", "is", "old")) == [{"id": "old", "v": 2}]
 
 
 def test_configure_rejects_unknown_options():
@@ -354,11 +468,11 @@ def test_an_unobserved_repository_announces_nothing_and_stores_the_same():
         stored, is_new = store(repository, {"name": "x"})
         assert is_new and UUID_UPPER.match(stored["id"])
         store(repository, {"name": "x", "v": 2})
-        repository.delete(("name", "==", "x"))
+        delete(repository, ("name", "==", "x"))
         store(repository, "scalar")
-        repository.delete()
+        delete(repository)
     assert [p["repositoryName"] for _, p, _ in notify.events] == ["a-repository"] * 5
-    assert unwatched.count() == 0
+    assert count(unwatched) == 0
 
 
 def test_store_files_seed_repositories_silently(tmp_path: Path):
@@ -375,17 +489,17 @@ def test_store_files_seed_repositories_silently(tmp_path: Path):
     (tmp_path / "nested" / "deep.store").write_text("- id: d\n", encoding="utf-8")
     notify = Recorder()
     registry = RepositoryRegistry(notify)
-    registry.load_store_files(tmp_path)
-    products = registry.get("products-repository").retrieve()
+    settle(load_store_files(registry, tmp_path))
+    products = retrieve(registry.get("products-repository"))
     assert products == [
         {"id": "p1", "name": "Widget", "price": 9.99, "category": "hardware"},
         {"id": "p2", "name": "Gadget", "price": 24, "category": "electronics"},
     ]
-    [config] = registry.get("config-repository").retrieve()
+    [config] = retrieve(registry.get("config-repository"))
     assert config["name"] == "single" and config["enabled"] is True
     assert UUID_UPPER.match(config["id"])
-    assert registry.get("deep-repository").count() == 0
-    assert registry.get(".hidden-repository").count() == 0
+    assert count(registry.get("deep-repository")) == 0
+    assert count(registry.get(".hidden-repository")) == 0
     assert notify.events == []
 
 
@@ -411,14 +525,14 @@ def test_store_file_errors_name_the_file(tmp_path: Path):
     path = tmp_path / "bad.store"
     path.write_text("- [unclosed\n", encoding="utf-8")
     with pytest.raises(StoreFileError, match=r"bad\.store"):
-        RepositoryRegistry().load_store_files(tmp_path)
+        load_store_files(RepositoryRegistry(), tmp_path)
 
 
 def test_empty_store_file_seeds_nothing(tmp_path: Path):
     (tmp_path / "empty.store").write_text("", encoding="utf-8")
     registry = RepositoryRegistry()
-    registry.load_store_files(tmp_path)
-    assert registry.get("empty-repository").count() == 0
+    settle(load_store_files(registry, tmp_path))
+    assert count(registry.get("empty-repository")) == 0
 
 
 # -- end to end: ARO programs -------------------------------------------------------------------
@@ -530,7 +644,8 @@ def test_program_max_size_evicts_into_the_evicted_handler(run_app):
     assert lines[-1] == "[OK] demo"
 
 
-def test_program_reads_store_files(run_app, tmp_path: Path):
+@pytest.mark.parametrize("backend", ["memory"], indirect=True)  # the Application seeds
+def test_program_reads_store_files(run_app, tmp_path: Path):  # before its loop runs
     (tmp_path / "products.store").write_text(
         "- id: p1\n  name: Widget\n  category: hardware\n"
         "- id: p2\n  name: Gadget\n  category: electronics\n"

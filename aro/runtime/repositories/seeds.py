@@ -1,0 +1,82 @@
+"""``.store`` seed files: ``<stem>.store`` beside the program seeds ``<stem>-repository``.
+
+A seed file is YAML read as the reference runtime reads it: a list of maps, or one map;
+other entries are ignored; ``null``/``~`` become ``""``; dates stay text and only
+``true``/``false`` (in three casings) are booleans, not ``yes``/``no``/``on``/``off``.
+Seeding upserts by the Store rules and announces nothing: it happens before the program runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aro.runtime.repositories.semantics import REPOSITORY_SUFFIX, RepositoryRegistry
+from aro.vm.errors import AroError
+
+STORE_FILE_SUFFIX = ".store"
+
+
+class StoreFileError(AroError):
+    """A ``.store`` seed file is not valid YAML."""
+
+
+def load_store_files(registry: RepositoryRegistry, root: Path) -> Awaitable[None] | None:
+    """Seed from every ``*.store`` file in ``root`` (not its subdirectories, not hidden ones).
+
+    Done on return when the backend does not suspend; otherwise answers an awaitable that
+    seeds, file by file and row by row, and must be awaited before the program runs."""
+    seeding = [
+        registry.get(path.stem + REPOSITORY_SUFFIX).seed(entry)
+        for path in sorted(root.glob(f"*{STORE_FILE_SUFFIX}"))
+        if not path.name.startswith(".") and path.is_file()
+        for entry in read_store_file(path)
+    ]
+    return _one_by_one(seeding) if registry.suspends else None
+
+
+async def _one_by_one(seeding: list[Awaitable[None]]) -> None:
+    for seed in seeding:
+        await seed
+
+
+def read_store_file(path: Path) -> list[dict[str, Any]]:
+    """The seed rows of one ``.store`` file."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StoreLoader)
+    except yaml.YAMLError as error:
+        raise StoreFileError(f"Invalid store file {path.name}: {error}") from None
+    if type(data) is dict:
+        data = [data]
+    if type(data) is not list:
+        return []
+    return [_null_as_empty(entry) for entry in data if type(entry) is dict]
+
+
+def _null_as_empty(value: Any) -> Any:
+    if value is None:
+        return ""
+    if type(value) is dict:
+        return {key: _null_as_empty(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_null_as_empty(item) for item in value]
+    return value
+
+
+class _StoreLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1 timestamps and with only true/false as booleans."""
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_StoreLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StoreLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)

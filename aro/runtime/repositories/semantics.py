@@ -1,0 +1,367 @@
+"""What a repository means, on any backend: application-wide, insertion-ordered stores named
+``*-repository``.
+
+* Store upserts.  A dict without ``id`` whose ``name`` (else ``key``) equals an existing row's
+  updates that row and keeps its id; otherwise a missing ``id`` becomes an upper-case UUID; a
+  known id replaces its row (an identical value is a no-op that announces nothing); anything
+  else is appended.  Other values are de-duplicated by value *and type* (``"1"`` is not ``1``).
+* Equality in Store and in ``where`` is typed: ``1``, ``1.0``, ``"1"`` and ``true`` all differ
+  (``base.canonical``).  ``where`` compares the field for equality whatever its operator.
+* ``maxSize`` drops the oldest row when a new one pushes the count past it (one per append) and
+  announces the eviction; ``ttl`` hides rows older than it from Retrieve (they still count and
+  still match Store and Delete).
+
+Observers learn about changes through a ``Notify`` callback (the event bus's ``emit``), so this
+module knows nothing of the bus.  Store announces a change *after* making it and then waits for
+the observers; it holds no lock while waiting, because an observer may itself store into the
+same repository.  Storing a list therefore interleaves with other tasks between elements.
+Delete and evictions announce without waiting.
+
+Storage is a ``base.Backend``, chosen by name from ``BACKENDS``.  On a backend that does not
+suspend (memory) every change is synchronous and so atomic on the one event loop, and reads
+answer plain values: no coroutine per read.  On one that suspends, ``retrieve``, ``count`` and
+``delete`` answer awaitables, and synchronous readers (expressions such as
+``<x-repository: count>``, the Retrieve action) read the snapshot that ``prefetch`` took just
+before their statement.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+from aro.runtime.repositories.base import (
+    ABSENT,
+    IDENTITY_FIELDS,
+    Backend,
+    canonical,
+    field_matches,
+    row_key,
+)
+from aro.runtime.repositories.memory import MemoryBackend
+from aro.vm import values
+from aro.vm.errors import AroError
+
+REPOSITORY_SUFFIX = "-repository"
+# Event types of the two repository channels.  A dot can never appear in an ARO event name,
+# so these cannot collide with domain events.
+REPOSITORY_CHANGED = "repository.changed"
+REPOSITORY_EVICTED = "repository.evicted"
+EVICTION_REASON = "maxSize"
+
+BACKENDS: dict[str, type[Backend]] = {"memory": MemoryBackend}
+DEFAULT_BACKEND = "memory"
+
+Notify = Callable[[str, dict[str, Any], bool], Awaitable[None]]
+"""``notify(event_type, payload, wait)``: deliver a repository event.  It must start delivery
+before it returns (Delete and evictions drop the awaitable: fire-and-forget); awaiting the
+result waits for the observers."""
+
+Where = tuple[str, str, Any]
+
+
+class NotPrefetchedError(AroError):
+    """A synchronous read of a repository that suspends, without a prefetch before it."""
+
+
+class _Change:
+    """The outcome of one upsert: the row to write (under ``key``; None: nothing to write),
+    what the caller gets back, and what to tell observers (None: nothing)."""
+
+    __slots__ = ("is_new", "key", "payload", "stored")
+
+    def __init__(self, key: Any, stored: Any, is_new: bool, payload: dict | None) -> None:
+        self.key = key
+        self.stored = stored
+        self.is_new = is_new
+        self.payload = payload
+
+
+class Repository:
+    """One repository (implements ``aro.vm.services.Repository``) over its backend."""
+
+    __slots__ = (
+        "_clock",
+        "_max_size",
+        "_notify",
+        "_observed",
+        "_snapshot",
+        "_ttl",
+        "backend",
+        "count_now",
+        "name",
+        "rows_now",
+        "suspends",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        notify: Notify | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        observed: bool = True,
+        backend: Backend | None = None,
+    ) -> None:
+        self.name = name
+        self.backend = MemoryBackend() if backend is None else backend
+        self.suspends = self.backend.suspends
+        self._max_size: int | None = None
+        self._ttl: float | None = None
+        self._notify = notify
+        self._observed = observed  # False: no observer exists, so change events are not built
+        self._clock = clock
+        self._snapshot: tuple[list[Any], int] | None = None  # (visible rows, count)
+        if self.suspends:
+            self.rows_now = self._snapshot_rows
+            self.count_now = self._snapshot_count
+        else:
+            self.rows_now = self.retrieve
+            self.count_now = self.backend.count
+
+    # -- the Repository protocol -----------------------------------------------------------
+
+    async def store(self, value: Any) -> tuple[Any, bool]:
+        """Upsert ``value`` (a list element-wise), announcing each change and waiting for its
+        observers before the next element.  Returns the stored value(s) with their ids and
+        whether the (last) element made a new row."""
+        if type(value) is not list:
+            return await self._store_one(value, announce=True)
+        stored, is_new = [], False
+        for item in value:
+            row, is_new = await self._store_one(item, announce=True)
+            stored.append(row)
+        return stored, is_new
+
+    def retrieve(self, where: Where | None = None) -> Any:
+        """Visible rows in insertion order; with ``where`` only those whose field equals the
+        value.  A list, or an awaitable of it when the backend suspends."""
+        since = None if self._ttl is None else self._clock() - self._ttl
+        if where is None:
+            return self.backend.rows(since)
+        field, _operator, expected = where
+        return self.backend.matching(field, expected, since)
+
+    def count(self) -> Any:
+        """Every row, expired ones included; an int, or an awaitable of it."""
+        return self.backend.count()
+
+    def delete(self, where: Where | None = None) -> Any:
+        """Delete the rows matching ``where`` (expired ones too), or clear the repository.
+
+        Observers get one ``deleted`` event per row, or a single one without id or values for a
+        clear, without waiting for them.  Answers the deleted rows in insertion order (or an
+        awaitable of them)."""
+        self._snapshot = None
+        if where is None:
+            deleted = self.backend.clear()
+        else:
+            field, _operator, expected = where
+            deleted = self.backend.remove_matching(field, expected)
+        if self.suspends:
+            return self._announce_deletion_later(where, deleted)
+        return self._announce_deletion(where, deleted)
+
+    def configure(self, option: str, value: Any) -> None:
+        """``maxSize`` (applies from the next append) or ``ttl`` in seconds."""
+        if option == "maxSize":
+            self._max_size = int(value)
+        elif option == "ttl":
+            self._ttl = float(value)
+        else:
+            raise ValueError(f"Unknown repository option: {option}")
+
+    # -- synchronous readers ---------------------------------------------------------------
+    # ``rows_now(where=None)`` and ``count_now()`` are ``retrieve`` and ``count`` for a reader
+    # that cannot wait: bound in ``__init__`` straight to the backend when it does not suspend
+    # (no extra call on the hot path), else to the snapshot of the last ``prefetch``.
+
+    async def prefetch(self) -> None:
+        """Take the snapshot that ``rows_now``/``count_now`` answer on a backend that suspends
+        (one that does not is read directly)."""
+        if self.suspends:
+            self._snapshot = (await self.retrieve(), await self.count())
+
+    def _snapshot_rows(self, where: Where | None = None) -> list[Any]:
+        rows = self._prefetched()[0]
+        if where is None:
+            return rows
+        field, _operator, expected = where
+        wanted = canonical(expected)
+        return [row for row in rows if field_matches(row, field, wanted)]
+
+    def _snapshot_count(self) -> int:
+        return self._prefetched()[1]
+
+    def _prefetched(self) -> tuple[list[Any], int]:
+        if self._snapshot is None:
+            raise NotPrefetchedError(f"<{self.name}> must be prefetched here: its backend waits")
+        return self._snapshot
+
+    # -- seeding ---------------------------------------------------------------------------
+
+    def seed(self, value: Any) -> Any:
+        """Upsert without telling anyone: ``.store`` files load before the program runs.
+        None, or an awaitable when the backend suspends."""
+        seeding = self._store_one(value, announce=False)
+        if self.suspends:
+            return seeding
+        try:
+            seeding.send(None)
+        except StopIteration:
+            return None
+        raise AssertionError("a backend that does not suspend suspended")
+
+    # -- upsert ------------------------------------------------------------------------------
+
+    async def _store_one(self, value: Any, announce: bool) -> tuple[Any, bool]:
+        found = self._lookup(value)
+        if self.suspends and found is not ABSENT:
+            found = await found
+        change = self._decide(value, found)
+        if change.key is not None:
+            self._snapshot = None
+            if change.is_new:
+                written = self.backend.append(change.key, change.stored, self._clock())
+            else:
+                written = self.backend.replace(change.key, change.stored)
+            if self.suspends:
+                await written
+            if change.is_new and self._max_size is not None:
+                evicted = self.backend.evict_over(self._max_size)
+                if self.suspends:
+                    evicted = await evicted
+                if evicted is not ABSENT and announce:
+                    self._announce(REPOSITORY_EVICTED, self._eviction_event(evicted), wait=False)
+        if change.payload is not None and announce:
+            await self._announce(REPOSITORY_CHANGED, change.payload, wait=True)
+        return change.stored, change.is_new
+
+    def _lookup(self, value: Any) -> Any:
+        """The row ``value`` would update (or an awaitable of it), or ABSENT when a dict
+        without id has no identity field to look up."""
+        if type(value) is dict and "id" not in value:
+            for field in IDENTITY_FIELDS:
+                if field in value:
+                    return self.backend.first(field, value[field])
+            return ABSENT
+        return self.backend.get(row_key(value))
+
+    def _decide(self, value: Any, found: Any) -> _Change:
+        if type(value) is not dict:
+            if found is ABSENT:
+                return self._created(value)
+            # A known scalar is not stored again, but still announced as an update whose old
+            # and new values are the same.
+            return _Change(None, value, False, self._event("updated", value, value))
+        if "id" not in value:
+            if found is ABSENT:
+                return self._created({**value, "id": str(uuid.uuid4()).upper()})
+            return self._updated({**value, "id": found["id"]}, found)
+        if found is ABSENT:
+            return self._created(value)
+        if canonical(found) == canonical(value):
+            return _Change(None, value, False, None)
+        return self._updated(value, found)
+
+    def _created(self, row: Any) -> _Change:
+        return _Change(row_key(row), row, True, self._event("created", new_value=row, entity=row))
+
+    def _updated(self, row: Any, old: Any) -> _Change:
+        return _Change(row_key(row), row, False, self._event("updated", row, old, entity=row))
+
+    # -- announcing --------------------------------------------------------------------------
+
+    def _announce_deletion(self, where: Where | None, deleted: list[Any]) -> list[Any]:
+        if where is None:
+            self._announce(REPOSITORY_CHANGED, self._event("deleted"), wait=False)
+            return deleted
+        for row in deleted:
+            event = self._event("deleted", old_value=row, entity=row)
+            self._announce(REPOSITORY_CHANGED, event, wait=False)
+        return deleted
+
+    async def _announce_deletion_later(self, where: Where | None, deleted: Any) -> list[Any]:
+        return self._announce_deletion(where, await deleted)
+
+    def _event(
+        self, change_type: str, new_value: Any = None, old_value: Any = None, entity: Any = None
+    ) -> dict[str, Any] | None:
+        """The observer payload (keys only for what is known), or None when no observer
+        watches this repository."""
+        if not self._observed:
+            return None
+        event: dict[str, Any] = {
+            "repositoryName": self.name,
+            "changeType": change_type,
+            "timestamp": values.now(),
+        }
+        if type(entity) is dict and "id" in entity:
+            event["entityId"] = entity["id"]
+        if new_value is not None:
+            event["newValue"] = new_value
+        if old_value is not None:
+            event["oldValue"] = old_value
+        return event
+
+    def _eviction_event(self, item: Any) -> dict[str, Any]:
+        return {
+            "evictedItem": item,
+            "repositoryName": self.name,
+            "reason": EVICTION_REASON,
+            "timestamp": time.time(),
+        }
+
+    def _announce(
+        self, event_type: str, payload: dict[str, Any] | None, wait: bool
+    ) -> Awaitable[None]:
+        if payload is None or self._notify is None:
+            return COMPLETED
+        return self._notify(event_type, payload, wait)
+
+
+class Completed:
+    """An awaitable that is already done: what a fire-and-forget or unheard announcement
+    returns.  Unlike a coroutine it may be dropped without a warning."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+
+COMPLETED = Completed()
+
+
+class RepositoryRegistry:
+    """All repositories of an application by name, each created on first use over a fresh
+    backend of the kind ``backend`` names in ``BACKENDS``.
+
+    ``observed(name)`` says whether any observer watches a repository (the program's handlers
+    are fixed, so it is asked once per repository); by default every one is."""
+
+    def __init__(
+        self,
+        notify: Notify | None = None,
+        observed: Callable[[str], bool] | None = None,
+        backend: str = DEFAULT_BACKEND,
+    ) -> None:
+        self._notify = notify
+        self._observed = observed
+        self._new_backend = BACKENDS[backend]
+        self.suspends = self._new_backend.suspends
+        self._repositories: dict[str, Repository] = {}
+
+    def get(self, name: str) -> Repository:
+        repository = self._repositories.get(name)
+        if repository is None:
+            observed = self._observed is None or self._observed(name)
+            repository = Repository(
+                name, self._notify, observed=observed, backend=self._new_backend()
+            )
+            self._repositories[name] = repository
+        return repository
+
+    async def prefetch(self, names: tuple[str, ...]) -> None:
+        """Snapshot each named repository for the synchronous reads of one statement."""
+        for name in names:
+            await self.get(name).prefetch()
