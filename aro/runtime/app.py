@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from aro.lang.bytecode import CodeObject, Program
 from aro.net.openapi import Contract, ContractError
+from aro.runtime.broadcast import Connections, LocalClients
 from aro.runtime.dispatch import error_text
 from aro.runtime.events import EventBus
 from aro.runtime.handlers import END, classify
@@ -34,7 +35,6 @@ FORCED_EXIT_SECONDS = 5.0
 DEFAULT_MAX_BODY = 1024 * 1024
 HTTP_SERVER = "http-server"
 SOCKET_SERVER = "socket-server"
-WEBSOCKET_CHANNEL = "websocket"
 
 
 class StartupError(AroError):
@@ -75,6 +75,7 @@ class Application:
         self.shutdown_requested = asyncio.Event()
         self.shutdown_signal = "SIGTERM"
         self._published: dict[str, dict[str, Any]] = {}
+        self.connections = Connections(LocalClients(self._websocket, self._sockets))
 
     # -- Services ----------------------------------------------------------------------------
 
@@ -156,31 +157,17 @@ class Application:
         http = self.services_running.get(HTTP_SERVER)
         return None if http is None else http.websocket
 
-    def broadcast(self, channel: str, data: str | bytes) -> int:
-        if channel == WEBSOCKET_CHANNEL:
-            websocket = self._websocket()
-            return 0 if websocket is None else websocket.broadcast(data)
-        sockets = self.services_running.get(SOCKET_SERVER)
-        return 0 if sockets is None else sockets.broadcast(_as_bytes(data))
+    def _sockets(self) -> SocketService | None:
+        return self.services_running.get(SOCKET_SERVER)
 
-    def send(self, connection: str, data: str | bytes, websocket_only: bool = False) -> None:
-        websocket = self._websocket()
-        if websocket is not None and websocket.send(connection, data):
-            return
-        sockets = None if websocket_only else self.services_running.get(SOCKET_SERVER)
-        if sockets is not None and sockets.send(connection, _as_bytes(data)):
-            return
-        kind = "WebSocket connection" if websocket_only else "connection"
-        raise ActionError(f"No open {kind} with id {connection}")
+    def broadcast(self, channel: str, value: Any) -> int:
+        return self.connections.broadcast(channel, value)
+
+    def send(self, connection: str, value: Any, websocket_only: bool = False) -> None:
+        self.connections.send(connection, value, websocket_only)
 
     def close_connection(self, connection: str) -> None:
-        websocket = self._websocket()
-        if websocket is not None and websocket.close(connection):
-            return
-        sockets = self.services_running.get(SOCKET_SERVER)
-        if sockets is not None and sockets.close(connection):
-            return
-        raise ActionError(f"No open connection with id {connection}")
+        self.connections.close(connection)
 
     async def keepalive(self) -> None:
         """Wait for a signal; with no server running, also return once events are idle."""
@@ -292,10 +279,6 @@ class Application:
         lines = [f"[{response.status}] {response.reason}"]
         lines.extend(values.format_payload_lines(response.payload))
         self.stdout.write("\n".join(lines) + "\n")
-
-
-def _as_bytes(data: str | bytes) -> bytes:
-    return data.encode("utf-8", "surrogatepass") if type(data) is str else data
 
 
 def install_signal_handlers(app: Application) -> None:
