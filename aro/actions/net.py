@@ -1,8 +1,7 @@
 """Broadcast, Send and Close: messages to WebSocket and TCP socket clients (decision 12).
 
-What goes on the wire: a string as text, bytes as they are (a binary WebSocket frame), every
-other value as JSON by the serializer of HTTP bodies.  The actions only pick the target and
-the payload; the application's services own the connections.
+The actions only pick the target and the value; the application's services serialize it (a
+string as text, bytes as a binary message, any other value as JSON) and own the connections.
 """
 
 from __future__ import annotations
@@ -22,17 +21,9 @@ SOCKET_SERVER = "socket-server"
 ID_KEYS = ("connectionId", "id")
 
 
-def wire_payload(value: Any) -> str | bytes:
-    """Strings as text, bytes as bytes, anything else as JSON text."""
-    if type(value) is str or type(value) is bytes:
-        return value
-    return values.to_json(value).decode("utf-8", "surrogatepass")
-
-
-def _message(plan: Plan, frame: Frame) -> str | bytes:
+def _message(plan: Plan, frame: Frame) -> Any:
     """The result's value, or the expression written in its place (``Send "hi" to …``)."""
-    value = plan.sink_fn(frame) if plan.sink_fn is not None else plan.result_value(frame)
-    return wire_payload(value)
+    return plan.sink_fn(frame) if plan.sink_fn is not None else plan.result_value(frame)
 
 
 def _object_name(plan: Plan) -> str:

@@ -16,7 +16,10 @@ from typing import Any, TextIO
 
 from aro.lang.bytecode import CodeObject, Program
 from aro.net.openapi import Contract, ContractError
+from aro.runtime.broadcast import Connections, LocalClients
+from aro.runtime.dispatch import error_text
 from aro.runtime.events import EventBus
+from aro.runtime.handlers import END, classify
 from aro.runtime.http_service import DEFAULT_HOST, HttpService, Metrics, resolve_port
 from aro.runtime.repositories import RepositoryRegistry, load_store_files
 from aro.runtime.socket_service import SocketService, resolve_socket_port
@@ -27,14 +30,11 @@ from aro.vm.errors import ActionError, AroError, StatementError
 from aro.vm.frame import Frame, Response
 from aro.vm.machine import execute
 
-ENTRY_POINT = "Application-Start"
-END = "Application-End"
 IDLE_KEEPALIVE_SECONDS = 2.0
 FORCED_EXIT_SECONDS = 5.0
 DEFAULT_MAX_BODY = 1024 * 1024
 HTTP_SERVER = "http-server"
 SOCKET_SERVER = "socket-server"
-WEBSOCKET_CHANNEL = "websocket"
 
 
 class StartupError(AroError):
@@ -61,7 +61,8 @@ class Application:
         self.environ = os.environ if environ is None else environ
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self.bus = EventBus(program)
+        self.handlers = classify(program)
+        self.bus = EventBus(self.handlers)
         self.repositories = RepositoryRegistry(
             self._on_repository_change, self.bus.observes_repository
         )
@@ -74,9 +75,7 @@ class Application:
         self.shutdown_requested = asyncio.Event()
         self.shutdown_signal = "SIGTERM"
         self._published: dict[str, dict[str, Any]] = {}
-        self._user_actions = {
-            code.name: code for code in program.code_objects if code.activity.startswith("Action")
-        }
+        self.connections = Connections(LocalClients(self._websocket, self._sockets))
 
     # -- Services ----------------------------------------------------------------------------
 
@@ -122,11 +121,11 @@ class Application:
         ws_settings = websocket_settings(config, self.settings)
         websocket = None
         if ws_settings is not None:
-            websocket = WebSocketService(self, self.program, self.root_frame, ws_settings)
+            websocket = WebSocketService(self, self.handlers, self.root_frame, ws_settings)
             started += f" (WebSocket enabled on {ws_settings.path})"
         http = HttpService(
             self,
-            self.program,
+            self.handlers,
             self.contract,
             self._host(),
             resolve_port(self._port_settings(), config, self.contract),
@@ -141,7 +140,7 @@ class Application:
             "env_port": self.environ.get("ARO_SOCKET_PORT"),
         }
         port = resolve_socket_port(ports, config)
-        return SocketService(self, self.program, self.root_frame, self._host(), port)
+        return SocketService(self, self.handlers, self.root_frame, self._host(), port)
 
     def _port_settings(self) -> dict[str, Any]:
         return {"port": self.settings.get("port"), "env_port": self.environ.get("ARO_HTTP_PORT")}
@@ -158,31 +157,17 @@ class Application:
         http = self.services_running.get(HTTP_SERVER)
         return None if http is None else http.websocket
 
-    def broadcast(self, channel: str, data: str | bytes) -> int:
-        if channel == WEBSOCKET_CHANNEL:
-            websocket = self._websocket()
-            return 0 if websocket is None else websocket.broadcast(data)
-        sockets = self.services_running.get(SOCKET_SERVER)
-        return 0 if sockets is None else sockets.broadcast(_as_bytes(data))
+    def _sockets(self) -> SocketService | None:
+        return self.services_running.get(SOCKET_SERVER)
 
-    def send(self, connection: str, data: str | bytes, websocket_only: bool = False) -> None:
-        websocket = self._websocket()
-        if websocket is not None and websocket.send(connection, data):
-            return
-        sockets = None if websocket_only else self.services_running.get(SOCKET_SERVER)
-        if sockets is not None and sockets.send(connection, _as_bytes(data)):
-            return
-        kind = "WebSocket connection" if websocket_only else "connection"
-        raise ActionError(f"No open {kind} with id {connection}")
+    def broadcast(self, channel: str, value: Any) -> int:
+        return self.connections.broadcast(channel, value)
+
+    def send(self, connection: str, value: Any, websocket_only: bool = False) -> None:
+        self.connections.send(connection, value, websocket_only)
 
     def close_connection(self, connection: str) -> None:
-        websocket = self._websocket()
-        if websocket is not None and websocket.close(connection):
-            return
-        sockets = self.services_running.get(SOCKET_SERVER)
-        if sockets is not None and sockets.close(connection):
-            return
-        raise ActionError(f"No open connection with id {connection}")
+        self.connections.close(connection)
 
     async def keepalive(self) -> None:
         """Wait for a signal; with no server running, also return once events are idle."""
@@ -205,7 +190,7 @@ class Application:
         return await self.templates.render(path, frame, self, extra)
 
     async def call_action(self, name: str, payload: Any) -> Any:
-        code = self._user_actions.get(name)
+        code = self.handlers.user_actions.get(name)
         if code is None:
             raise ActionError(f"Unknown action: Application.{name}")
         response = await execute(Frame(code, self, bindings={"input": payload}))
@@ -233,7 +218,7 @@ class Application:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def entry_point(self) -> CodeObject:
-        entries = [c for c in self.program.code_objects if c.name == ENTRY_POINT]
+        entries = self.handlers.entry_points
         if not entries:
             raise StartupError("Entry point not found: no Application-Start feature set")
         if len(entries) > 1:
@@ -241,10 +226,7 @@ class Application:
         return entries[0]
 
     def end_handler(self, activity: str) -> CodeObject | None:
-        for code in self.program.code_objects:
-            if code.name == END and code.activity == activity:
-                return code
-        return None
+        return self.handlers.end.get(activity)
 
     def request_shutdown(self, signal_name: str = "SIGTERM") -> None:
         self.shutdown_signal = signal_name
@@ -254,7 +236,7 @@ class Application:
         """Every contract operation needs a feature set named by its operationId."""
         if self.contract is not None:
             try:
-                self.contract.check_handlers({code.name for code in self.program.code_objects})
+                self.contract.check_handlers(self.handlers.by_name.keys())
             except ContractError as error:
                 raise StartupError(str(error)) from None
 
@@ -267,11 +249,8 @@ class Application:
             response = await execute(root)
             await self.bus.idle()
         except AroError as error:
-            await self._run_end(
-                "Error",
-                {"reason": _error_text(error), "code": 1, "error": _error_text(error)},
-                root,
-            )
+            reason = error_text(error, one_line=False)
+            await self._run_end("Error", {"reason": reason, "code": 1, "error": reason}, root)
             prefix = "Runtime error: " if isinstance(error, StatementError) else "Error: "
             self.stdout.write(f"{prefix}{error}\n")
             return 1
@@ -300,16 +279,6 @@ class Application:
         lines = [f"[{response.status}] {response.reason}"]
         lines.extend(values.format_payload_lines(response.payload))
         self.stdout.write("\n".join(lines) + "\n")
-
-
-def _as_bytes(data: str | bytes) -> bytes:
-    return data.encode("utf-8", "surrogatepass") if type(data) is str else data
-
-
-def _error_text(error: BaseException) -> str:
-    if isinstance(error, StatementError):
-        return f"Runtime Error: {error.headline}"
-    return str(error)
 
 
 def install_signal_handlers(app: Application) -> None:

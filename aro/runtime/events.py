@@ -1,25 +1,18 @@
 """The event bus: delivers events to the feature sets that handle them (ARO-RUNTIME.md §4).
 
-Which feature set handles what is decided once, from the activities of the program (the
-reference's rules, ARO-LANGUAGE.md §2.1, not mutually exclusive):
-
-* ``<repo>-repository Observer`` observes a repository's changes;
-* ``<repo>-repository Evicted Handler`` hears its maxSize evictions;
-* ``StateTransition Handler[<key:value>]`` and ``[field] StateObserver[<from_to_to>]`` hear
-  the transitions of Accept;
-* any other activity containing `` Handler`` (except socket, WebSocket, file and key-press
-  handlers and Application-End) handles the domain event named by the text before it, with an
-  optional field-value filter ``Evt Handler<field:v1,v2;other:v3>``.
+Which feature set handles what is decided once, by ``aro.runtime.handlers``; this module adds
+how each handler filters what it hears: the field-value filter of a domain handler
+(``Evt Handler<field:v1,v2;other:v3>``) or an observer, the ``<toState:x>`` of a
+StateTransition Handler, the ``<from_to_to>`` of a StateObserver, and ``when`` guards.
 
 Besides domain events, ``emit`` carries three internal channels named like the reference's
 runtime events (a dot cannot occur in an ARO event name): ``repository.changed`` and
 ``repository.evicted`` (payloads built by ``aro.runtime.repositories``) and
 ``state.transition`` (from Accept).
 
-Every matching handler runs as its own task in a fresh frame that is a child of the
-Application-Start frame (ARO-LANGUAGE.md §4).  A declaration ``when`` guard is evaluated in
-that frame; false or any error skips the handler.  Handler failures are reported on stderr and
-never reach the emitter.
+Every matching handler runs as its own task, through ``aro.runtime.dispatch.run_handler``: a
+child of the Application-Start frame whose ``when`` guard is evaluated in that frame, its
+failure one stderr line that never reaches the emitter.
 """
 
 from __future__ import annotations
@@ -29,36 +22,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aro.lang.bytecode import CodeObject, Program
+from aro.lang.bytecode import CodeObject
+from aro.runtime.dispatch import run_handler
+from aro.runtime.handlers import STATE_OBSERVER, HandlerTable
 from aro.runtime.repositories import COMPLETED, REPOSITORY_CHANGED, REPOSITORY_EVICTED
 from aro.vm import values
-from aro.vm.errors import StatementError
 from aro.vm.expressions import Evaluator, link
 from aro.vm.frame import Frame
-from aro.vm.machine import execute
 from aro.vm.services import Services
 
 STATE_TRANSITION = "state.transition"
-
-OBSERVER = " Observer"
-REPOSITORY_MARK = "-repository"
-EVICTED_HANDLER = " Evicted Handler"
-HANDLER = " Handler"
-STATE_TRANSITION_HANDLER = "StateTransition Handler"
-STATE_OBSERVER = "StateObserver"
-# Activities that contain " Handler" but are not domain event handlers.
-NOT_DOMAIN_HANDLERS = (
-    "Socket Event Handler",  # WebSocket Event Handler too
-    "File Event Handler",
-    "KeyPress Handler",
-    STATE_TRANSITION_HANDLER,
-    STATE_OBSERVER,
-    "Application-End",
-)
 TRANSITION_FIELDS = frozenset(("toState", "fromState", "fieldName", "objectName"))
 
 Payload = dict[str, Any]
 Delivery = tuple["Handler", dict[str, Any]]  # a handler and what its frame binds
+Filter = Callable[[str], Callable[[Payload], bool]]  # an activity's filter of what it hears
 
 
 def _accept_all(payload: Payload) -> bool:
@@ -165,12 +143,19 @@ def _state_observer_filter(activity: str) -> Callable[[Payload], bool]:
 class EventBus:
     """Routes events to handler feature sets and runs them; tracks them for ``idle``."""
 
-    def __init__(self, program: Program) -> None:
-        self._domain: dict[str, list[Handler]] = {}
-        self._observers: dict[str, list[Handler]] = {}
-        self._evicted: dict[str, list[Handler]] = {}
-        self._transition_handlers: list[Handler] = []  # bind the transition as `event`
-        self._state_observers: list[Handler] = []  # bind it as `transition`
+    def __init__(self, table: HandlerTable) -> None:
+        def handlers(codes: tuple[CodeObject, ...], accepts: Filter) -> list[Handler]:
+            return [Handler(code, accepts(code.activity), _guard(code)) for code in codes]
+
+        def by_key(groups: dict[str, tuple[CodeObject, ...]], accepts: Filter) -> dict:
+            return {key: handlers(codes, accepts) for key, codes in groups.items()}
+
+        self._domain = by_key(table.domain, lambda a: _all_match(parse_field_guards(a)))
+        self._observers = by_key(table.observers, lambda a: _entity_matches(parse_field_guards(a)))
+        self._evicted = by_key(table.evicted, lambda a: _accept_all)
+        # StateTransition Handlers bind the transition as `event`, StateObservers as `transition`
+        self._transition_handlers = handlers(table.transition_handlers, _transition_filter)
+        self._state_observers = handlers(table.state_observers, _state_observer_filter)
         self._channels: dict[str, Callable[[Payload], list[Delivery]]] = {
             REPOSITORY_CHANGED: self._observer_deliveries,
             REPOSITORY_EVICTED: self._eviction_deliveries,
@@ -179,8 +164,6 @@ class EventBus:
         self._services: Services | None = None
         self._root: Frame | None = None
         self._running: set[asyncio.Task] = set()
-        for code in program.code_objects:
-            self._classify(code)
 
     def bind(self, services: Services, root_frame: Frame | None) -> None:
         """Give the bus what handler frames need: the services and the Start frame."""
@@ -188,25 +171,6 @@ class EventBus:
         self._root = root_frame
 
     # -- the handler index --------------------------------------------------------------------
-
-    def _classify(self, code: CodeObject) -> None:
-        activity = code.activity
-        guard = None if code.guard is None else link(code.guard)
-        if STATE_TRANSITION_HANDLER in activity:
-            self._transition_handlers.append(Handler(code, _transition_filter(activity), guard))
-        elif STATE_OBSERVER in activity:
-            self._state_observers.append(Handler(code, _state_observer_filter(activity), guard))
-        if OBSERVER in activity and REPOSITORY_MARK in activity:
-            repository = activity.split(OBSERVER, 1)[0].strip()
-            accepts = _entity_matches(parse_field_guards(activity))
-            self._observers.setdefault(repository, []).append(Handler(code, accepts, guard))
-        if activity.endswith(EVICTED_HANDLER) and REPOSITORY_MARK in activity:
-            repository = activity[: -len(EVICTED_HANDLER)].strip()
-            self._evicted.setdefault(repository, []).append(Handler(code, guard=guard))
-        if HANDLER in activity and not any(mark in activity for mark in NOT_DOMAIN_HANDLERS):
-            event_type = activity.split(HANDLER, 1)[0].strip()
-            accepts = _all_match(parse_field_guards(activity))
-            self._domain.setdefault(event_type, []).append(Handler(code, accepts, guard))
 
     def observes_repository(self, name: str) -> bool:
         """Whether an Observer feature set watches the repository called ``name``."""
@@ -230,7 +194,11 @@ class EventBus:
         if not deliveries:
             return COMPLETED
         loop = asyncio.get_running_loop()
-        tasks = [loop.create_task(self._run(handler, bindings)) for handler, bindings in deliveries]
+        services, root = self._services, self._root
+        tasks = [
+            loop.create_task(run_handler(services, root, handler.code, bindings, handler.guard))
+            for handler, bindings in deliveries
+        ]
         self._running.update(tasks)
         for task in tasks:
             task.add_done_callback(self._running.discard)
@@ -277,25 +245,6 @@ class EventBus:
         )
         return deliveries
 
-    async def _run(self, handler: Handler, bindings: dict[str, Any]) -> None:
-        frame = Frame(handler.code, self._services, parent=self._root, bindings=bindings)
-        if handler.guard is not None and not _guard_passes(handler.guard, frame):
-            return
-        try:
-            await execute(frame)
-        except Exception as error:  # a failing handler never reaches its emitter
-            self._services.log(handler.code.name, f"Handler error: {_one_line(error)}", "stderr")
 
-
-def _guard_passes(guard: Evaluator, frame: Frame) -> bool:
-    """False, or any error while evaluating, skips the handler silently."""
-    try:
-        return values.truthy(guard(frame))
-    except Exception:
-        return False
-
-
-def _one_line(error: Exception) -> str:
-    if isinstance(error, StatementError):
-        return f"Runtime Error: {error.headline}"
-    return " ".join(str(error).split())
+def _guard(code: CodeObject) -> Evaluator | None:
+    return None if code.guard is None else link(code.guard)

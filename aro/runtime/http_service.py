@@ -12,12 +12,13 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aro.lang.bytecode import CodeObject, Program
+from aro.lang.bytecode import CodeObject
 from aro.net import mapping
 from aro.net.context import request_bindings
 from aro.net.http import Request
 from aro.net.openapi import Contract
 from aro.net.server import HttpServer
+from aro.runtime.handlers import HandlerTable
 from aro.vm.errors import ActionError, AroError
 from aro.vm.frame import Frame
 from aro.vm.machine import execute
@@ -120,7 +121,7 @@ class HttpService:
     def __init__(
         self,
         services: Any,
-        program: Program,
+        handlers: HandlerTable,
         contract: Contract | None,
         host: str,
         port: int,
@@ -129,7 +130,7 @@ class HttpService:
     ) -> None:
         self.services = services
         self.contract = contract
-        self.handlers: dict[str, CodeObject] = {code.name: code for code in program.code_objects}
+        self.handlers: Mapping[str, CodeObject] = handlers.by_name
         self.metrics = Metrics()
         self.websocket = websocket
         upgrade = None if websocket is None else websocket.upgrade_handler()

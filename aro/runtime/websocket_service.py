@@ -4,11 +4,10 @@ The protocol layer (``aro.net.websocket``) owns frames, handshakes and the close
 this module is the ``WebSocketHandler`` it reports to.  It keeps the registry of open
 connections (``WebSocketHub``) that Broadcast and Send reach, and turns each connection's
 open, messages and close into handler runs, in order per connection (decision 11) through the
-same :class:`ConnectionDispatcher` as the TCP socket server.
+same ``ConnectionDispatcher`` as the TCP socket server.
 
-Handlers are the feature sets whose activity contains "WebSocket Event Handler", chosen by
-name (decision 10, case-insensitive): "Message" → message, else "Disconnect" → disconnect,
-else "Connect" → connect.  Every event binds ``event`` with both ``id`` and ``connectionId``
+Handlers come from the program's handler table (``aro.runtime.handlers``: WebSocket Event
+Handlers, chosen by name).  Every event binds ``event`` with both ``id`` and ``connectionId``
 (decision 9).
 """
 
@@ -18,7 +17,6 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from aro.lang.bytecode import CodeObject, Program
 from aro.net.server import UpgradeHandler
 from aro.net.websocket.protocol import (
     WebSocket,
@@ -26,7 +24,8 @@ from aro.net.websocket.protocol import (
     WebSocketSettings,
     make_upgrade_handler,
 )
-from aro.runtime.socket_service import WEBSOCKET_HANDLER, ConnectionDispatcher, Handlers
+from aro.runtime.dispatch import ConnectionDispatcher
+from aro.runtime.handlers import CONNECT, DISCONNECT, MESSAGE, HandlerTable
 from aro.vm.frame import Frame
 from aro.vm.services import Services
 
@@ -37,22 +36,6 @@ LOST = 1006
 #: Seconds clients get to answer the shutdown close before they are dropped: well under the
 #: 5 s after which a signalled process exits anyway, so their Disconnect handlers still run.
 SHUTDOWN_GRACE = 2.0
-
-
-def websocket_handlers(program: Program) -> dict[str, Handlers]:
-    """The WebSocket Event Handlers by event (``connect``, ``message``, ``disconnect``)."""
-    found: dict[str, list[CodeObject]] = {"connect": [], "message": [], "disconnect": []}
-    for code in program.code_objects:
-        if WEBSOCKET_HANDLER not in code.activity:
-            continue
-        name = code.name.lower()
-        if "message" in name:
-            found["message"].append(code)
-        elif "disconnect" in name:
-            found["disconnect"].append(code)
-        elif "connect" in name:
-            found["connect"].append(code)
-    return {kind: tuple(codes) for kind, codes in found.items()}
 
 
 def websocket_settings(config: Any, settings: Mapping[str, Any]) -> WebSocketSettings | None:
@@ -91,11 +74,17 @@ class WebSocketService:
     """The WebSocket side of one HTTP server: handler dispatch and the connection registry."""
 
     def __init__(
-        self, services: Services, program: Program, root: Frame | None, settings: WebSocketSettings
+        self,
+        services: Services,
+        handlers: HandlerTable,
+        root: Frame | None,
+        settings: WebSocketSettings,
     ) -> None:
         self.settings = settings
         self.hub = WebSocketHub()
-        self.handlers = websocket_handlers(program)
+        self.connect_handlers = handlers.websocket[CONNECT]
+        self.message_handlers = handlers.websocket[MESSAGE]
+        self.disconnect_handlers = handlers.websocket[DISCONNECT]
         self.dispatcher = ConnectionDispatcher(services, root)
 
     def upgrade_handler(self) -> UpgradeHandler:
@@ -122,10 +111,10 @@ class WebSocketService:
             "path": conn.path,
             "remoteAddress": conn.remote_address,
         }
-        self.dispatcher.deliver(conn.id, self.handlers["connect"], {"event": event})
+        self.dispatcher.deliver(conn.id, self.connect_handlers, {"event": event})
 
     def on_message(self, conn: WebSocket, data: str | bytes) -> None:
-        handlers = self.handlers["message"]
+        handlers = self.message_handlers
         if handlers:
             event = {"id": conn.id, "connectionId": conn.id, "message": data}
             self.dispatcher.deliver(conn.id, handlers, {"event": event})
@@ -138,7 +127,7 @@ class WebSocketService:
             "reason": close_reason(code, reason),
             "code": code,
         }
-        self.dispatcher.deliver(conn.id, self.handlers["disconnect"], {"event": event})
+        self.dispatcher.deliver(conn.id, self.disconnect_handlers, {"event": event})
 
     # -- what the actions reach through the application -------------------------------------
 

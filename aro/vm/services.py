@@ -82,13 +82,15 @@ class Services(Protocol):
     async def keepalive(self) -> None:
         """Block until SIGINT/SIGTERM (a server is running) or the event bus is idle."""
 
-    def broadcast(self, channel: str, data: str | bytes) -> int:
-        """Send to every client of ``channel`` (``websocket`` or ``socket``); answer how many.
-        No server running means no clients, not an error."""
+    def broadcast(self, channel: str, value: Any) -> int:
+        """Send ``value`` (a string as text, bytes as binary, else JSON) to every client of
+        ``channel`` (``websocket`` or ``socket``); answer how many.  No server running means
+        no clients, not an error."""
 
-    def send(self, connection: str, data: str | bytes, websocket_only: bool = False) -> None:
-        """Send to one open WebSocket (or, unless ``websocket_only``, TCP) connection by id;
-        ActionError when no open connection has that id."""
+    def send(self, connection: str, value: Any, websocket_only: bool = False) -> None:
+        """Send ``value`` (as for ``broadcast``) to one open WebSocket (or, unless
+        ``websocket_only``, TCP) connection by id; ActionError when no open connection has
+        that id."""
 
     def close_connection(self, connection: str) -> None:
         """Close one WebSocket or TCP connection by id; ActionError when it is not open."""

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from aro.lang.bytecode import CodeObject, Program
-from aro.runtime import events
+from aro.runtime import dispatch
 from aro.runtime.events import (
     STATE_TRANSITION,
     EventBus,
     FieldGuard,
     parse_field_guards,
 )
+from aro.runtime.handlers import classify
 from aro.runtime.repositories import REPOSITORY_CHANGED, REPOSITORY_EVICTED, RepositoryRegistry
 from aro.vm.errors import StatementError
 from aro.vm.frame import UNBOUND, Frame, Response
@@ -64,7 +65,7 @@ class Harness:
     frame they got."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *codes: CodeObject) -> None:
-        self.bus = EventBus(Program(list(codes)))
+        self.bus = EventBus(classify(Program(list(codes))))
         self.services = Services()
         self.root = Frame(code("Application-Start", "Demo"), self.services)
         self.root.bind_name("start-value", 42)
@@ -72,7 +73,7 @@ class Harness:
         self.ran: list[str] = []
         self.frames: dict[str, Frame] = {}
         self.bodies: dict[str, Body] = {}
-        monkeypatch.setattr(events, "execute", self._execute)
+        monkeypatch.setattr(dispatch, "execute", self._execute)
 
     async def _execute(self, frame: Frame) -> Response:
         self.frames[frame.code.name] = frame
@@ -104,21 +105,23 @@ def deliver(harness: Harness, event_type: str, payload: dict[str, Any]) -> None:
 
 def test_domain_handlers_are_found_by_the_text_before_handler():
     bus = EventBus(
-        Program(
-            [
-                code("A", "UserCreated Handler"),
-                code("B", "UserCreated Handler<status:paid>"),
-                code("C", "Order Placed Handler"),
-                code("D", "NotificationSent Handler"),
-                code("E", "log-repository Evicted Handler"),
-                code("Socket", "Socket Event Handler"),
-                code("Ws", "WebSocket Event Handler"),
-                code("File", "File Event Handler"),
-                code("Key", "KeyPress Handler"),
-                code("State", "StateTransition Handler<toState:x>"),
-                code("Observer", "status StateObserver"),
-                code("Other", "Demo"),
-            ]
+        classify(
+            Program(
+                [
+                    code("A", "UserCreated Handler"),
+                    code("B", "UserCreated Handler<status:paid>"),
+                    code("C", "Order Placed Handler"),
+                    code("D", "NotificationSent Handler"),
+                    code("E", "log-repository Evicted Handler"),
+                    code("Socket", "Socket Event Handler"),
+                    code("Ws", "WebSocket Event Handler"),
+                    code("File", "File Event Handler"),
+                    code("Key", "KeyPress Handler"),
+                    code("State", "StateTransition Handler<toState:x>"),
+                    code("Observer", "status StateObserver"),
+                    code("Other", "Demo"),
+                ]
+            )
         )
     )
     assert [h.code.name for h in bus.handlers("UserCreated")] == ["A", "B"]

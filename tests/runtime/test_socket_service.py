@@ -1,29 +1,23 @@
-"""The TCP socket server, Socket Event Handlers and the per-connection dispatcher.
+"""The TCP socket server and Socket Event Handlers.
 
-Dispatcher tests replace handler bodies with Python coroutines (``execute`` is patched) to see
-order, concurrency and the frames it builds; the end-to-end tests run examples/EchoTCP (and
-small generated apps) in a real process and talk to them over raw sockets.
+The end-to-end tests run examples/EchoTCP (and small generated apps) in a real process and
+talk to them over raw sockets; the per-connection dispatcher has its own tests
+(test_dispatch.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
-import random
 import socket
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from aro.lang.bytecode import CodeObject
 from aro.lang.compiler import compile_source
-from aro.runtime import socket_service
-from aro.runtime.socket_service import ConnectionDispatcher, resolve_socket_port, socket_handlers
-from aro.vm.errors import StatementError
-from aro.vm.frame import Frame, Response
+from aro.runtime.handlers import classify
+from aro.runtime.socket_service import resolve_socket_port
 from tests.runtime.live_app import HTTP_STARTED, ROOT, SOCKET_STARTED, LiveApp, run_app
 
 ECHO_TCP = ROOT / "examples" / "EchoTCP"
@@ -48,7 +42,7 @@ def test_socket_handlers_by_name_and_websocket_handlers_are_not_tcp_handlers() -
         ),
         "main.aro",
     )
-    names = {kind: [c.name for c in codes] for kind, codes in socket_handlers(program).items()}
+    names = {kind: [c.name for c in codes] for kind, codes in classify(program).socket.items()}
     assert names == {
         "connect": ["Client Connected"],
         "data": ["Data Received", "Message Arrived", "Bytes Received"],
@@ -64,113 +58,6 @@ def test_socket_port_precedence() -> None:
     assert resolve_socket_port({"env_port": "9300"}, {"port": 9100}) == 9300
     assert resolve_socket_port({"socket_port": 9400, "env_port": "9300"}, 9200) == 9400
     assert resolve_socket_port({"socket_port": None, "env_port": ""}, True) == 9000
-
-
-# -- the dispatcher ----------------------------------------------------------------------------
-
-
-class Services:
-    def __init__(self) -> None:
-        self.logs: list[tuple[str, str, str]] = []
-        self.running = self.most_running = 0  # handlers in flight, now and at most
-
-    def log(self, feature: str, message: str, stream: str = "stdout") -> None:
-        self.logs.append((feature, message, stream))
-
-    def published(self, activity: str) -> dict[str, Any]:
-        return {}
-
-
-def _code(name: str) -> CodeObject:
-    return CodeObject(name, "Socket Event Handler", "t.aro", slot_names=[], fallback=[])
-
-
-@pytest.fixture
-def handled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, Frame]]:
-    """Every handler run as (feature name, the ``event`` binding, its frame); each run sleeps
-    a random little while so that unordered dispatch would show."""
-    runs: list[tuple[str, Any, Frame]] = []
-    rng = random.Random(7)
-
-    async def fake_execute(frame: Frame) -> Response:
-        services = frame.services
-        services.running += 1
-        services.most_running = max(services.most_running, services.running)
-        await asyncio.sleep(rng.random() / 500)
-        services.running -= 1
-        if frame.named["event"] == "boom":
-            raise StatementError("Cannot fail the test for the\n  fun.", "F", "A", "S")
-        runs.append((frame.code.name, frame.named["event"], frame))
-        return Response()
-
-    monkeypatch.setattr(socket_service, "execute", fake_execute)
-    return runs
-
-
-def test_events_of_one_connection_run_in_order_connections_concurrently(handled: list) -> None:
-    services = Services()
-    root = Frame(_code("Application-Start"), services)
-    on_event = (_code("Handle Message"),)
-
-    async def scenario() -> ConnectionDispatcher:
-        dispatcher = ConnectionDispatcher(services, root)
-        for number in range(30):
-            for connection in ("a", "b", "c"):
-                dispatcher.deliver(connection, on_event, {"event": (connection, number)})
-            if number % 7 == 0:
-                await asyncio.sleep(0.001)
-        await dispatcher.idle()
-        return dispatcher
-
-    dispatcher = asyncio.run(scenario())
-    for connection in ("a", "b", "c"):
-        mine = [number for _, (who, number), _ in handled if who == connection]
-        assert mine == list(range(30))
-    assert services.most_running == 3
-    assert all(frame.parent is root for _, _, frame in handled)
-    assert dispatcher.pending() == 0
-
-
-def test_every_handler_of_an_event_runs_and_none_is_queued_without_handlers(
-    handled: list,
-) -> None:
-    services = Services()
-    both = (_code("First Data"), _code("Second Data"))
-
-    async def scenario() -> int:
-        dispatcher = ConnectionDispatcher(services, None)
-        dispatcher.deliver("a", (), {"event": "ignored"})
-        idle_without_handlers = dispatcher.pending()
-        dispatcher.deliver("a", both, {"event": "x"})
-        await dispatcher.idle()
-        return idle_without_handlers
-
-    assert asyncio.run(scenario()) == 0
-    assert [(name, event) for name, event, _ in handled] == [
-        ("First Data", "x"),
-        ("Second Data", "x"),
-    ]
-
-
-def test_a_failing_handler_is_one_stderr_line_and_later_events_still_run(handled: list) -> None:
-    services = Services()
-    on_event = (_code("Handle Data"),)
-
-    async def scenario() -> None:
-        dispatcher = ConnectionDispatcher(services, None)
-        for event in ("one", "boom", "two"):
-            dispatcher.deliver("a", on_event, {"event": event})
-        await dispatcher.idle()
-
-    asyncio.run(scenario())
-    assert [event for _, event, _ in handled] == ["one", "two"]
-    assert services.logs == [
-        (
-            "Handle Data",
-            "Handler error: Runtime Error: Cannot fail the test for the\n  fun.",
-            "stderr",
-        )
-    ]
 
 
 # -- end to end --------------------------------------------------------------------------------

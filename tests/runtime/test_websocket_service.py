@@ -19,7 +19,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from aro.lang.compiler import compile_source
-from aro.runtime.websocket_service import close_reason, websocket_handlers, websocket_settings
+from aro.runtime.handlers import classify
+from aro.runtime.websocket_service import close_reason, websocket_settings
 from tests.runtime.live_app import ROOT, LiveApp, run_app
 
 ECHO = ROOT / "examples" / "WebSocketEcho"
@@ -31,7 +32,7 @@ TIMEOUT = 10.0
 
 def _handler_names(source: str) -> dict[str, list[str]]:
     program = compile_source(textwrap.dedent(source), "main.aro")
-    return {k: [c.name for c in codes] for k, codes in websocket_handlers(program).items()}
+    return {k: [c.name for c in codes] for k, codes in classify(program).websocket.items()}
 
 
 def test_handlers_are_chosen_by_name_message_then_disconnect_then_connect() -> None:

@@ -1,0 +1,161 @@
+"""Broadcast, Send and Close: how the actions' messages reach the clients.
+
+What goes on the wire (docs/decisions.md, decision 12): a string as UTF-8 text, bytes as a
+binary message, any other value as JSON text by the serializer of HTTP bodies.
+
+The path of a Broadcast: the action hands its value to :class:`Connections`, which serializes
+it once (:func:`serialize`) and publishes the payload on a :class:`BroadcastBus`.  The bus
+delivers it to every worker's clients; in each worker that is one call of
+:meth:`LocalClients.deliver`, where the WebSocket hub frames it once for all its clients.  A
+Send or Close tries this worker's connections first and asks the bus only about an id this
+worker does not hold.
+
+Buses are chosen by name from :data:`BUSES` (``local`` today: one process, so publishing is
+delivering here and any other id is unknown).  A cross-process bus is built the same way, from
+this worker's :class:`LocalClients`: it ships what is published here to the other workers and
+hands what they publish to ``LocalClients.deliver``, once per incoming payload, so each worker
+frames a message once however many clients it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aro.vm import values
+from aro.vm.errors import ActionError
+
+if TYPE_CHECKING:
+    from aro.runtime.socket_service import SocketService
+    from aro.runtime.websocket_service import WebSocketService
+
+WEBSOCKET_CHANNEL = "websocket"  # every WebSocket client
+SOCKET_CHANNEL = "socket"  # every TCP socket client
+DEFAULT_BUS = "local"
+
+
+def serialize(value: Any) -> tuple[bytes, bool]:
+    """A message as one payload for every client: (bytes, whether it is text)."""
+    kind = type(value)
+    if kind is str:
+        return value.encode(), True
+    if kind is bytes:
+        return value, False
+    return values.to_json(value), True
+
+
+def as_message(value: Any) -> str | bytes:
+    """The same message in the form one connection frames (a str is text).  A Send reaches
+    one client, so a string stays a str and is encoded once, by the connection."""
+    if type(value) is str or type(value) is bytes:
+        return value
+    return values.to_json(value).decode()
+
+
+def no_open_connection(connection_id: str, websocket_only: bool = False) -> ActionError:
+    kind = "WebSocket connection" if websocket_only else "connection"
+    return ActionError(f"No open {kind} with id {connection_id}")
+
+
+class LocalClients:
+    """This worker's clients: the connections of its WebSocket endpoint and socket server,
+    found when a message goes out (either server may start or stop at any time)."""
+
+    __slots__ = ("_sockets", "_websocket")
+
+    def __init__(
+        self,
+        websocket: Callable[[], WebSocketService | None],
+        sockets: Callable[[], SocketService | None],
+    ) -> None:
+        self._websocket = websocket
+        self._sockets = sockets
+
+    def deliver(self, channel: str, payload: bytes, text: bool) -> int:
+        """Queue a serialized message to every client of ``channel``; answer how many."""
+        if channel == WEBSOCKET_CHANNEL:
+            websocket = self._websocket()
+            if websocket is None:
+                return 0
+            return websocket.broadcast(payload.decode() if text else payload)
+        sockets = self._sockets()
+        return 0 if sockets is None else sockets.broadcast(payload)
+
+    def send(self, connection_id: str, message: str | bytes, websocket_only: bool) -> bool:
+        """Queue a message to one open connection; False when this worker holds none of
+        that id."""
+        websocket = self._websocket()
+        if websocket is not None and websocket.send(connection_id, message):
+            return True
+        sockets = None if websocket_only else self._sockets()
+        if sockets is None:
+            return False
+        return sockets.send(connection_id, message.encode() if type(message) is str else message)
+
+    def close(self, connection_id: str) -> bool:
+        websocket = self._websocket()
+        if websocket is not None and websocket.close(connection_id):
+            return True
+        sockets = self._sockets()
+        return sockets is not None and sockets.close(connection_id)
+
+
+class BroadcastBus(Protocol):
+    """Carries messages between the workers that serve one application."""
+
+    def publish(self, channel: str, payload: bytes, text: bool) -> int:
+        """Deliver a serialized message to every client of ``channel`` in every worker;
+        answer how many of this worker's clients it was queued to."""
+
+    def send(self, connection_id: str, payload: bytes, text: bool, websocket_only: bool) -> None:
+        """Deliver to a connection that this worker does not hold; ActionError when no
+        worker holds it."""
+
+    def close(self, connection_id: str) -> None:
+        """Close a connection that this worker does not hold; ActionError when no worker
+        holds it."""
+
+
+class LocalBus:
+    """One process: publishing is delivering to this worker's clients."""
+
+    __slots__ = ("publish",)
+
+    def __init__(self, local: LocalClients) -> None:
+        # no layer of our own on the Broadcast path: publish *is* this worker's deliver
+        self.publish: Callable[[str, bytes, bool], int] = local.deliver
+
+    def send(self, connection_id: str, payload: bytes, text: bool, websocket_only: bool) -> None:
+        raise no_open_connection(connection_id, websocket_only)
+
+    def close(self, connection_id: str) -> None:
+        raise no_open_connection(connection_id)
+
+
+#: Bus implementations by name, each built from this worker's clients.
+BUSES: dict[str, Callable[[LocalClients], BroadcastBus]] = {"local": LocalBus}
+
+
+class Connections:
+    """What Broadcast, Send and Close reach: this worker's clients, and the bus to the rest."""
+
+    __slots__ = ("bus", "local")
+
+    def __init__(self, local: LocalClients, bus: str = DEFAULT_BUS) -> None:
+        self.local = local
+        self.bus = BUSES[bus](local)
+
+    def broadcast(self, channel: str, value: Any) -> int:
+        """Serialize once, publish to every client of ``channel``; answer how many of this
+        worker's clients it was queued to.  No server running means no clients."""
+        payload, text = serialize(value)
+        return self.bus.publish(channel, payload, text)
+
+    def send(self, connection_id: str, value: Any, websocket_only: bool = False) -> None:
+        if not self.local.send(connection_id, as_message(value), websocket_only):
+            payload, text = serialize(value)
+            self.bus.send(connection_id, payload, text, websocket_only)
+
+    def close(self, connection_id: str) -> None:
+        if not self.local.close(connection_id):
+            self.bus.close(connection_id)

@@ -1,0 +1,113 @@
+"""Running handler feature sets: the one way events (domain, repository, state, connection)
+become handler runs.
+
+A handler runs in a fresh frame that is a child of the Application-Start frame (its variables
+are visible).  Its failure is reported on one stderr line under its name and never reaches
+whoever triggered it.
+
+Connection events (TCP and WebSocket) differ from domain events in one way that matters: the
+events of one connection must reach the handlers in the order they happened (connect, each
+message, disconnect), while different connections run concurrently.
+:class:`ConnectionDispatcher` gives that with a small queue per connection that has pending
+events, drained by one task that ends when the queue is empty: an idle connection costs no
+task and no queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Any
+
+from aro.lang.bytecode import CodeObject
+from aro.net.server import start_eagerly
+from aro.runtime.handlers import Handlers
+from aro.vm import values
+from aro.vm.errors import StatementError
+from aro.vm.expressions import Evaluator
+from aro.vm.frame import Frame
+from aro.vm.machine import execute
+from aro.vm.services import Services
+
+
+def error_text(error: BaseException, *, one_line: bool = True) -> str:
+    """A failure as the user reads it: a failed statement's headline, else the message.
+
+    ``one_line`` folds the message's whitespace for a log line; Application-End's
+    ``shutdown`` value keeps the message as raised.  A statement headline is never folded.
+    """
+    if isinstance(error, StatementError):
+        return f"Runtime Error: {error.headline}"
+    return " ".join(str(error).split()) if one_line else str(error)
+
+
+async def run_handler(
+    services: Services,
+    root: Frame | None,
+    code: CodeObject,
+    bindings: dict[str, Any],
+    guard: Evaluator | None = None,
+) -> None:
+    """Run ``code`` as a child of ``root`` with ``bindings``.  A ``when`` guard that is false
+    or fails skips it silently; a failure of the handler is one stderr line."""
+    frame = Frame(code, services, parent=root, bindings=bindings)
+    if guard is not None and not _guard_passes(guard, frame):
+        return
+    try:
+        await execute(frame)
+    except Exception as error:  # a failing handler never reaches what triggered it
+        services.log(code.name, f"Handler error: {error_text(error)}", "stderr")
+
+
+def _guard_passes(guard: Evaluator, frame: Frame) -> bool:
+    try:
+        return values.truthy(guard(frame))
+    except Exception:
+        return False
+
+
+class ConnectionDispatcher:
+    """Runs handler feature sets for connection events, in order per connection."""
+
+    __slots__ = ("_loop", "_queues", "_root", "_services", "_tasks")
+
+    def __init__(self, services: Services, root: Frame | None) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._services = services
+        self._root = root
+        self._queues: dict[str, collections.deque[tuple[Handlers, dict[str, Any]]]] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def deliver(self, connection_id: str, handlers: Handlers, bindings: dict[str, Any]) -> None:
+        """Queue one event of a connection; drain it now, and in a task only if a handler
+        suspends (so a queue exists only while a handler of that connection is running)."""
+        if not handlers:
+            return
+        queue = self._queues.get(connection_id)
+        if queue is not None:
+            queue.append((handlers, bindings))
+            return
+        queue = self._queues[connection_id] = collections.deque(((handlers, bindings),))
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        task = start_eagerly(self._loop, self._drain(connection_id, queue))
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, connection_id: str, queue: collections.deque) -> None:
+        services, root = self._services, self._root
+        while queue:
+            handlers, bindings = queue.popleft()
+            for code in handlers:
+                await run_handler(services, root, code, bindings)
+        del self._queues[connection_id]  # no await since the last check: nothing was missed
+
+    def pending(self) -> int:
+        """Connections with events still queued or running (for tests and metrics)."""
+        return len(self._queues)
+
+    async def idle(self) -> None:
+        """Return once every queued event has been handled."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))

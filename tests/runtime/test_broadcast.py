@@ -1,0 +1,174 @@
+"""The broadcast seam: serialize once, hand the payload to this worker's clients, and say
+"no open connection" for an id nobody holds.  Fakes stand in for the WebSocket and socket
+services, so these tests see exactly what reaches them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aro.runtime import broadcast
+from aro.runtime.broadcast import (
+    BUSES,
+    SOCKET_CHANNEL,
+    WEBSOCKET_CHANNEL,
+    Connections,
+    LocalBus,
+    LocalClients,
+    as_message,
+    serialize,
+)
+from aro.vm.errors import ActionError
+
+
+class FakeService:
+    """What Broadcast, Send and Close ask of a WebSocket or socket service."""
+
+    def __init__(self, *open_ids: str, clients: int = 3) -> None:
+        self.open_ids = set(open_ids)
+        self.clients = clients
+        self.broadcasts: list[Any] = []
+        self.sent: list[tuple[str, Any]] = []
+        self.closed: list[str] = []
+
+    def broadcast(self, data: Any) -> int:
+        self.broadcasts.append(data)
+        return self.clients
+
+    def send(self, connection_id: str, data: Any) -> bool:
+        if connection_id not in self.open_ids:
+            return False
+        self.sent.append((connection_id, data))
+        return True
+
+    def close(self, connection_id: str) -> bool:
+        if connection_id not in self.open_ids:
+            return False
+        self.closed.append(connection_id)
+        return True
+
+
+def connections(
+    websocket: FakeService | None = None, sockets: FakeService | None = None
+) -> Connections:
+    return Connections(LocalClients(lambda: websocket, lambda: sockets))
+
+
+@pytest.fixture
+def json_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every value the JSON serializer is asked for."""
+    calls: list[Any] = []
+    to_json = broadcast.values.to_json
+
+    def counting(value: Any) -> bytes:
+        calls.append(value)
+        return to_json(value)
+
+    monkeypatch.setattr(broadcast.values, "to_json", counting)
+    return calls
+
+
+def test_serialize_strings_as_text_bytes_as_binary_other_values_as_json() -> None:
+    assert serialize("héllo") == ("héllo".encode(), True)
+    assert serialize(b"\x00\x01") == (b"\x00\x01", False)
+    assert serialize({"b": 1, "a": "x/y"}) == (b'{"a":"x\\/y","b":1}', True)
+    assert serialize(3) == (b"3", True)
+    assert as_message("héllo") == "héllo"
+    assert as_message(b"\x00") == b"\x00"
+    assert as_message([1, "a"]) == '[1,"a"]'
+
+
+def test_a_broadcast_is_serialized_once_and_reaches_the_channels_clients(json_calls) -> None:
+    websocket, sockets = FakeService(clients=5), FakeService(clients=2)
+    reach = connections(websocket, sockets)
+    assert reach.broadcast(WEBSOCKET_CHANNEL, {"text": "hi"}) == 5
+    assert reach.broadcast(SOCKET_CHANNEL, {"text": "hi"}) == 2
+    assert json_calls == [{"text": "hi"}, {"text": "hi"}]
+    assert websocket.broadcasts == ['{"text":"hi"}']
+    assert sockets.broadcasts == [b'{"text":"hi"}']
+
+
+def test_text_stays_text_and_bytes_stay_binary_on_every_channel() -> None:
+    websocket, sockets = FakeService(), FakeService()
+    reach = connections(websocket, sockets)
+    reach.broadcast(WEBSOCKET_CHANNEL, "héllo")
+    reach.broadcast(WEBSOCKET_CHANNEL, b"\xff\x00")
+    reach.broadcast(SOCKET_CHANNEL, "héllo")
+    assert websocket.broadcasts == ["héllo", b"\xff\x00"]
+    assert sockets.broadcasts == ["héllo".encode()]
+
+
+def test_no_server_running_means_no_clients() -> None:
+    assert connections().broadcast(WEBSOCKET_CHANNEL, "x") == 0
+    assert connections().broadcast(SOCKET_CHANNEL, "x") == 0
+
+
+def test_send_frames_a_string_as_text_at_the_websocket_and_encodes_it_for_tcp() -> None:
+    websocket, sockets = FakeService("ws-1"), FakeService("tcp-1")
+    reach = connections(websocket, sockets)
+    reach.send("ws-1", "hi")
+    reach.send("ws-1", {"n": 1})
+    reach.send("tcp-1", "hi")
+    reach.send("tcp-1", b"\x01")
+    assert websocket.sent == [("ws-1", "hi"), ("ws-1", '{"n":1}')]
+    assert sockets.sent == [("tcp-1", b"hi"), ("tcp-1", b"\x01")]
+
+
+def test_an_id_no_worker_holds_is_a_statement_error() -> None:
+    reach = connections(FakeService("ws-1"), FakeService("tcp-1"))
+    with pytest.raises(ActionError, match=r"^No open connection with id nope$"):
+        reach.send("nope", "hi")
+    with pytest.raises(ActionError, match=r"^No open WebSocket connection with id tcp-1$"):
+        reach.send("tcp-1", "hi", websocket_only=True)
+    with pytest.raises(ActionError, match=r"^No open connection with id nope$"):
+        reach.close("nope")
+    with pytest.raises(ActionError, match=r"^No open connection with id x$"):
+        connections().send("x", "hi")
+
+
+def test_close_reaches_whichever_service_holds_the_id() -> None:
+    websocket, sockets = FakeService("ws-1"), FakeService("tcp-1")
+    reach = connections(websocket, sockets)
+    reach.close("tcp-1")
+    reach.close("ws-1")
+    assert (websocket.closed, sockets.closed) == (["ws-1"], ["tcp-1"])
+
+
+def test_buses_are_chosen_by_name_and_the_bus_gets_only_ids_this_worker_lacks() -> None:
+    assert BUSES["local"] is LocalBus
+    with pytest.raises(KeyError):
+        Connections(LocalClients(lambda: None, lambda: None), bus="carrier-pigeon")
+
+    class RecordingBus:
+        def __init__(self, local: LocalClients) -> None:
+            self.local = local
+            self.calls: list[tuple] = []
+
+        def publish(self, channel: str, payload: bytes, text: bool) -> int:
+            self.calls.append(("publish", channel, payload, text))
+            return self.local.deliver(channel, payload, text)
+
+        def send(self, connection_id: str, payload: bytes, text: bool, websocket_only: bool):
+            self.calls.append(("send", connection_id, payload, text, websocket_only))
+
+        def close(self, connection_id: str) -> None:
+            self.calls.append(("close", connection_id))
+
+    websocket = FakeService("here")
+    BUSES["recording"] = RecordingBus
+    try:
+        reach = Connections(LocalClients(lambda: websocket, lambda: None), bus="recording")
+    finally:
+        del BUSES["recording"]
+    reach.broadcast(WEBSOCKET_CHANNEL, [1])
+    reach.send("here", "local")
+    reach.send("elsewhere", "remote", websocket_only=True)
+    reach.close("elsewhere")
+    assert reach.bus.calls == [
+        ("publish", WEBSOCKET_CHANNEL, b"[1]", True),
+        ("send", "elsewhere", b"remote", True, True),
+        ("close", "elsewhere"),
+    ]
+    assert websocket.broadcasts == ["[1]"]
+    assert websocket.sent == [("here", "local")]
