@@ -6,13 +6,16 @@ Heavy modules are imported inside the commands so ``aro --version`` starts fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aro import __version__
 
-RUN_FLAGS = {"--debug", "--keep-alive", "-v", "--verbose"}
+if TYPE_CHECKING:
+    from aro.config import Config
 
 
 def version_text() -> str:
@@ -61,14 +64,12 @@ def _report_compile_errors(error: Exception) -> int:
     return 1
 
 
-def command_run(path: Path, rest: list[str], settings: dict[str, Any]) -> int:
+def command_run(path: Path, app_arguments: list[str], config: Config) -> int:
     from aro.lang.diagnostics import AroSyntaxError
     from aro.net.openapi import ContractError
     from aro.runtime.app import Application, StartupError, install_signal_handlers
     from aro.runtime.loader import application_root, load_program
 
-    debug = "--debug" in rest
-    app_arguments = [argument for argument in rest if argument not in RUN_FLAGS]
     try:
         program = load_program(path)
     except AroSyntaxError as error:
@@ -77,7 +78,7 @@ def command_run(path: Path, rest: list[str], settings: dict[str, Any]) -> int:
 
     async def main() -> int:
         app = Application(
-            program, application_root(path), parse_app_arguments(app_arguments), settings=settings
+            program, application_root(path), parse_app_arguments(app_arguments), config=config
         )
         install_signal_handlers(app)
         return await app.run()
@@ -88,7 +89,7 @@ def command_run(path: Path, rest: list[str], settings: dict[str, Any]) -> int:
         print(f"Error: {error}")
         return 1
     except Exception:
-        if debug:
+        if config.debug:
             raise
         import traceback
 
@@ -139,78 +140,51 @@ def command_disasm(path: Path) -> int:
     return 0
 
 
-def _pop_option(arguments: list[str], name: str) -> str | None:
-    """Take ``name value`` or ``name=value`` out of the arguments after the app path (run's
-    own options may follow the path, as in the reference)."""
-    for position, argument in enumerate(arguments):
-        if argument == name and position + 1 < len(arguments):
-            value = arguments[position + 1]
-            del arguments[position : position + 2]
-            return value
-        if argument.startswith(name + "="):
-            del arguments[position]
-            return argument.split("=", 1)[1]
-    return None
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``aro run``: one per Config option that has a flag."""
+    from aro.config import OPTIONS
+
+    for option in OPTIONS:
+        meta = option.metadata
+        if meta["flag"] is None:
+            continue
+        default = "" if option.default is None else f"; default {option.default}"
+        help_text = f"{meta['help']} ({meta['env']}{default})"
+        if meta["flag_sets"] is None:
+            parser.add_argument(meta["flag"], dest=option.name, help=help_text)
+        else:
+            parser.add_argument(
+                meta["flag"],
+                dest=option.name,
+                action="store_const",
+                const=meta["flag_sets"],
+                help=help_text,
+            )
 
 
-def _pop_flag(arguments: list[str], name: str) -> bool:
-    """Take the flag ``name`` out of the arguments after the app path, if it is there."""
-    if name in arguments:
-        arguments.remove(name)
-        return True
-    return False
+def run_config(
+    arguments: argparse.Namespace, environ: Mapping[str, str]
+) -> tuple[Config, list[str]]:
+    """The Config from ``aro run``'s options, given before or after APP (the reference reads
+    them on either side; given on both, the later wins), and the arguments left for the
+    application.  ConfigError when a value does not parse."""
+    from aro.config import OPTIONS, Config
 
-
-def _run_settings(arguments: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
-    """Server settings from options given before or after the app path, and what is left
-    for the application itself."""
-    rest = list(arguments.rest)
-    settings = {
-        "host": _pop_option(rest, "--host") or arguments.host,
-        "port": _pop_option(rest, "--port") or arguments.port,
-        "max_body": _pop_option(rest, "--max-body") or arguments.max_body,
-        "socket_port": _pop_option(rest, "--socket-port") or arguments.socket_port,
-        "ws_max_message": _pop_option(rest, "--ws-max-message") or arguments.ws_max_message,
-        "ws_ping_interval": _pop_option(rest, "--ws-ping-interval") or arguments.ws_ping_interval,
-        "ws_compress_min": _pop_option(rest, "--ws-compress-min") or arguments.ws_compress_min,
-        "ws_broadcast_delay": _pop_option(rest, "--ws-broadcast-delay")
-        or arguments.ws_broadcast_delay,
-    }
-    no_compression = _pop_flag(rest, "--ws-no-compression") or arguments.ws_no_compression
-    settings["ws_compression"] = not no_compression
-    return settings, rest
+    after_app = argparse.ArgumentParser(prog="aro run", add_help=False, allow_abbrev=False)
+    _add_config_options(after_app)
+    arguments, app_arguments = after_app.parse_known_args(arguments.rest, namespace=arguments)
+    flags = {option.name: getattr(arguments, option.name, None) for option in OPTIONS}
+    return Config.load(flags, environ), app_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aro", description="Run ARO applications.")
     parser.add_argument("--version", action="store_true", help="print the version and codec")
     commands = parser.add_subparsers(dest="command")
-    run = commands.add_parser("run", help="run an application")
-    run.add_argument("--debug", action="store_true", help="show Python tracebacks")
-    run.add_argument("--keep-alive", action="store_true", help="keep running until a signal")
-    run.add_argument("--host", help="bind address of servers (default 127.0.0.1, ARO_HOST)")
-    run.add_argument("--port", type=int, help="HTTP port (default: ARO_HTTP_PORT, program, 8080)")
-    run.add_argument("--max-body", type=int, help="largest request body in bytes (1 MiB)")
-    run.add_argument(
-        "--socket-port", type=int, help="TCP socket server port (ARO_SOCKET_PORT, program, 9000)"
-    )
-    run.add_argument(
-        "--ws-max-message", type=int, help="largest WebSocket message in bytes (1 MiB; 1009)"
-    )
-    run.add_argument(
-        "--ws-ping-interval", type=float, help="seconds between server pings (20; 0 = off)"
-    )
-    run.add_argument("--ws-no-compression", action="store_true", help="refuse permessage-deflate")
-    run.add_argument(
-        "--ws-compress-min", type=int, help="smallest message worth compressing, bytes (256)"
-    )
-    run.add_argument(
-        "--ws-broadcast-delay",
-        type=float,
-        help="ms a broadcast may wait to share writes with the next ones under load (5; 0 = off)",
-    )
+    run = commands.add_parser("run", help="run an application", allow_abbrev=False)
+    _add_config_options(run)
     run.add_argument("path", type=Path)
-    run.add_argument("rest", nargs=argparse.REMAINDER, help="--debug, --keep-alive, app arguments")
+    run.add_argument("rest", nargs=argparse.REMAINDER, help="app arguments (and run's options)")
     check = commands.add_parser("check", help="check an application for errors")
     check.add_argument("path", type=Path)
     disasm = commands.add_parser("disasm", help="print the compiled code objects")
@@ -220,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--version"]:  # before the parser, which imports the option table
+        print(version_text())
+        return 0
     if argv and argv[0] not in ("run", "check", "disasm") and not argv[0].startswith("-"):
         argv = ["run", *argv]  # `aro APP` means `aro run APP`
     arguments = build_parser().parse_args(argv)
@@ -233,9 +210,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {arguments.path} does not exist", file=sys.stderr)
         return 1
     if arguments.command == "run":
-        debug = ["--debug"] if arguments.debug else []
-        settings, rest = _run_settings(arguments)
-        return command_run(arguments.path, [*rest, *debug], settings)
+        from aro.config import ConfigError
+
+        try:
+            config, app_arguments = run_config(arguments, os.environ)
+        except ConfigError as error:
+            print(f"Error: {error}", file=sys.stderr)
+            return 2
+        return command_run(arguments.path, app_arguments, config)
     if arguments.command == "check":
         return command_check(arguments.path)
     return command_disasm(arguments.path)

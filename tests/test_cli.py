@@ -8,10 +8,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from aro.cli import _run_settings, build_parser, parse_app_arguments
+from aro.cli import build_parser, parse_app_arguments, run_config
+from aro.config import OPTIONS, Config, ConfigError
+from aro.runtime.http_service import resolve_port
 
 
 def aro(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -117,14 +121,184 @@ def test_app_arguments_are_coerced() -> None:
     }
 
 
+# -- options: one definition in aro.config, typed once ---------------------------------------
+
+#: A text a user could give each option with a value, and the typed value it means.
+SAMPLES = {
+    "host": ("0.0.0.0", "0.0.0.0"),
+    "port": ("8123", 8123),
+    "max_body": ("64", 64),
+    "socket_port": ("0", 0),
+    "ws_max_message": ("4096", 4096),
+    "ws_ping_interval": ("0.5", 0.5),
+    "ws_compress_min": ("0", 0),
+    "ws_broadcast_delay": ("2.5", 2.5),
+}
+#: A variable's text for each option, and the typed value it means: not the default, and for
+#: options with a value not the flag's sample either.
+ENVIRONMENT = {
+    "host": ("10.0.0.1", "10.0.0.1"),
+    "port": ("8001", 8001),
+    "max_body": ("128", 128),
+    "socket_port": ("9001", 9001),
+    "ws_max_message": ("8192", 8192),
+    "ws_ping_interval": ("3", 3.0),
+    "ws_compression": ("off", False),
+    "ws_compress_min": ("512", 512),
+    "ws_broadcast_delay": ("0", 0.0),
+    "keep_alive": ("on", True),
+    "debug": ("1", True),
+}
+BAD = {
+    "host": " ",
+    "port": "70000",
+    "max_body": "0",
+    "socket_port": "-1",
+    "ws_max_message": "1.5",
+    "ws_ping_interval": "soon",
+    "ws_compress_min": "-1",
+    "ws_broadcast_delay": "nan",
+    "ws_compression": "maybe",
+    "keep_alive": "2",
+    "debug": "yes please",
+}
+FLAGGED = [option for option in OPTIONS if option.metadata["flag"]]
+
+
+def _given(option: Any) -> tuple[list[str], Any]:
+    """The command-line words that set ``option`` and the value they mean."""
+    meta = option.metadata
+    if meta["flag_sets"] is not None:
+        return [meta["flag"]], meta["flag_sets"]
+    text, value = SAMPLES[option.name]
+    return [meta["flag"], text], value
+
+
+def _run_config(argv: list[str], environ: dict | None = None) -> tuple[Config, list[str]]:
+    return run_config(build_parser().parse_args(argv), environ or {})
+
+
+def test_every_option_is_described_here() -> None:
+    switches = {option.name for option in FLAGGED if option.metadata["flag_sets"] is not None}
+    assert set(SAMPLES) | switches == {option.name for option in FLAGGED}
+    assert set(ENVIRONMENT) == set(BAD) == {option.name for option in OPTIONS}
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_server_options_are_taken_before_or_after_the_app(where: str) -> None:
-    options = ["--port", "8123", "--ws-broadcast-delay", "2.5", "--ws-no-compression"]
-    argv = ["run", *options, "App", "--name", "x"]
+@pytest.mark.parametrize("option", FLAGGED, ids=lambda option: option.name)
+def test_an_option_means_the_same_typed_value_before_or_after_the_app(
+    option: Any, where: str
+) -> None:
+    words, value = _given(option)
+    argv = ["run", *words, "App", "--name", "x", "-v"]
     if where == "after":
-        argv = ["run", "App", *options, "--name", "x"]
-    settings, rest = _run_settings(build_parser().parse_args(argv))
-    assert int(settings["port"]) == 8123
-    assert float(settings["ws_broadcast_delay"]) == 2.5
-    assert settings["ws_compression"] is False
-    assert rest == ["--name", "x"]
+        argv = ["run", "App", "--name", "x", *words, "-v"]
+    config, app_arguments = _run_config(argv)
+    assert getattr(config, option.name) == value
+    assert type(getattr(config, option.name)) is type(value)
+    assert app_arguments == ["--name", "x", "-v"]
+
+
+def test_options_mix_on_both_sides_and_the_later_one_wins() -> None:
+    argv = ["run", "--port", "1", "--debug", "App", "--ws-no-compression", "--port=2", "--a"]
+    config, app_arguments = _run_config(argv)
+    assert (config.port, config.debug, config.ws_compression) == (2, True, False)
+    assert app_arguments == ["--a"]
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
+def test_the_flag_beats_the_variable_which_beats_the_default(option: Any) -> None:
+    def value(argv: list[str], environ: dict[str, str]) -> Any:
+        return getattr(_run_config(["run", *argv, "App"], environ)[0], option.name)
+
+    variable = option.metadata["env"]
+    words, flag_value = _given(option)
+    text, meant = ENVIRONMENT[option.name]
+    against = {True: "off", False: "on"}[flag_value] if type(flag_value) is bool else text
+    assert value([], {}) == option.default
+    assert value([], {variable: ""}) == option.default  # an empty variable is unset
+    assert value([], {variable: text}) == meant != option.default
+    assert value(words, {variable: against}) == flag_value
+
+
+def test_the_established_variable_names_still_work() -> None:
+    environ = {"ARO_HOST": "0.0.0.0", "ARO_HTTP_PORT": "8001", "ARO_SOCKET_PORT": "9001"}
+    config = Config.load({}, environ)
+    assert (config.host, config.port, config.socket_port) == ("0.0.0.0", 8001, 9001)
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
+def test_a_bad_value_is_refused_naming_where_it_came_from(option: Any) -> None:
+    meta = option.metadata
+    with pytest.raises(ConfigError, match=f"^{meta['env']} must .*{BAD[option.name]!r}"):
+        Config.load({}, {meta["env"]: BAD[option.name]})
+    if meta["flag_sets"] is None:
+        with pytest.raises(ConfigError, match=f"^{meta['flag']} must "):
+            Config.load({option.name: BAD[option.name]}, {})
+
+
+def test_ports_come_from_the_program_between_the_environment_and_the_default() -> None:
+    contract = SimpleNamespace(server_port=8500)
+    unset, given = Config(), Config.load({}, {"ARO_HTTP_PORT": "8001"})
+    assert resolve_port(given, {"port": 8200}, contract) == 8001
+    assert resolve_port(unset, {"port": 8200}, contract) == 8200
+    assert resolve_port(unset, 8300, contract) == 8300
+    assert resolve_port(unset, {"websocket": False}, contract) == 8500
+    assert resolve_port(unset, None, None) == 8080
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environ", "message"),
+    [
+        (["--port", "70000"], {}, "Error: --port must be 0-65535 (got '70000')"),
+        ([], {"ARO_HTTP_PORT": "http"}, "Error: ARO_HTTP_PORT must be 0-65535 (got 'http')"),
+        (
+            ["--ws-ping-interval", "-1"],
+            {},
+            "Error: --ws-ping-interval must be a number, 0 or more (got '-1')",
+        ),
+    ],
+)
+def test_a_bad_value_stops_the_run_with_one_line_and_exit_2(
+    tmp_path: Path, arguments: list[str], environ: dict, message: str
+) -> None:
+    app = write_app(tmp_path, '(Application-Start: T) { Log "ran" to the <console>. }\n')
+    result = aro("run", str(app), *arguments, env=environ)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", message + "\n")
+
+
+def test_keep_alive_keeps_running_until_a_signal(tmp_path: Path) -> None:
+    app = write_app(
+        tmp_path,
+        "(Application-Start: T) {\n"
+        '    Log "up" to the <console>.\n'
+        "    Return an <OK: status> for the <startup>.\n"
+        "}\n"
+        "(Application-End: Success) {\n"
+        '    Log "down" to the <console>.\n'
+        "}\n",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aro", "run", str(app), "--keep-alive"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline() == "[Application-Start] up\n"
+        time.sleep(0.3)
+        assert process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert output == "[Application-End] down\n[OK] startup\n"
+
+
+def test_version_needs_neither_the_option_table_nor_the_runtime() -> None:
+    probe = (
+        "import sys\nfrom aro.cli import main\nmain(['--version'])\n"
+        "print(sorted(m for m in ('aro.config', 'aro.runtime.app') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.splitlines()[-1] == "[]"

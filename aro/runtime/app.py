@@ -10,17 +10,18 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, Protocol, TextIO
 
+from aro.config import Config
 from aro.lang.bytecode import CodeObject, Program
 from aro.net.openapi import Contract, ContractError
 from aro.runtime.broadcast import Connections, LocalClients
 from aro.runtime.dispatch import error_text
 from aro.runtime.events import EventBus
 from aro.runtime.handlers import END, classify
-from aro.runtime.http_service import DEFAULT_HOST, HttpService, Metrics, resolve_port
+from aro.runtime.http_service import HttpService, Metrics, resolve_port
 from aro.runtime.repositories import RepositoryRegistry, load_store_files
 from aro.runtime.socket_service import SocketService, resolve_socket_port
 from aro.runtime.templates import TemplateEngine
@@ -32,7 +33,6 @@ from aro.vm.machine import execute
 
 IDLE_KEEPALIVE_SECONDS = 2.0
 FORCED_EXIT_SECONDS = 5.0
-DEFAULT_MAX_BODY = 1024 * 1024
 HTTP_SERVER = "http-server"
 SOCKET_SERVER = "socket-server"
 
@@ -52,19 +52,19 @@ class Application:
         environ: Mapping[str, str] | None = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
-        settings: Mapping[str, Any] | None = None,
+        config: Config | None = None,
     ) -> None:
         self.program = program
         self.root = root
-        self.settings = dict(settings or {})
         self.parameters = dict(parameters or {})
         self.environ = os.environ if environ is None else environ
+        self.config = Config.load({}, self.environ) if config is None else config
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.handlers = classify(program)
         self.bus = EventBus(self.handlers)
         self.repositories = RepositoryRegistry(
-            self._on_repository_change, self.bus.observes_repository
+            self._on_repository_change, self.bus.observes_repository, self.config.store
         )
         if root is not None:
             load_store_files(self.repositories, root)
@@ -75,7 +75,9 @@ class Application:
         self.shutdown_requested = asyncio.Event()
         self.shutdown_signal = "SIGTERM"
         self._published: dict[str, dict[str, Any]] = {}
-        self.connections = Connections(LocalClients(self._websocket, self._sockets))
+        self.connections = Connections(
+            LocalClients(self._websocket, self._sockets), self.config.bus
+        )
 
     # -- Services ----------------------------------------------------------------------------
 
@@ -95,63 +97,26 @@ class Application:
     def published(self, activity: str) -> Mapping[str, Any]:
         return self._published.get(activity, {})
 
-    async def start(self, service: str, config: Any) -> Any:
-        if service not in (HTTP_SERVER, SOCKET_SERVER):
+    async def start(self, service: str, with_value: Any) -> Any:
+        kind = SERVICES.get(service)
+        if kind is None:
             raise ActionError(f"The service '{service}' is not available in this runtime")
         if service in self.services_running:
             raise ActionError(f"The {service} is already running")
-        if service == HTTP_SERVER:
-            running, started = self._http_service(config)
-        else:
-            running = self._socket_service(config)
-            started = "Socket Server started on port {port}"
+        running, started = kind.build(self, with_value)
         description = await running.start()
         self.services_running[service] = running
         self.stdout.write(started.format(port=running.port) + "\n")
         self.stdout.flush()
         return description
 
-    def _host(self) -> str:
-        return self.settings.get("host") or self.environ.get("ARO_HOST") or DEFAULT_HOST
-
-    def _http_service(self, config: Any) -> tuple[HttpService, str]:
-        """The HTTP server with its WebSocket endpoint (on by default, decision 8) and the
-        line that announces it."""
-        started = "HTTP Server started on port {port}"
-        ws_settings = websocket_settings(config, self.settings)
-        websocket = None
-        if ws_settings is not None:
-            websocket = WebSocketService(self, self.handlers, self.root_frame, ws_settings)
-            started += f" (WebSocket enabled on {ws_settings.path})"
-        http = HttpService(
-            self,
-            self.handlers,
-            self.contract,
-            self._host(),
-            resolve_port(self._port_settings(), config, self.contract),
-            int(self.settings.get("max_body") or DEFAULT_MAX_BODY),
-            websocket,
-        )
-        return http, started
-
-    def _socket_service(self, config: Any) -> SocketService:
-        ports = {
-            "socket_port": self.settings.get("socket_port"),
-            "env_port": self.environ.get("ARO_SOCKET_PORT"),
-        }
-        port = resolve_socket_port(ports, config)
-        return SocketService(self, self.handlers, self.root_frame, self._host(), port)
-
-    def _port_settings(self) -> dict[str, Any]:
-        return {"port": self.settings.get("port"), "env_port": self.environ.get("ARO_HTTP_PORT")}
-
-    async def stop(self, service: str, config: Any) -> None:
+    async def stop(self, service: str, with_value: Any) -> None:
         running = self.services_running.pop(service, None)
         if running is None:
             return
         await running.stop()
-        if service == SOCKET_SERVER:
-            self.stdout.write("Socket Server stopped\n")
+        if SERVICES[service].stopped:
+            self.stdout.write(SERVICES[service].stopped + "\n")
 
     def _websocket(self) -> WebSocketService | None:
         http = self.services_running.get(HTTP_SERVER)
@@ -205,7 +170,7 @@ class Application:
         raise KeyError(name)
 
     def _server_description(self, http: HttpService | None) -> dict[str, Any]:
-        port = http.port if http else resolve_port(self._port_settings(), None, self.contract)
+        port = http.port if http else resolve_port(self.config, None, self.contract)
         description: dict[str, Any] = {"port": port, "hostname": http.host if http else ""}
         if self.contract is not None:
             routes = [f"{op.method} {op.path}" for op in self.contract.operations]
@@ -248,6 +213,8 @@ class Application:
         try:
             response = await execute(root)
             await self.bus.idle()
+            if self.config.keep_alive:
+                await self.shutdown_requested.wait()
         except AroError as error:
             reason = error_text(error, one_line=False)
             await self._run_end("Error", {"reason": reason, "code": 1, "error": reason}, root)
@@ -279,6 +246,52 @@ class Application:
         lines = [f"[{response.status}] {response.reason}"]
         lines.extend(values.format_payload_lines(response.payload))
         self.stdout.write("\n".join(lines) + "\n")
+
+
+class Service(Protocol):
+    """What ``Start the <name>`` starts."""
+
+    port: int
+
+    async def start(self) -> Any: ...
+
+    async def stop(self) -> None: ...
+
+
+class ServiceKind(NamedTuple):
+    """How to build one service and what it prints: ``build`` returns the service and its
+    "started" line (``{port}`` filled in once it listens); ``stopped`` follows a stop."""
+
+    build: Callable[[Application, Any], tuple[Service, str]]
+    stopped: str = ""
+
+
+def _http_server(app: Application, with_value: Any) -> tuple[HttpService, str]:
+    """The HTTP server with its WebSocket endpoint (on by default, decision 8)."""
+    started = "HTTP Server started on port {port}"
+    ws_settings = websocket_settings(with_value, app.config)
+    websocket = None
+    if ws_settings is not None:
+        websocket = WebSocketService(app, app.handlers, app.root_frame, ws_settings)
+        started += f" (WebSocket enabled on {ws_settings.path})"
+    port = resolve_port(app.config, with_value, app.contract)
+    http = HttpService(
+        app, app.handlers, app.contract, app.config.host, port, app.config.max_body, websocket
+    )
+    return http, started
+
+
+def _socket_server(app: Application, with_value: Any) -> tuple[SocketService, str]:
+    port = resolve_socket_port(app.config, with_value)
+    socket = SocketService(app, app.handlers, app.root_frame, app.config.host, port)
+    return socket, "Socket Server started on port {port}"
+
+
+#: The services ``Start the <name>`` knows, by name: a new service is one row.
+SERVICES: dict[str, ServiceKind] = {
+    HTTP_SERVER: ServiceKind(_http_server),
+    SOCKET_SERVER: ServiceKind(_socket_server, "Socket Server stopped"),
+}
 
 
 def install_signal_handlers(app: Application) -> None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from aro.config import Config
 from aro.lang.bytecode import CodeObject
 from aro.net import mapping
 from aro.net.context import request_bindings
@@ -101,17 +102,15 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
-def resolve_port(settings: Mapping[str, Any], config: Any, contract: Contract | None) -> int:
-    """Decision 7: --port, ARO_HTTP_PORT, the program's Start value, the contract, 8080."""
-    for candidate in (settings.get("port"), settings.get("env_port")):
-        if candidate not in (None, ""):
-            return int(candidate)
-    if isinstance(config, bool):
-        config = None
-    if isinstance(config, int):
-        return config
-    if isinstance(config, dict) and isinstance(config.get("port"), int):
-        return config["port"]
+def resolve_port(config: Config, with_value: Any, contract: Contract | None) -> int:
+    """Decision 7: --port or ARO_HTTP_PORT (``config.port``), the program's ``Start … with``
+    value, the contract, 8080."""
+    if config.port is not None:
+        return config.port
+    if isinstance(with_value, int) and not isinstance(with_value, bool):
+        return with_value
+    if isinstance(with_value, dict) and isinstance(with_value.get("port"), int):
+        return with_value["port"]
     if contract is not None and contract.server_port is not None:
         return contract.server_port
     return DEFAULT_PORT

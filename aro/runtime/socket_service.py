@@ -7,9 +7,9 @@ and WebSocket Event Handlers are not TCP handlers); they run in order per connec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from aro.config import Config
 from aro.net.tcp import TcpConnection, TcpServer
 from aro.runtime.dispatch import ConnectionDispatcher
 from aro.runtime.handlers import CONNECT, DATA, DISCONNECT, HandlerTable
@@ -21,16 +21,15 @@ DEFAULT_SOCKET_PORT = 9000
 CLOSED_REASON = "connection closed"
 
 
-def resolve_socket_port(settings: Mapping[str, Any], config: Any) -> int:
-    """``--socket-port``, then ``ARO_SOCKET_PORT``, then ``with {port: N}`` or ``with N``,
-    then 9000."""
-    for candidate in (settings.get("socket_port"), settings.get("env_port")):
-        if candidate not in (None, ""):
-            return int(candidate)
-    if isinstance(config, int) and not isinstance(config, bool):
-        return config
-    if isinstance(config, dict) and isinstance(config.get("port"), int):
-        return config["port"]
+def resolve_socket_port(config: Config, with_value: Any) -> int:
+    """``--socket-port`` or ``ARO_SOCKET_PORT`` (``config.socket_port``), then ``with
+    {port: N}`` or ``with N``, then 9000."""
+    if config.socket_port is not None:
+        return config.socket_port
+    if isinstance(with_value, int) and not isinstance(with_value, bool):
+        return with_value
+    if isinstance(with_value, dict) and isinstance(with_value.get("port"), int):
+        return with_value["port"]
     return DEFAULT_SOCKET_PORT
 
 

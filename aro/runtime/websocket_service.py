@@ -14,9 +14,9 @@ Handlers, chosen by name).  Every event binds ``event`` with both ``id`` and ``c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any
 
+from aro.config import Config
 from aro.net.server import UpgradeHandler
 from aro.net.websocket.protocol import (
     WebSocket,
@@ -38,26 +38,21 @@ LOST = 1006
 SHUTDOWN_GRACE = 2.0
 
 
-def websocket_settings(config: Any, settings: Mapping[str, Any]) -> WebSocketSettings | None:
+def websocket_settings(with_value: Any, config: Config) -> WebSocketSettings | None:
     """Decision 8: on at ``/ws`` unless ``Start … with { websocket: false }``; a string moves
-    it.  Limits come from the command line (``--ws-max-message``, ``--ws-ping-interval``,
-    ``--ws-no-compression``, ``--ws-compress-min``, ``--ws-broadcast-delay`` in ms)."""
-    path = config.get("websocket", True) if isinstance(config, dict) else True
+    it.  Limits come from the Config's ``ws_*`` options (the broadcast delay in ms)."""
+    path = with_value.get("websocket", True) if isinstance(with_value, dict) else True
     if path is False or path is None:
         return None
-    ws = WebSocketSettings()
+    ws = WebSocketSettings(
+        max_message=config.ws_max_message,
+        ping_interval=config.ws_ping_interval,
+        compression=config.ws_compression,
+        compress_min=config.ws_compress_min,
+        broadcast_delay=config.ws_broadcast_delay / 1000,
+    )
     if isinstance(path, str):
         ws.path = path if path.startswith("/") else "/" + path
-    if settings.get("ws_max_message") is not None:
-        ws.max_message = int(settings["ws_max_message"])
-    if settings.get("ws_ping_interval") is not None:
-        ws.ping_interval = float(settings["ws_ping_interval"])
-    if settings.get("ws_compression") is False:
-        ws.compression = False
-    if settings.get("ws_compress_min") is not None:
-        ws.compress_min = int(settings["ws_compress_min"])
-    if settings.get("ws_broadcast_delay") is not None:
-        ws.broadcast_delay = float(settings["ws_broadcast_delay"]) / 1000
     return ws
 
 

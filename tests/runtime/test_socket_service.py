@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from aro.config import Config
 from aro.lang.compiler import compile_source
 from aro.runtime.handlers import classify
 from aro.runtime.socket_service import resolve_socket_port
@@ -51,13 +52,14 @@ def test_socket_handlers_by_name_and_websocket_handlers_are_not_tcp_handlers() -
 
 
 def test_socket_port_precedence() -> None:
-    assert resolve_socket_port({}, None) == 9000
-    assert resolve_socket_port({}, {}) == 9000
-    assert resolve_socket_port({}, {"port": 9100}) == 9100
-    assert resolve_socket_port({}, 9200) == 9200
-    assert resolve_socket_port({"env_port": "9300"}, {"port": 9100}) == 9300
-    assert resolve_socket_port({"socket_port": 9400, "env_port": "9300"}, 9200) == 9400
-    assert resolve_socket_port({"socket_port": None, "env_port": ""}, True) == 9000
+    unset, given = Config(), Config(socket_port=9400)  # given: by --socket-port or ARO_SOCKET_PORT
+    assert resolve_socket_port(unset, None) == 9000
+    assert resolve_socket_port(unset, {}) == 9000
+    assert resolve_socket_port(unset, {"port": 9100}) == 9100
+    assert resolve_socket_port(unset, 9200) == 9200
+    assert resolve_socket_port(given, {"port": 9100}) == 9400
+    assert resolve_socket_port(given, 9200) == 9400
+    assert resolve_socket_port(unset, True) == 9000
 
 
 # -- end to end --------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from aro.config import Config
 from aro.lang.compiler import compile_source
+from aro.net.websocket.protocol import WebSocketSettings
 from aro.runtime.handlers import classify
 from aro.runtime.websocket_service import close_reason, websocket_settings
 from tests.runtime.live_app import ROOT, LiveApp, run_app
@@ -62,29 +64,31 @@ def test_disconnect_reason_keeps_the_peers_text_else_names_how_it_ended() -> Non
 
 
 def test_websocket_is_on_at_ws_unless_moved_or_turned_off() -> None:
-    assert websocket_settings({}, {}).path == "/ws"
-    assert websocket_settings(None, {}).path == "/ws"
-    assert websocket_settings(8081, {}).path == "/ws"
-    assert websocket_settings({"websocket": "/chat"}, {}).path == "/chat"
-    assert websocket_settings({"websocket": "chat"}, {}).path == "/chat"
-    assert websocket_settings({"websocket": False}, {}) is None
+    config = Config()
+    assert websocket_settings({}, config).path == "/ws"
+    assert websocket_settings(None, config).path == "/ws"
+    assert websocket_settings(8081, config).path == "/ws"
+    assert websocket_settings({"websocket": "/chat"}, config).path == "/chat"
+    assert websocket_settings({"websocket": "chat"}, config).path == "/chat"
+    assert websocket_settings({"websocket": False}, config) is None
 
 
 def test_command_line_limits_reach_the_settings() -> None:
-    settings = websocket_settings(
-        {},
-        {
-            "ws_max_message": "64",
-            "ws_ping_interval": 0,
-            "ws_compression": False,
-            "ws_broadcast_delay": "0",
-        },
+    config = Config(
+        ws_max_message=64, ws_ping_interval=0, ws_compression=False, ws_broadcast_delay=0
     )
+    settings = websocket_settings({}, config)
     assert (settings.max_message, settings.ping_interval, settings.compression) == (64, 0, False)
     assert settings.broadcast_delay == 0
-    defaults = websocket_settings({}, {"ws_max_message": None, "ws_compression": True})
+    defaults = websocket_settings({}, Config())
     assert (defaults.max_message, defaults.compression) == (1 << 20, True)
     assert defaults.broadcast_delay == 0.005
+
+
+def test_the_config_defaults_are_the_transport_defaults() -> None:
+    """Config states the defaults users see; the transport's own must not drift from them."""
+    transport, config = WebSocketSettings(), websocket_settings({}, Config())
+    assert config == transport
 
 
 # -- end to end --------------------------------------------------------------------------------

@@ -1,0 +1,212 @@
+"""The settings of one run, typed and read once: :class:`Config`.
+
+Every option is one field of ``Config``; its metadata says how a user sets it, so the command
+line, the environment and a flag reference all come from that one definition:
+
+- ``flag``: the command-line option (``aro run`` takes it before or after APP);
+- ``env``: the environment variable, ``ARO_`` + the field name in upper case, except the
+  HTTP port, whose variable keeps its established name ``ARO_HTTP_PORT``;
+- ``parse``: text to a typed value, raising ``ValueError`` with what a valid value looks like;
+- ``help``: one line for ``--help`` and the reference.
+
+Precedence: the flag, then the variable (an empty one counts as unset), then the field's
+default.  Ports default to ``None``: the program's own value (``Start … with { port: N }``,
+the contract's server URL) comes before the built-in port, and only the runtime knows it.
+
+This module is a leaf: it imports nothing of ``aro``, so any layer may read a Config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+MAX_PORT = 65535
+
+
+class ConfigError(ValueError):
+    """A value that cannot be used, said in one line that names where it came from."""
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _port(value: str) -> int:
+    """0 asks the system for any free port."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= MAX_PORT:
+        raise ValueError(f"must be 0-{MAX_PORT}")
+    return port
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = minimum - 1
+        if number < minimum:
+            raise ValueError(f"must be a whole number of at least {minimum}")
+        return number
+
+    return parse
+
+
+def _non_negative(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise ValueError("must be a number, 0 or more")
+    return number
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _switch(value: str) -> bool:
+    word = value.strip().lower()
+    if word not in _TRUE + _FALSE:
+        raise ValueError("must be one of " + "/".join(_TRUE + _FALSE))
+    return word in _TRUE
+
+
+def option(
+    default: Any,
+    *,
+    parse: Callable[[str], Any],
+    help: str,
+    flag: str | None = None,
+    flag_sets: Any = None,
+    env: str | None = None,
+) -> Any:
+    """A Config field and how a user sets it.  ``flag_sets`` makes ``flag`` a switch that
+    takes no value and sets the field to ``flag_sets``."""
+    meta = {"help": help, "parse": parse, "flag": flag, "env": env, "flag_sets": flag_sets}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """One run's settings (``aro run``); the Application receives it."""
+
+    host: str = option(
+        "127.0.0.1",
+        flag="--host",
+        env="ARO_HOST",
+        parse=_text,
+        help="bind address of the servers",
+    )
+    port: int | None = option(
+        None,
+        flag="--port",
+        env="ARO_HTTP_PORT",
+        parse=_port,
+        help="HTTP port, 0 = any free one; unset: the program's, the contract's, 8080",
+    )
+    max_body: int = option(
+        1 << 20,
+        flag="--max-body",
+        env="ARO_MAX_BODY",
+        parse=_whole(1),
+        help="largest request body in bytes (413 above)",
+    )
+    socket_port: int | None = option(
+        None,
+        flag="--socket-port",
+        env="ARO_SOCKET_PORT",
+        parse=_port,
+        help="TCP socket server port, 0 = any free one; unset: the program's, 9000",
+    )
+    ws_max_message: int = option(
+        1 << 20,
+        flag="--ws-max-message",
+        env="ARO_WS_MAX_MESSAGE",
+        parse=_whole(1),
+        help="largest WebSocket message in bytes (1009 above)",
+    )
+    ws_ping_interval: float = option(
+        20.0,
+        flag="--ws-ping-interval",
+        env="ARO_WS_PING_INTERVAL",
+        parse=_non_negative,
+        help="seconds of silence before the server pings a WebSocket (0 = never)",
+    )
+    ws_compression: bool = option(
+        True,
+        flag="--ws-no-compression",
+        flag_sets=False,
+        env="ARO_WS_COMPRESSION",
+        parse=_switch,
+        help="permessage-deflate when a client offers it (the flag turns it off)",
+    )
+    ws_compress_min: int = option(
+        256,
+        flag="--ws-compress-min",
+        env="ARO_WS_COMPRESS_MIN",
+        parse=_whole(0),
+        help="smallest WebSocket message worth compressing, in bytes",
+    )
+    ws_broadcast_delay: float = option(
+        5.0,
+        flag="--ws-broadcast-delay",
+        env="ARO_WS_BROADCAST_DELAY",
+        parse=_non_negative,
+        help="ms a broadcast may wait to share writes with the next ones under load (0 = off)",
+    )
+    keep_alive: bool = option(
+        False,
+        flag="--keep-alive",
+        flag_sets=True,
+        env="ARO_KEEP_ALIVE",
+        parse=_switch,
+        help="after Application-Start, keep running until SIGINT or SIGTERM",
+    )
+    debug: bool = option(
+        False,
+        flag="--debug",
+        flag_sets=True,
+        env="ARO_DEBUG",
+        parse=_switch,
+        help="show the Python traceback of an internal error",
+    )
+    # Names in the runtime's tables of repository backends and broadcast buses.  Only code
+    # sets them for now: `aro serve` (the workers issue) adds --store/--bus, ARO_STORE/ARO_BUS.
+    store: str = option("memory", parse=_text, help="repository backend")
+    bus: str = option("local", parse=_text, help="broadcast bus between workers")
+
+    @classmethod
+    def load(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
+        """The Config from given flags (by field name; None = not given; text, or the
+        ``flag_sets`` value of a switch) and the environment.  ConfigError when a value
+        does not parse."""
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            meta = item.metadata
+            given = flags.get(item.name)
+            source = meta["flag"]
+            if given is None and meta["env"] is not None and environ.get(meta["env"]):
+                given, source = environ[meta["env"]], meta["env"]
+            if given is None:
+                continue
+            if isinstance(given, str):
+                try:
+                    given = meta["parse"](given)
+                except ValueError as error:
+                    raise ConfigError(f"{source} {error} (got {given!r})") from None
+            values[item.name] = given
+        return cls(**values)
+
+
+#: The options a user can set, in declaration order: for the command line and the flag
+#: reference (each has ``.name``, ``.default`` and the ``.metadata`` of :func:`option`).
+OPTIONS = tuple(item for item in fields(Config) if item.metadata["flag"] or item.metadata["env"])
