@@ -215,7 +215,7 @@ async def transform(plan: Plan, frame: Frame) -> Any:
     plan.check_preposition()
     if plan.obj is not None and plan.obj.base.lower() == "template":
         path = template_path(plan.obj, frame)
-        return await frame.services.render_template(path, frame, None)
+        return await frame.services.templates.render(path, frame, None)
     value = plan.object_value(frame)
     return values.convert(operation_name(plan, TRANSFORM_TYPES, "identity"), value)
 

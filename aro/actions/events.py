@@ -19,7 +19,7 @@ async def emit(plan: Plan, frame: Frame) -> Any:
     Runs every matching handler concurrently and returns when all have finished.
     """
     plan.check_preposition()
-    await frame.services.emit(plan.result.base, event_payload(plan, frame))
+    await frame.services.events.emit(plan.result.base, event_payload(plan, frame))
     return UNBOUND
 
 

@@ -42,7 +42,7 @@ def broadcast(plan: Plan, frame: Frame) -> Any:
     """To every WebSocket client (``to the <websocket>``), else to every TCP client."""
     plan.check_preposition()
     channel = WEBSOCKET if is_websocket_target(_object_name(plan)) else SOCKET
-    frame.services.broadcast(channel, _message(plan, frame))
+    frame.services.connections.broadcast(channel, _message(plan, frame))
     return UNBOUND
 
 
@@ -57,7 +57,7 @@ def send(plan: Plan, frame: Frame) -> Any:
         connection, websocket_only = _named_connection(frame, obj.specifiers), True
     else:
         connection, websocket_only = connection_id(plan.object_value(frame)), False
-    frame.services.send(connection, _message(plan, frame), websocket_only)
+    frame.services.connections.send(connection, _message(plan, frame), websocket_only)
     return UNBOUND
 
 
@@ -89,12 +89,12 @@ async def close(plan: Plan, frame: Frame) -> Any:
     the <connection> with <client-id>``) closes one WebSocket or TCP connection."""
     plan.check_preposition()
     if plan.result.base.lower() == SOCKET_SERVER:
-        await frame.services.stop(SOCKET_SERVER, None)
+        await frame.services.servers.stop(SOCKET_SERVER, None)
         return UNBOUND
     target = plan.object_value(frame, None)
     if target is None and plan.with_fn is not None:
         target = plan.with_fn(frame)
     if target is None:
         target = plan.result_value(frame)
-    frame.services.close_connection(connection_id(target))
+    frame.services.connections.close(connection_id(target))
     return UNBOUND

@@ -30,7 +30,7 @@ def log(plan: Plan, frame: Frame) -> Any:
         template_output(message)
         return UNBOUND
     stream = "stderr" if target == "stderr" or qualifier == "error" else "stdout"
-    frame.services.log(frame.code.name, message, stream)
+    frame.services.console.log(frame.code.name, message, stream)
     return UNBOUND
 
 

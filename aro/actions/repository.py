@@ -184,7 +184,7 @@ async def accept(plan: Plan, frame: Frame) -> Any:
     }
     if "id" in updated:
         transition["entityId"] = values.describe(updated["id"])
-    await frame.services.emit(STATE_TRANSITION, transition)
+    await frame.services.events.emit(STATE_TRANSITION, transition)
     return updated
 
 

@@ -155,5 +155,5 @@ def publish(plan: Plan, frame: Frame) -> Any:
     """``Publish the <alias> with <var>``: make the value visible to later feature sets of the
     same business activity; the alias is bound here too."""
     value = plan.object_value(frame)
-    frame.services.publish(plan.result.base, value, frame.code.activity)
+    frame.services.events.publish(plan.result.base, value, frame.code.activity)
     return value

@@ -21,17 +21,17 @@ def _service_config(plan: Plan, frame: Frame) -> Any:
 @action("start", prepositions=("with", "on", "at", "for"))
 async def start(plan: Plan, frame: Frame) -> Any:
     plan.check_preposition()
-    return await frame.services.start(plan.result.base, _service_config(plan, frame))
+    return await frame.services.servers.start(plan.result.base, _service_config(plan, frame))
 
 
 @action("stop", prepositions=("with", "for", "on"))
 async def stop(plan: Plan, frame: Frame) -> Any:
     plan.check_preposition()
-    await frame.services.stop(plan.result.base, _service_config(plan, frame))
+    await frame.services.servers.stop(plan.result.base, _service_config(plan, frame))
     return UNBOUND
 
 
 @action("keepalive", "wait", "block")
 async def keepalive(plan: Plan, frame: Frame) -> Any:
-    await frame.services.keepalive()
+    await frame.services.servers.keepalive()
     return UNBOUND

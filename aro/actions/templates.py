@@ -1,6 +1,6 @@
 """Template actions: ``Include`` and the path rule shared with ``Transform`` (ARO-LANGUAGE §9).
 
-Rendering itself belongs to the application (``Services.render_template``); these actions only
+Rendering itself belongs to the application (``Services.templates``); these actions only
 name the template and say where its text goes.
 """
 
@@ -41,7 +41,7 @@ async def include(plan: Plan, frame: Frame) -> Any:
     if insert is None:
         raise ActionError("No template is being rendered")
     extra = _bindings(plan, frame)
-    insert(await frame.services.render_template(template_path(plan.result, frame), frame, extra))
+    insert(await frame.services.templates.render(template_path(plan.result, frame), frame, extra))
     return UNBOUND
 
 

@@ -1,7 +1,8 @@
 """The Application: runs a compiled program's lifecycle and provides its services.
 
-``Application`` implements ``aro.vm.services.Services``: the one object through which actions
-reach the console, repositories, the event bus, published values and servers.
+``Application`` is ``frame.services`` (``aro.vm.services.Services``): the one object through
+which actions reach their capabilities.  It is the console, events, servers and actions
+capabilities itself; connections, templates and repositories are objects of their own.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class Application:
         if root is not None:
             load_store_files(self.repositories, root)
         self.contract = Contract.load(root) if root is not None else None
-        self.templates = TemplateEngine(root / "templates" if root is not None else None)
+        self.templates = TemplateEngine(root / "templates" if root is not None else None, self)
+        self.console = self.events = self.servers = self.actions = self
         self.services_running: dict[str, Any] = {}
         self.root_frame: Frame | None = None  # Application-Start's: parent of handler frames
         self.shutdown_requested = asyncio.Event()
@@ -84,9 +86,6 @@ class Application:
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         target = self.stderr if stream == "stderr" else self.stdout
         target.write(f"[{feature}] {message}\n")
-
-    def repository(self, name: str) -> Any:
-        return self.repositories.get(name)
 
     async def emit(self, event_type: str, payload: dict, wait: bool = True) -> None:
         await self.bus.emit(event_type, payload, wait=wait)
@@ -125,15 +124,6 @@ class Application:
     def _sockets(self) -> SocketService | None:
         return self.services_running.get(SOCKET_SERVER)
 
-    def broadcast(self, channel: str, value: Any) -> int:
-        return self.connections.broadcast(channel, value)
-
-    def send(self, connection: str, value: Any, websocket_only: bool = False) -> None:
-        self.connections.send(connection, value, websocket_only)
-
-    def close_connection(self, connection: str) -> None:
-        self.connections.close(connection)
-
     async def keepalive(self) -> None:
         """Wait for a signal; with no server running, also return once events are idle."""
         if self.services_running:
@@ -148,11 +138,6 @@ class Application:
                     return
         finally:
             waiter.cancel()
-
-    async def render_template(
-        self, path: str, frame: Frame, extra: Mapping[str, Any] | None = None
-    ) -> str:
-        return await self.templates.render(path, frame, self, extra)
 
     async def call_action(self, name: str, payload: Any) -> Any:
         code = self.handlers.user_actions.get(name)

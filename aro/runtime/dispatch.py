@@ -56,7 +56,7 @@ async def run_handler(
     try:
         await execute(frame)
     except Exception as error:  # a failing handler never reaches what triggered it
-        services.log(code.name, f"Handler error: {error_text(error)}", "stderr")
+        services.console.log(code.name, f"Handler error: {error_text(error)}", "stderr")
 
 
 def _guard_passes(guard: Evaluator, frame: Frame) -> bool:

@@ -599,8 +599,9 @@ async def render(
 class TemplateEngine:
     """The templates of one application: ``<root>/templates/<path>``, compiled once each."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, services: Any) -> None:
         self.directory = directory
+        self.services = services  # what the frames of a render reach, besides its output
         self._loader = None if directory is None else FileSystemLoader(str(directory))
         self._environment = Environment(loader=self._loader)
         self._cache: dict[str, tuple[CompiledTemplate, Callable[[], bool]]] = {}
@@ -632,7 +633,6 @@ class TemplateEngine:
         root = self.directory.resolve()
         return (root / path).resolve().is_relative_to(root)
 
-    async def render(
-        self, path: str, caller: Frame, services: Any, extra: Mapping[str, Any] | None = None
-    ) -> str:
-        return await render(self.load(path), caller, services, extra)
+    async def render(self, path: str, caller: Frame, extra: Mapping[str, Any] | None = None) -> str:
+        """The ``templates`` capability of ``aro.vm.services``."""
+        return await render(self.load(path), caller, self.services, extra)

@@ -62,7 +62,7 @@ class Frame:
         self.response: Response | None = None
         self.loop_state: list[Any] = []
         # `Publish as` makes a value visible to later runs of the same business activity.
-        published = services.published(code.activity)
+        published = services.events.published(code.activity)
         if published:
             for name, value in published.items():
                 self.bind_name(name, value)

@@ -161,7 +161,7 @@ async def execute(frame: Frame) -> Response:
             await _parallel_for(frame, code.loops[arg])
         elif op == PUBLISH:
             alias, slot = arg
-            frame.services.publish(alias, frame.load(slot), frame.code.activity)
+            frame.services.events.publish(alias, frame.load(slot), frame.code.activity)
         elif op == REQUIRE:
             _require(frame, *arg)
         elif op == BREAK_OUTSIDE:
@@ -240,7 +240,7 @@ def _require(frame: Frame, name: str, source: str, slot: int) -> None:
     if source == "environment":
         frame.bind(slot, frame.services.environ.get(name, ""))
         return
-    value = frame.services.published(source).get(name, UNBOUND)
+    value = frame.services.events.published(source).get(name, UNBOUND)
     if value is UNBOUND:
         value = frame.find(name)
     if value is UNBOUND:

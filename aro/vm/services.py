@@ -56,32 +56,22 @@ class Repositories(Protocol):
         """Snapshot the named repositories for ``rows_now``/``count_now`` in one statement."""
 
 
-class Services(Protocol):
-    environ: Mapping[str, str]
-    parameters: Mapping[str, Any]  # application arguments: <parameter: name>
-
+class Console(Protocol):
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         """Write one Log message (multi-line allowed) with the ``[feature] `` prefix."""
 
-    repositories: Repositories
 
-    def repository(self, name: str) -> Repository: ...
-
+class Events(Protocol):
     async def emit(self, event_type: str, payload: dict, wait: bool = True) -> None:
         """Deliver a domain event to its handlers; with ``wait`` return when all finished."""
 
-    def publish(self, alias: str, value: Any, activity: str) -> None: ...
+    def publish(self, alias: str, value: Any, activity: str) -> None:
+        """``Publish as``: make a value visible to later runs of the same business activity."""
 
     def published(self, activity: str) -> Mapping[str, Any]: ...
 
-    async def start(self, service: str, config: Any) -> Any:
-        """Start ``http-server``, ``socket-server``, … ; returns the service's description."""
 
-    async def stop(self, service: str, config: Any) -> None: ...
-
-    async def keepalive(self) -> None:
-        """Block until SIGINT/SIGTERM (a server is running) or the event bus is idle."""
-
+class Connections(Protocol):
     def broadcast(self, channel: str, value: Any) -> int:
         """Send ``value`` (a string as text, bytes as binary, else JSON) to every client of
         ``channel`` (``websocket`` or ``socket``); answer how many.  No server running means
@@ -92,17 +82,45 @@ class Services(Protocol):
         ``websocket_only``, TCP) connection by id; ActionError when no open connection has
         that id."""
 
-    def close_connection(self, connection: str) -> None:
+    def close(self, connection: str) -> None:
         """Close one WebSocket or TCP connection by id; ActionError when it is not open."""
 
+
+class Servers(Protocol):
+    async def start(self, service: str, with_value: Any) -> Any:
+        """Start ``http-server``, ``socket-server``, … ; returns the service's description."""
+
+    async def stop(self, service: str, with_value: Any) -> None: ...
+
+    async def keepalive(self) -> None:
+        """Block until SIGINT/SIGTERM (a server is running) or the event bus is idle."""
+
+
+class Templates(Protocol):
+    async def render(self, path: str, frame: Any, extra: Mapping[str, Any] | None = None) -> str:
+        """Render ``templates/<path>`` in an isolated child of ``frame`` (a ``Frame``) that
+        also sees ``extra``; raises the ``TemplateError``s of ``aro.runtime.templates``."""
+
+
+class Actions(Protocol):
     async def call_action(self, name: str, payload: Any) -> Any:
         """Run a user-defined action feature set (``Application.Name``)."""
 
-    async def render_template(
-        self, path: str, frame: Any, extra: Mapping[str, Any] | None = None
-    ) -> str:
-        """Render ``templates/<path>`` in an isolated child of ``frame`` (a ``Frame``) that
-        also sees ``extra``; raises the ``TemplateError``s of ``aro.runtime.templates``."""
+
+class Services(Protocol):
+    """``frame.services``: one object holding the capabilities.  A new family of actions adds
+    a capability here instead of widening one interface; an implementation may hold small
+    objects or be several capabilities itself."""
+
+    console: Console
+    events: Events
+    connections: Connections
+    servers: Servers
+    templates: Templates
+    actions: Actions
+    repositories: Repositories
+    environ: Mapping[str, str]
+    parameters: Mapping[str, Any]  # application arguments: <parameter: name>
 
     def magic(self, name: str, specifiers: tuple[str, ...]) -> Any:
         """Resolve a magic name that no frame binds (``contract``, ``metrics``, …); raise

@@ -44,6 +44,7 @@ class FakeServices:
         self.logs: list[tuple[str, str, str]] = []
         self.publications: list[tuple[str, Any, str]] = []
         self.repositories = FakeRepositories()
+        self.console = self.events = self  # the capabilities it records
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))

@@ -181,11 +181,12 @@ def test_transform_bad_int_fails(run):
 
 
 def test_transform_template_asks_the_services_to_render(last, services):
-    class TemplateServices(services):
-        async def render_template(self, path, frame, extra=None):
+    class Templates:
+        async def render(self, path, frame, extra=None):
             return f"rendered {path}"
 
-    fake = TemplateServices()
+    fake = services()
+    fake.templates = Templates()
     assert last("Transform the <html> from the <template: emails/welcome.tpl>.", fake) == (
         "rendered emails/welcome.tpl"
     )

@@ -41,6 +41,7 @@ class Services:
     def __init__(self) -> None:
         self.logs: list[tuple[str, str, str]] = []
         self.running = self.most_running = 0  # handlers in flight, now and at most
+        self.console = self.events = self
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))

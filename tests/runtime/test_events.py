@@ -49,6 +49,7 @@ class Services:
     def __init__(self) -> None:
         self.logs: list[tuple[str, str, str]] = []
         self.environ: dict[str, str] = {}
+        self.console = self.events = self
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))

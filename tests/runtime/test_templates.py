@@ -46,7 +46,7 @@ class Site:
         return Frame(self.app.program.code_objects[0], self.app, bindings=bindings)
 
     async def render_async(self, path: str, caller: Frame) -> str:
-        return await self.app.render_template(path, caller)
+        return await self.app.templates.render(path, caller)
 
     def render(self, path: str, bindings: dict[str, Any] | None = None) -> str:
         return asyncio.run(self.render_async(path, self.caller(bindings)))
@@ -148,7 +148,7 @@ def test_a_missing_variable_is_a_render_error_at_its_block(site):
 
 
 def test_repository_names_and_environment_in_expressions(site):
-    asyncio.run(site.app.repository("note-repository").store({"text": "a"}))
+    asyncio.run(site.app.repositories.get("note-repository").store({"text": "a"}))
     assert site.page("{{ <note-repository: count> }}") == "1"
 
 
@@ -462,7 +462,7 @@ def test_an_application_without_a_folder_finds_no_templates():
     app = Application(compile_source(START, "main.aro"), stdout=io.StringIO())
     frame = Frame(app.program.code_objects[0], app)
     with pytest.raises(TemplateNotFoundError):
-        asyncio.run(app.render_template("index.html", frame))
+        asyncio.run(app.templates.render("index.html", frame))
 
 
 # -- concurrency -----------------------------------------------------------------------------------
