@@ -193,7 +193,7 @@ class Config:
         for item in fields(cls):
             meta = item.metadata
             given = flags.get(item.name)
-            source = meta["flag"]
+            source = meta["flag"] or item.name
             if given is None and meta["env"] is not None and environ.get(meta["env"]):
                 given, source = environ[meta["env"]], meta["env"]
             if given is None:
