@@ -13,13 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aro.vm import values
-from tests.speedups.test_codec import BUILDS, load_build
+from tests.support.codec import BUILDS, load_build, shaper
 
 DATE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-def shaper(build):
-    return build.JsonShaper(values._foundation_order, values._json_leaf)
 
 
 def rendered(build, value) -> bytes:
@@ -81,7 +77,7 @@ JSONISH = st.recursive(
 )
 
 
-@pytest.fixture(params=BUILDS, ids=["compiled", "pure"])
+@pytest.fixture(params=list(BUILDS))
 def build(request):
     return load_build(request.param)
 
