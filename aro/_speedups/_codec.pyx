@@ -3,8 +3,8 @@
 the JSON shaping walk that bodies and broadcasts take before orjson writes them.
 
 ``_pure.py`` is its behavioural twin (``tests/speedups`` hold both to identical event lists)
-and the home of what the two share verbatim: error reasons, close-frame rules, float shaping.
-The C kernels (unmasking, UTF-8 validation) are in ``_mask.h`` and ``_utf8.h``.
+and the home of what the two share verbatim: error reasons, close-frame rules, float shaping,
+limits. The C kernels (unmasking, UTF-8 validation) are in ``_mask.h`` and ``_utf8.h``.
 """
 
 cimport cython
@@ -32,8 +32,10 @@ from libc.string cimport memcpy
 from time import monotonic
 
 from aro._speedups._pure import (
+    JSON_TOO_DEEP,
     MAX_BROADCAST_GATHER,
     MAX_GATHERED_BYTES,
+    MAX_JSON_DEPTH,
     MAX_KEY_ORDERS,
     REASON_BAD_UTF8,
     REASON_CONTROL_FRAGMENTED,
@@ -546,7 +548,7 @@ cdef int _deliver(_Pending pending) except -1:
 # JSON shaping (the twin's JsonShaper): the walk every HTTP body and broadcast takes before
 # orjson writes it, compiled because it touches every row of a repository listing.
 
-cdef int MAX_DEPTH = 1000  # as deep as Python's own recursion limit lets the twin go
+cdef int MAX_DEPTH = MAX_JSON_DEPTH
 
 
 cdef inline bint _is_json_scalar(object value, int depth) except -1:
@@ -557,7 +559,7 @@ cdef inline bint _is_json_scalar(object value, int depth) except -1:
     if value is None:
         return True
     if depth >= MAX_DEPTH:
-        raise RecursionError("value nested too deeply for JSON")
+        raise RecursionError(JSON_TOO_DEEP)
     return False
 
 
