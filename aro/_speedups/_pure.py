@@ -13,6 +13,27 @@ import sys
 import time
 from collections.abc import Callable
 
+# What aro._speedups exports; both builds define these (tests/speedups/test_exports.py).
+__all__ = [
+    "IMPLEMENTATION",
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_COMPRESSED_BINARY",
+    "OP_COMPRESSED_TEXT",
+    "OP_CONT",
+    "OP_ERROR",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "FrameParser",
+    "JsonShaper",
+    "Outbox",
+    "apply_mask",
+    "encode_close",
+    "encode_frame",
+    "validate_utf8",
+]
+
 IMPLEMENTATION = "pure"
 
 OP_CONT, OP_TEXT, OP_BINARY = 0, 1, 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import subprocess
 import sys
@@ -827,41 +826,6 @@ def test_no_gathering_without_a_delay(codec):
 
 
 # --- package selection ----------------------------------------------------------------------
-
-API = [
-    "IMPLEMENTATION",
-    "OP_BINARY",
-    "OP_CLOSE",
-    "OP_COMPRESSED_BINARY",
-    "OP_COMPRESSED_TEXT",
-    "OP_CONT",
-    "OP_ERROR",
-    "OP_PING",
-    "OP_PONG",
-    "OP_TEXT",
-    "FrameParser",
-    "JsonShaper",
-    "Outbox",
-    "apply_mask",
-    "encode_close",
-    "encode_frame",
-    "validate_utf8",
-]
-
-
-def test_both_builds_define_the_whole_api():
-    for name in BUILDS:
-        module = load_build(name)
-        assert [attr for attr in API if not hasattr(module, attr)] == []
-
-
-def test_package_exports_the_whole_api():
-    import aro._speedups as package
-
-    assert sorted(package.__all__) == sorted(API)
-    implementation = importlib.import_module(BUILDS[package.IMPLEMENTATION])
-    for attr in API:
-        assert getattr(package, attr) is getattr(implementation, attr), attr
 
 
 def test_no_extensions_forces_pure():
