@@ -10,6 +10,8 @@ import sys
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
+SPEEDUPS = "aro/_speedups"
+
 
 class OptionalBuildExt(build_ext):
     """Report a failed compile and carry on instead of failing the install."""
@@ -37,7 +39,11 @@ def extensions() -> list:
     # -O3 lets GCC vectorise the unmask loop (the DESIGN target is tens of GB/s).
     flags = [] if sys.platform == "win32" else ["-O3"]
     codec = Extension(
-        "aro._speedups._codec", ["aro/_speedups/_codec.pyx"], extra_compile_args=flags
+        "aro._speedups._codec",
+        [f"{SPEEDUPS}/_codec.pyx"],
+        include_dirs=[SPEEDUPS],  # the C kernels it includes
+        depends=[f"{SPEEDUPS}/_mask.h", f"{SPEEDUPS}/_utf8.h"],
+        extra_compile_args=flags,
     )
     return cythonize(
         [codec],

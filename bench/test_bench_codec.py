@@ -14,26 +14,19 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
-import importlib
 import itertools
 import logging
 import os
 
 import pytest
 
-from tests.speedups.test_codec import client_frame
+from tests.support.codec import client_frame, load_build
 
 SIZES = {"16B": 16, "125B": 125, "4KiB": 4096, "64KiB": 65536}
 SUBSCRIBERS = 1000
 BROADCAST_MESSAGE = b"x" * 64
 OURS = ["compiled", "pure"]
 PEERS = ["picows", "websockets"]
-
-
-def our_codec(build: str):
-    if build == "compiled":
-        return pytest.importorskip("aro._speedups._codec", reason="compiled codec not built")
-    return importlib.import_module("aro._speedups._pure")
 
 
 class MemoryTransport:
@@ -94,7 +87,7 @@ def masked(size: int, count: int = 1) -> bytes:
 
 
 def parse_ours(build: str):
-    parser = our_codec(build).FrameParser(max_message_size=1 << 20)
+    parser = load_build(build).FrameParser(max_message_size=1 << 20)
     return parser.feed
 
 
@@ -211,7 +204,7 @@ def encoder_for(contender: str):
     transport."""
     transport = MemoryTransport()
     if contender in OURS:
-        encode_frame, opcode = our_codec(contender).encode_frame, 2
+        encode_frame, opcode = load_build(contender).encode_frame, 2
         return lambda payload: transport.write(encode_frame(opcode, payload)), transport
     if contender == "websockets":
         protocol = pytest.importorskip("websockets.protocol")
@@ -249,7 +242,7 @@ def broadcaster_for(contender: str):
     transports."""
     transports = [MemoryTransport() for _ in range(SUBSCRIBERS)]
     if contender in OURS:
-        codec = our_codec(contender)
+        codec = load_build(contender)
         outbox, subscribers = codec.Outbox(IdleLoop()), [Subscriber(t) for t in transports]
 
         def broadcast(message: bytes) -> None:

@@ -13,8 +13,7 @@ import pytest
 
 from aro.actions.core import entity_id
 from aro.vm import values
-from bench.test_bench_codec import our_codec
-from tests.speedups.test_json_shaper import shaper
+from tests.support.codec import load_build, shaper
 
 ROWS = 20
 
@@ -27,7 +26,7 @@ def listing() -> dict:
 @pytest.mark.benchmark(group="json listing")
 @pytest.mark.parametrize("build", ["compiled", "pure"])
 def test_our_to_json(benchmark, monkeypatch, build):
-    monkeypatch.setattr(values, "_jsonable", shaper(our_codec(build)))
+    monkeypatch.setattr(values, "_jsonable", shaper(load_build(build)))
     body = listing()
     expected = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     assert benchmark(values.to_json, body) == expected

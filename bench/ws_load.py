@@ -8,7 +8,7 @@ Modes (PEERS.md §5; DESIGN.md "Performance targets"):
   µs per delivery, and delivery latency p50/p99 (receive time minus the publish stamp).
 - ``echo``: C connections, W=1, 64 B text frames; reports msgs/s and server CPU µs/msg.
 
-Ours runs examples/WebChat (fan-out, memory) or bench/apps/WsEcho (echo) through the VM; the
+Ours runs examples/WebChat (fan-out, memory) or tests/apps/Echo (echo) through the VM; the
 peers are bench/peers/ws_peers.py.  The client is one Python process on raw non-blocking
 sockets and epoll: frames out are precomputed (one masked template, the mask applied as one
 int XOR), frames in are only counted from their headers, never parsed into objects, and the
@@ -78,10 +78,10 @@ def free_port() -> int:
 
 
 def make_server(name: str, mode: str) -> Server:
-    """Ours runs WebChat (broadcast on POST) or WsEcho; peers serve both on two ports."""
+    """Ours runs WebChat (broadcast on POST) or the Echo app; peers serve both on two ports."""
     port = free_port()
     if name == "ours":
-        app = "bench/apps/WsEcho" if mode == "echo" else "examples/WebChat"
+        app = "tests/apps/Echo" if mode == "echo" else "examples/WebChat"
         argv = [sys.executable, "-m", "aro", "run", str(ROOT / app), "--port", str(port)]
         return Server(name, argv, port, port)
     http_port = free_port()

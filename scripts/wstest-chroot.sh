@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reference Autobahn|Testsuite (wstest -m fuzzingclient) against tests/autobahn/EchoApp.
+# The reference Autobahn|Testsuite (wstest -m fuzzingclient) against tests/apps/Echo.
 #
 # wstest is Python 2 code and upstream ships it only as a Docker image that cannot be pulled
 # here, so it runs in a Debian 11 chroot with CPython 2.7 and the upstream pins (PEERS.md §4).
@@ -113,7 +113,7 @@ start_server() {
     # 127.0.0.1.  Sets SERVER_PID and SERVER_PORT; its output goes to $ROOT/server.log.
     local output=$ROOT/server.log
     # shellcheck disable=SC2086  # WSTEST_SERVER_ARGS is a list of flags
-    (cd "$REPO" && exec env PYTHONUNBUFFERED=1 "$PYTHON" -m aro run tests/autobahn/EchoApp \
+    (cd "$REPO" && exec env PYTHONUNBUFFERED=1 "$PYTHON" -m aro run tests/apps/Echo \
         --port 0 --ws-max-message 16777216 --ws-ping-interval 0 ${WSTEST_SERVER_ARGS:-}) \
         >"$output" 2>&1 &
     SERVER_PID=$!

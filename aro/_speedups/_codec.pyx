@@ -3,7 +3,8 @@
 the JSON shaping walk that bodies and broadcasts take before orjson writes them.
 
 ``_pure.py`` is its behavioural twin (``tests/speedups`` hold both to identical event lists)
-and the home of what the two share verbatim: error reasons, close-frame rules, float shaping.
+and the home of what the two share verbatim: error reasons, close-frame rules, float shaping,
+limits. The C kernels (unmasking, UTF-8 validation) are in ``_mask.h`` and ``_utf8.h``.
 """
 
 cimport cython
@@ -31,8 +32,10 @@ from libc.string cimport memcpy
 from time import monotonic
 
 from aro._speedups._pure import (
+    JSON_TOO_DEEP,
     MAX_BROADCAST_GATHER,
     MAX_GATHERED_BYTES,
+    MAX_JSON_DEPTH,
     MAX_KEY_ORDERS,
     REASON_BAD_UTF8,
     REASON_CONTROL_FRAGMENTED,
@@ -54,123 +57,12 @@ cdef extern from "Python.h":
     # Declared here with a NULL-able item list: PyList_SetSlice(list, low, high, NULL) deletes.
     int list_delete_slice "PyList_SetSlice" (object, Py_ssize_t, Py_ssize_t, void*) except -1
 
-cdef extern from *:
-    """
-    #include <stdint.h>
-    #include <string.h>
-
-    /* GCC on x86-64 Linux builds the unmask loop twice, plain and AVX2, and picks one at load
-       time (ifunc), so the wheel stays portable while AVX2 machines get 32-byte XORs. */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-    #define ARO_CLONES __attribute__((target_clones("avx2", "default")))
-    #else
-    #define ARO_CLONES
-    #endif
-
-    /* A block of payload XORed at once: a 32-byte vector where the compiler has them. */
-    #if defined(__GNUC__)
-    typedef uint64_t aro_block __attribute__((vector_size(32)));
-    #else
-    typedef uint64_t aro_block;
-    #endif
-    #define ARO_UNROLL (4 * sizeof(aro_block))
-
-    /* dst[i] = src[i] ^ mask[(phase + i) % 4] (RFC 6455 5.3). Long payloads first XOR bytes
-       up to a 32-byte boundary of dst (aligned stores; the loads stay unaligned), then four
-       blocks per step with the rotated mask replicated into every 8-byte lane, then words,
-       then bytes. memcpy keeps every access alignment-safe and compiles to plain moves. */
-    ARO_CLONES
-    static void aro_unmask(uint8_t *restrict dst, const uint8_t *restrict src, size_t n,
-                           const uint8_t *mask, size_t phase)
-    {
-        uint8_t key[8];
-        uint64_t key64, word;
-        aro_block b0, b1, b2, b3, keys;
-        size_t i = 0, j, start = 0;
-        if (n >= ARO_UNROLL + 32) {
-            start = (32 - ((uintptr_t)dst & 31)) & 31;
-            for (; i < start; i++) dst[i] = src[i] ^ mask[(phase + i) & 3];
-        }
-        for (j = 0; j < 8; j++) key[j] = mask[(phase + start + j) & 3];
-        memcpy(&key64, key, 8);
-        for (j = 0; j < sizeof keys; j += 8) memcpy((uint8_t *)&keys + j, &key64, 8);
-        for (; i + ARO_UNROLL <= n; i += ARO_UNROLL) {
-            /* Four named blocks, not an array: GCC keeps them in registers. */
-            memcpy(&b0, src + i, sizeof b0);
-            memcpy(&b1, src + i + sizeof b0, sizeof b0);
-            memcpy(&b2, src + i + 2 * sizeof b0, sizeof b0);
-            memcpy(&b3, src + i + 3 * sizeof b0, sizeof b0);
-            b0 ^= keys;
-            b1 ^= keys;
-            b2 ^= keys;
-            b3 ^= keys;
-            memcpy(dst + i, &b0, sizeof b0);
-            memcpy(dst + i + sizeof b0, &b1, sizeof b0);
-            memcpy(dst + i + 2 * sizeof b0, &b2, sizeof b0);
-            memcpy(dst + i + 3 * sizeof b0, &b3, sizeof b0);
-        }
-        for (; i + 8 <= n; i += 8) {
-            memcpy(&word, src + i, 8);
-            word ^= key64;
-            memcpy(dst + i, &word, 8);
-        }
-        for (; i < n; i++) dst[i] = src[i] ^ key[(i - start) & 3];
-    }
-
-    /* UTF-8 validation as a DFA over byte classes (Unicode 15, table 3-7), so a text message
-       can be checked piece by piece: the state carries over between frames and feed() calls
-       and turns REJECT at the first byte no continuation could make valid. */
-    enum { ARO_UTF8_ACCEPT = 0, ARO_UTF8_REJECT = 1 };
-    static uint8_t aro_utf8_class[256];
-    /* States: 0 accept, 1 reject, 2/3/4 need 1/2/3 continuation bytes, 5 after E0 (needs
-       A0-BF), 6 after ED (80-9F), 7 after F0 (90-BF), 8 after F4 (80-8F). Classes: 0 ASCII,
-       1 80-8F, 2 90-9F, 3 A0-BF, 4 never valid, 5 C2-DF, 6 E0, 7 E1-EC EE-EF, 8 ED, 9 F0,
-       10 F1-F3, 11 F4. */
-    static const uint8_t aro_utf8_next[9][12] = {
-        {0, 1, 1, 1, 1, 2, 5, 3, 6, 7, 4, 8},
-        {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-        {1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
-        {1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1},
-        {1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-        {1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1},
-        {1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-        {1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-        {1, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    };
-
-    static void aro_utf8_init(void)
-    {
-        int b;
-        for (b = 0; b < 256; b++) {
-            aro_utf8_class[b] =
-                b < 0x80 ? 0 : b < 0x90 ? 1 : b < 0xA0 ? 2 : b < 0xC0 ? 3 : b < 0xC2 ? 4 :
-                b < 0xE0 ? 5 : b == 0xE0 ? 6 : b == 0xED ? 8 : b < 0xF0 ? 7 : b == 0xF0 ? 9 :
-                b < 0xF4 ? 10 : b == 0xF4 ? 11 : 4;
-        }
-    }
-
-    /* Run the DFA over p[0:n] from `state`; ASCII runs are skipped a word at a time. */
-    static int aro_utf8_run(int state, const uint8_t *p, size_t n)
-    {
-        size_t i = 0;
-        uint64_t word;
-        while (i < n) {
-            if (state == ARO_UTF8_ACCEPT) {
-                while (i + 8 <= n) {
-                    memcpy(&word, p + i, 8);
-                    if (word & 0x8080808080808080ULL) break;
-                    i += 8;
-                }
-                if (i == n) break;
-            }
-            state = aro_utf8_next[state][aro_utf8_class[p[i++]]];
-            if (state == ARO_UTF8_REJECT) break;
-        }
-        return state;
-    }
-    """
+# The C kernels: payload unmasking and incremental UTF-8 validation.
+cdef extern from "_mask.h":
     void aro_unmask(uint8_t* dst, const uint8_t* src, size_t n, const uint8_t* mask,
                     size_t phase) nogil
+
+cdef extern from "_utf8.h":
     void aro_utf8_init()
     int aro_utf8_run(int state, const uint8_t* p, size_t n) nogil
     enum:
@@ -178,6 +70,27 @@ cdef extern from *:
         ARO_UTF8_REJECT
 
 aro_utf8_init()
+
+# What aro._speedups exports; both builds define these (tests/speedups/test_exports.py).
+__all__ = [
+    "IMPLEMENTATION",
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_COMPRESSED_BINARY",
+    "OP_COMPRESSED_TEXT",
+    "OP_CONT",
+    "OP_ERROR",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "FrameParser",
+    "JsonShaper",
+    "Outbox",
+    "apply_mask",
+    "encode_close",
+    "encode_frame",
+    "validate_utf8",
+]
 
 IMPLEMENTATION = "compiled"
 
@@ -519,7 +432,6 @@ cdef class _Pending(list):
         self.write_limit = conn.write_limit
 
 
-@cython.final
 cdef double MAX_GATHER = MAX_BROADCAST_GATHER
 cdef Py_ssize_t MAX_GATHERED = MAX_GATHERED_BYTES
 
@@ -657,7 +569,7 @@ cdef int _deliver(_Pending pending) except -1:
 # JSON shaping (the twin's JsonShaper): the walk every HTTP body and broadcast takes before
 # orjson writes it, compiled because it touches every row of a repository listing.
 
-cdef int MAX_DEPTH = 1000  # as deep as Python's own recursion limit lets the twin go
+cdef int MAX_DEPTH = MAX_JSON_DEPTH
 
 
 cdef inline bint _is_json_scalar(object value, int depth) except -1:
@@ -668,7 +580,7 @@ cdef inline bint _is_json_scalar(object value, int depth) except -1:
     if value is None:
         return True
     if depth >= MAX_DEPTH:
-        raise RecursionError("value nested too deeply for JSON")
+        raise RecursionError(JSON_TOO_DEEP)
     return False
 
 

@@ -3,13 +3,36 @@ walk, used when the extension is absent or ``ARO_NO_EXTENSIONS=1``.
 
 It is also the one home of what both builds share verbatim: the error reasons (they are part
 of the event tuples, which the differential test compares), close-frame validation and close
-payloads (rare, so the compiled module imports them from here instead of restating them).
+payloads (rare, so the compiled module imports them from here instead of restating them), and
+the limits (broadcast gathering, JSON depth).
 """
 
 import codecs
 import math
+import sys
 import time
 from collections.abc import Callable
+
+# What aro._speedups exports; both builds define these (tests/speedups/test_exports.py).
+__all__ = [
+    "IMPLEMENTATION",
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_COMPRESSED_BINARY",
+    "OP_COMPRESSED_TEXT",
+    "OP_CONT",
+    "OP_ERROR",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "FrameParser",
+    "JsonShaper",
+    "Outbox",
+    "apply_mask",
+    "encode_close",
+    "encode_frame",
+    "validate_utf8",
+]
 
 IMPLEMENTATION = "pure"
 
@@ -488,7 +511,15 @@ def _deliver(pending: _Pending) -> None:
 # JSON shaping: every HTTP body and broadcast is a JSON value walked once before orjson writes it.
 
 MAX_KEY_ORDERS = 4096  # distinct dict shapes remembered; programs have a handful
+# Both builds refuse a container (or non-JSON leaf) this deep, 0 being the value itself: the
+# compiled walk so that it cannot overflow the C stack, this one to refuse the same values.
+MAX_JSON_DEPTH = 1000
+JSON_TOO_DEEP = "value nested too deeply for JSON"
 _PLAIN_LEAVES = frozenset((str, int, bool, type(None)))
+# Python frames the walks below take per level of nesting at most (a dict comprehension and
+# _copy), and spare frames for what they call (order_keys, convert_leaf).
+_FRAMES_PER_LEVEL = 2
+_SPARE_FRAMES = 100
 
 
 class JsonShaper:
@@ -507,31 +538,52 @@ class JsonShaper:
         self._shapes: dict[tuple, tuple[tuple, bool]] = {}
 
     def __call__(self, value: object) -> object:
-        return value if self._is_plain(value) else self._copy(value)
+        try:
+            return value if self._is_plain(value, 0) else self._copy(value, 0)
+        except RecursionError as error:
+            if error.args == (JSON_TOO_DEEP,):
+                raise
+            return self._shape_with_room(value)
 
-    def _is_plain(self, value: object) -> bool:
+    def _shape_with_room(self, value: object) -> object:
+        """Walk again with the interpreter's recursion limit raised above the caller's stack
+        by what MAX_JSON_DEPTH needs, so that the limit, not the caller's depth, decides what
+        is refused (as in the compiled walk). Python-to-Python calls take no C stack."""
+        limit = sys.getrecursionlimit()
+        needed = _stack_depth() + _FRAMES_PER_LEVEL * MAX_JSON_DEPTH + _SPARE_FRAMES
+        sys.setrecursionlimit(max(limit, needed))
+        try:
+            return value if self._is_plain(value, 0) else self._copy(value, 0)
+        finally:
+            sys.setrecursionlimit(limit)
+
+    def _is_plain(self, value: object, depth: int) -> bool:
         kind = type(value)
+        if kind is not dict and kind is not list:
+            return kind in _PLAIN_LEAVES
+        if depth >= MAX_JSON_DEPTH:
+            raise RecursionError(JSON_TOO_DEEP)
         if kind is dict:
             if not self._shape_of(value)[1]:
                 return False
-            items = value.values()
-        elif kind is list:
-            items = value
-        else:
-            return kind in _PLAIN_LEAVES
-        for item in items:
-            if type(item) not in _PLAIN_LEAVES and not self._is_plain(item):
+            value = value.values()
+        depth += 1
+        for item in value:
+            if type(item) not in _PLAIN_LEAVES and not self._is_plain(item, depth):
                 return False
         return True
 
-    def _copy(self, value: object) -> object:
+    def _copy(self, value: object, depth: int) -> object:
         kind = type(value)
         if kind in _PLAIN_LEAVES:
             return value
+        if depth >= MAX_JSON_DEPTH:
+            raise RecursionError(JSON_TOO_DEEP)
+        depth += 1
         if kind is dict:
-            return {key: self._copy(value[key]) for key in self._shape_of(value)[0]}
+            return {key: self._copy(value[key], depth) for key in self._shape_of(value)[0]}
         if kind is list or kind is tuple:
-            return [self._copy(item) for item in value]
+            return [self._copy(item, depth) for item in value]
         if kind is float:
             return float_for_json(value)
         return self._convert_leaf(value)
@@ -546,6 +598,13 @@ class JsonShaper:
             ordered = tuple(self._order_keys(keys))
             shape = self._shapes[keys] = (ordered, ordered == tuple(sorted(keys)))
         return shape
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
 
 
 def float_for_json(value: float) -> object:

@@ -1,18 +1,13 @@
-"""Helpers for action tests: compile a feature-set body, run it with fake services."""
+"""Fixtures for action tests: a feature set's statements run with fake services."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-import aro.actions  # noqa: F401  (registers every verb)
-from aro.lang.compiler import compile_source
-from aro.vm.frame import Frame, Response
-from aro.vm.machine import execute, linked
+from tests.support.inproc import BodyRun, call_last, run_body
 
 
 class FakeRepository:
@@ -63,23 +58,6 @@ class FakeServices:
         return [message for _, message, _ in self.logs]
 
 
-def _code(body: str):
-    program = compile_source(f"(Test: Action Demo) {{\n{body}\n}}\n", "test.aro")
-    return program.code_objects[0]
-
-
-class Run:
-    """The outcome of running a body: its frame, services and response."""
-
-    def __init__(self, frame: Frame, services: FakeServices, response: Response) -> None:
-        self.frame = frame
-        self.services = services
-        self.response = response
-
-    def __getitem__(self, name: str) -> Any:
-        return self.frame.lookup(name)
-
-
 @pytest.fixture
 def services():
     """``services(environ=…, parameters=…)`` makes a FakeServices."""
@@ -88,34 +66,25 @@ def services():
 
 @pytest.fixture
 def run():
-    """``run(body, services=None, bindings=None)`` executes the statements and returns a ``Run``."""
+    """``run(body, services=None, bindings=None)`` executes the statements and returns a
+    ``BodyRun`` (tests/support/inproc.py)."""
 
-    def run_body(
+    def run_with_fakes(
         body: str, services: FakeServices | None = None, bindings: dict | None = None
-    ) -> Run:
-        services = services or FakeServices()
-        frame = Frame(_code(body), services, bindings=bindings)
-        response = asyncio.run(execute(frame))
-        return Run(frame, services, response)
+    ) -> BodyRun:
+        return run_body(body, services or FakeServices(), bindings)
 
-    return run_body
+    return run_with_fakes
 
 
 @pytest.fixture
 def last():
-    """``last(body, services=None, bindings=None)`` runs every statement but the last, then
-    calls the last statement's action directly and returns what it returned (whatever the
-    binding rules would do with it)."""
+    """``last(body, services=None, bindings=None)``: ``call_last`` (tests/support/inproc.py)
+    with fake services unless given."""
 
-    def call_last(
+    def call_last_with_fakes(
         body: str, services: FakeServices | None = None, bindings: dict | None = None
     ) -> Any:
-        code = _code(body)
-        _, index = code.instructions.pop()
-        frame = Frame(code, services or FakeServices(), bindings=bindings)
-        asyncio.run(execute(frame))
-        plan = linked(code).plans[index]
-        value = plan.func(plan, frame)
-        return asyncio.run(value) if inspect.isawaitable(value) else value
+        return call_last(body, services or FakeServices(), bindings)
 
-    return call_last
+    return call_last_with_fakes

@@ -1,7 +1,7 @@
 """Autobahn|Testsuite conformance of the WebSocket server (issue 4, ARO-LANGUAGE.md decision 13).
 
 The kosoku fuzzing client (a pip-installable port of Autobahn's ``wstest -m fuzzingclient``, see
-PEERS.md §4) drives every case of 1.* to 13.* against tests/autobahn/EchoApp.  A case passes when
+PEERS.md §4) drives every case of 1.* to 13.* against tests/apps/Echo.  A case passes when
 its behaviour is OK, NON-STRICT or INFORMATIONAL and its close behaviour OK or INFORMATIONAL,
 which is how Autobahn's own report colours a case green.  The reference wstest runs on demand
 through scripts/wstest-chroot.sh.
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.live_app import ROOT, run_app
+from tests.support.live import ROOT, launch
 
-APP = ROOT / "tests" / "autobahn" / "EchoApp"
+APP = ROOT / "tests" / "apps" / "Echo"
 GROUPS = ("1", "2", "3", "4", "5", "6", "7", "9", "10", "12", "13")  # Autobahn has no 8 or 11
 PASSING = {"OK", "NON-STRICT", "INFORMATIONAL"}
 PASSING_CLOSE = {"OK", "INFORMATIONAL"}
@@ -94,7 +94,7 @@ def case_key(case_id: str) -> tuple[int, ...]:
 @pytest.mark.skipif(KOSOKU is None, reason="kosoku is not installed (pip install kosoku)")
 def test_autobahn_fuzzingclient(tmp_path: Path) -> None:
     outdir = tmp_path / "reports"
-    with run_app(APP, *SERVER_ARGS) as app:
+    with launch(APP, *SERVER_ARGS) as app:
         url = f"ws://127.0.0.1:{app.port()}/ws"
         started = time.monotonic()
         kosoku = run_kosoku(url, outdir)

@@ -8,7 +8,7 @@ import urllib.request
 
 import websockets
 
-from tests.runtime.live_app import ROOT, run_app
+from tests.support.live import ROOT, launch
 
 WEBCHAT = ROOT / "examples" / "WebChat"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -36,7 +36,7 @@ async def chat_round(port: int) -> tuple[tuple[int, dict], list[str]]:
 
 
 def test_a_posted_message_is_stored_and_broadcast_to_every_socket() -> None:
-    with run_app(WEBCHAT, "--port", "0") as app:
+    with launch(WEBCHAT, "--port", "0") as app:
         port = app.port()
         (status, message), received = asyncio.run(chat_round(port))
         assert status == 201
@@ -50,7 +50,7 @@ def test_a_posted_message_is_stored_and_broadcast_to_every_socket() -> None:
 
 
 def test_home_serves_the_chat_page() -> None:
-    with run_app(WEBCHAT, "--port", "0") as app:
+    with launch(WEBCHAT, "--port", "0") as app:
         page = urllib.request.urlopen(f"http://127.0.0.1:{app.port()}/home", timeout=10)
         with page:
             assert page.headers["Content-Type"] == "text/html; charset=utf-8"
@@ -70,7 +70,7 @@ async def hold_socket_until_closed(port: int, closing: asyncio.Event) -> int:
 
 
 def test_sigterm_runs_application_end_and_closes_sockets_with_1001() -> None:
-    with run_app(WEBCHAT, "--port", "0") as app:
+    with launch(WEBCHAT, "--port", "0") as app:
         port = app.port()
 
         async def scenario() -> int:

@@ -11,7 +11,7 @@ import socket
 
 import pytest
 
-from tests.runtime.live_app import ROOT, run_app
+from tests.support.live import ROOT, launch
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")
@@ -50,7 +50,7 @@ def test_two_tabs_chat_and_reconnect_after_a_restart() -> None:
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
-            with run_app(WEBCHAT, "--port", str(port)) as app:
+            with launch(WEBCHAT, "--port", str(port)) as app:
                 app.port()
                 pages = [browser.new_page(), browser.new_page()]
                 for page in pages:
@@ -62,7 +62,7 @@ def test_two_tabs_chat_and_reconnect_after_a_restart() -> None:
                 app.terminate()
             for page in pages:
                 expect_status(page, "Disconnected")
-            with run_app(WEBCHAT, "--port", str(port)) as app:
+            with launch(WEBCHAT, "--port", str(port)) as app:
                 app.port()
                 for page in pages:
                     expect_status(page, "Connected", timeout=RECONNECT_WAIT_MS)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.net.serving import ROOT, serve
+from tests.support.serving import ROOT, serve
 
 HELLO = ROOT / "examples" / "HelloAPI"
 BOOKS = ROOT / "examples" / "BookShelfAPI"

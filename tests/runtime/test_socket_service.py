@@ -19,7 +19,7 @@ from aro.config import Config
 from aro.lang.compiler import compile_source
 from aro.runtime.handlers import classify
 from aro.runtime.socket_service import resolve_socket_port
-from tests.runtime.live_app import HTTP_STARTED, ROOT, SOCKET_STARTED, LiveApp, run_app
+from tests.support.live import HTTP_STARTED, ROOT, SOCKET_STARTED, LiveApp, launch
 
 ECHO_TCP = ROOT / "examples" / "EchoTCP"
 TIMEOUT = 10.0
@@ -93,7 +93,7 @@ class LineClient:
 
 @pytest.fixture(scope="module")
 def echo_tcp() -> LiveApp:
-    with run_app(ECHO_TCP, "--socket-port", "0") as app:
+    with launch(ECHO_TCP, "--socket-port", "0") as app:
         app.port(SOCKET_STARTED)
         yield app
 
@@ -138,7 +138,7 @@ def test_one_clients_chunks_are_echoed_in_order(echo_tcp: LiveApp) -> None:
 
 
 def test_sigterm_closes_tcp_clients_and_runs_their_disconnect_handlers() -> None:
-    with run_app(ECHO_TCP, "--socket-port", "0") as app:
+    with launch(ECHO_TCP, "--socket-port", "0") as app:
         clients = [LineClient(app.port(SOCKET_STARTED)) for _ in range(2)]
         ids = [_welcome(client) for client in clients]
         app.sigterm()
@@ -156,7 +156,7 @@ def test_aro_socket_port_overrides_the_programs_port() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
-    with run_app(ECHO_TCP, env={"ARO_SOCKET_PORT": str(free)}) as app:
+    with launch(ECHO_TCP, env={"ARO_SOCKET_PORT": str(free)}) as app:
         assert app.port(SOCKET_STARTED) == free
 
 
@@ -218,7 +218,7 @@ def _read(client: LineClient, size: int) -> bytes:
 def test_broadcast_and_send_to_tcp_clients_from_http_handlers(tmp_path: Path) -> None:
     (tmp_path / "main.aro").write_text(BRIDGE)
     (tmp_path / "openapi.yaml").write_text(BRIDGE_CONTRACT)
-    with run_app(tmp_path, "--port", "0") as app:
+    with launch(tmp_path, "--port", "0") as app:
         http_port, tcp_port = app.port(HTTP_STARTED), app.port(SOCKET_STARTED)
         clients = [LineClient(tcp_port) for _ in range(2)]
         ids = [_read(client, 36).decode() for client in clients]

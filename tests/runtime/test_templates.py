@@ -593,7 +593,7 @@ PAGES = """\
 
 @pytest.fixture
 def pages(tmp_path: Path):
-    from tests.net.serving import serve
+    from tests.support.serving import serve
 
     (tmp_path / "openapi.yaml").write_text(CONTRACT, encoding="utf-8")
     (tmp_path / "main.aro").write_text(PAGES, encoding="utf-8")

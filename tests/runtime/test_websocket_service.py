@@ -23,7 +23,7 @@ from aro.lang.compiler import compile_source
 from aro.net.websocket.protocol import WebSocketSettings
 from aro.runtime.handlers import classify
 from aro.runtime.websocket_service import close_reason, websocket_settings
-from tests.runtime.live_app import ROOT, LiveApp, run_app
+from tests.support.live import ROOT, LiveApp, launch
 
 ECHO = ROOT / "examples" / "WebSocketEcho"
 TIMEOUT = 10.0
@@ -96,7 +96,7 @@ def test_the_config_defaults_are_the_transport_defaults() -> None:
 
 @pytest.fixture(scope="module")
 def echo() -> LiveApp:
-    with run_app(ECHO, "--port", "0") as app:
+    with launch(ECHO, "--port", "0") as app:
         app.port()
         yield app
 
@@ -256,7 +256,7 @@ def test_the_websocket_path_without_upgrade_answers_426(echo: LiveApp) -> None:
 
 
 def test_sigterm_closes_every_client_with_1001_and_runs_disconnect_handlers() -> None:
-    with run_app(ECHO, "--port", "0") as app:
+    with launch(ECHO, "--port", "0") as app:
 
         async def body() -> tuple[list[int], list[str]]:
             joined = [await _join(app) for _ in range(3)]
@@ -321,7 +321,7 @@ RELAY_HANDLERS = """
 
 def test_start_with_a_websocket_path_moves_the_endpoint(tmp_path: Path) -> None:
     app_dir = _app(tmp_path, '{ websocket: "/chat" }', RELAY_HANDLERS)
-    with run_app(app_dir, "--port", "0") as app:
+    with launch(app_dir, "--port", "0") as app:
         app.wait_for(r"^HTTP Server started on port \d+ \(WebSocket enabled on /chat\)$")
 
         async def body() -> tuple[str, str, int, str]:
@@ -342,7 +342,7 @@ def test_start_with_a_websocket_path_moves_the_endpoint(tmp_path: Path) -> None:
 
 
 def test_start_with_websocket_false_turns_it_off(tmp_path: Path) -> None:
-    with run_app(_app(tmp_path, "{ websocket: false }"), "--port", "0") as app:
+    with launch(_app(tmp_path, "{ websocket: false }"), "--port", "0") as app:
         line = app.wait_for(r"^HTTP Server started on port \d+.*$").group(0)
         assert "WebSocket" not in line
 
@@ -356,7 +356,7 @@ def test_start_with_websocket_false_turns_it_off(tmp_path: Path) -> None:
 
 def test_ws_max_message_and_no_compression_flags(tmp_path: Path) -> None:
     app_dir = _app(tmp_path, "{}", RELAY_HANDLERS)
-    with run_app(app_dir, "--port", "0", "--ws-max-message", "8", "--ws-no-compression") as app:
+    with launch(app_dir, "--port", "0", "--ws-max-message", "8", "--ws-no-compression") as app:
 
         async def body() -> tuple[str | None, int | None]:
             async with connect(_url(app)) as client:
@@ -386,7 +386,7 @@ def _raw_upgrade(port: int) -> tuple[socket.socket, bytes]:
 
 
 def test_shutdown_drops_a_client_that_never_answers_the_close() -> None:
-    with run_app(ECHO, "--port", "0") as app:
+    with launch(ECHO, "--port", "0") as app:
         sock, _ = _raw_upgrade(app.port())  # and never reads again
         connection_id = app.wait_for(r"connected (\S+) on /ws").group(1)
         exit_code, lines = app.terminate()
@@ -410,7 +410,7 @@ def _frames(sock: socket.socket, data: bytes = b"") -> Iterator[tuple[int, bytes
 
 
 def test_ws_ping_interval_makes_the_server_ping_a_silent_client() -> None:
-    with run_app(ECHO, "--port", "0", "--ws-ping-interval", "0.2") as app:
+    with launch(ECHO, "--port", "0", "--ws-ping-interval", "0.2") as app:
         sock, rest = _raw_upgrade(app.port())
         frames = _frames(sock, rest)
         assert next(frames)[0] == 0x1  # the welcome

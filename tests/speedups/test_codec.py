@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import subprocess
 import sys
@@ -11,44 +10,10 @@ import sys
 import pytest
 
 from aro._speedups._pure import MAX_GATHERED_BYTES
-
-MASK = b"\x37\xfa\x21\x3d"
-BUILDS = ["aro._speedups._codec", "aro._speedups._pure"]
+from tests.support.codec import BUILDS, MASK, client_frame, load_build
 
 
-def client_frame(
-    opcode: int,
-    payload: bytes = b"",
-    *,
-    fin: bool = True,
-    rsv: int = 0,
-    mask: bytes | None = MASK,
-    length_bytes: int | None = None,
-) -> bytes:
-    """A frame as a client sends it: masked with ``mask`` (None: unmasked); ``rsv`` is OR-ed
-    into the first byte; ``length_bytes`` (0, 2 or 8) forces the length encoding."""
-    size = len(payload)
-    if length_bytes is None:
-        length_bytes = 0 if size < 126 else 2 if size < 0x10000 else 8
-    first = (0x80 if fin else 0) | rsv | opcode
-    masked = 0x80 if mask is not None else 0
-    marker = {0: size, 2: 126, 8: 127}[length_bytes]
-    extended = size.to_bytes(length_bytes, "big") if length_bytes else b""
-    header = bytes((first, masked | marker)) + extended
-    if mask is None:
-        return header + payload
-    keyed = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
-    return header + mask + keyed
-
-
-def load_build(name: str):
-    """The codec module ``name``; the compiled one is skipped where it was not built."""
-    if name.endswith("_codec"):
-        return pytest.importorskip(name, reason="compiled codec not built")
-    return importlib.import_module(name)
-
-
-@pytest.fixture(params=BUILDS, ids=["compiled", "pure"])
+@pytest.fixture(params=list(BUILDS))
 def codec(request):
     return load_build(request.param)
 
@@ -861,43 +826,6 @@ def test_no_gathering_without_a_delay(codec):
 
 
 # --- package selection ----------------------------------------------------------------------
-
-API = [
-    "IMPLEMENTATION",
-    "OP_BINARY",
-    "OP_CLOSE",
-    "OP_COMPRESSED_BINARY",
-    "OP_COMPRESSED_TEXT",
-    "OP_CONT",
-    "OP_ERROR",
-    "OP_PING",
-    "OP_PONG",
-    "OP_TEXT",
-    "FrameParser",
-    "JsonShaper",
-    "Outbox",
-    "apply_mask",
-    "encode_close",
-    "encode_frame",
-    "validate_utf8",
-]
-
-
-def test_both_builds_define_the_whole_api():
-    for name in BUILDS:
-        module = load_build(name)
-        assert [attr for attr in API if not hasattr(module, attr)] == []
-
-
-def test_package_exports_the_whole_api():
-    import aro._speedups as package
-
-    assert sorted(package.__all__) == sorted(API)
-    implementation = importlib.import_module(
-        "aro._speedups._pure" if package.IMPLEMENTATION == "pure" else "aro._speedups._codec"
-    )
-    for attr in API:
-        assert getattr(package, attr) is getattr(implementation, attr), attr
 
 
 def test_no_extensions_forces_pure():

@@ -7,7 +7,6 @@ agrees with an independent reader (websockets' sans-I/O protocol) where that is 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import itertools
 import os
 
@@ -15,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.speedups.test_codec import client_frame
+from tests.support.codec import client_frame, load_build
 
-compiled = pytest.importorskip("aro._speedups._codec", reason="compiled codec not built")
-pure = importlib.import_module("aro._speedups._pure")
+compiled = load_build("compiled")
+pure = load_build("pure")
 try:
     from websockets import protocol as oracle
 except ImportError:  # the oracle is optional: never a dependency of aro

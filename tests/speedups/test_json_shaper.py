@@ -3,8 +3,10 @@ orjson's sorted keys write it in Foundation order, and JSON equal to an independ
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
+import sys
 from datetime import UTC, datetime
 
 import orjson
@@ -12,14 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aro._speedups._pure import JSON_TOO_DEEP, MAX_JSON_DEPTH
 from aro.vm import values
-from tests.speedups.test_codec import BUILDS, load_build
+from tests.support.codec import BUILDS, load_build, shaper
 
 DATE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-def shaper(build):
-    return build.JsonShaper(values._foundation_order, values._json_leaf)
 
 
 def rendered(build, value) -> bytes:
@@ -81,7 +80,7 @@ JSONISH = st.recursive(
 )
 
 
-@pytest.fixture(params=BUILDS, ids=["compiled", "pure"])
+@pytest.fixture(params=list(BUILDS))
 def build(request):
     return load_build(request.param)
 
@@ -142,3 +141,61 @@ class TestShaping:
             value = [value]
         with pytest.raises(RecursionError):
             shaper(build)(value)
+
+
+# Containers that the walks take: lists and dicts may come back as they are, tuples are copied.
+WRAPS = {
+    "list": lambda value: [value],
+    "dict": lambda value: {"a": value},
+    "tuple": lambda value: (value,),
+}
+
+
+def nested(wrap, levels: int):
+    value = 1
+    for _ in range(levels):
+        value = WRAPS[wrap](value)
+    return value
+
+
+def levels_of(value) -> int:
+    """How many containers lie around the innermost 1 (without recursing: comparing or
+    printing a value this deep would hit the recursion limit)."""
+    levels = 0
+    while value != 1:
+        value = value["a"] if type(value) is dict else value[0]
+        levels += 1
+    return levels
+
+
+def deep_in_the_stack(call, spare: int = 50):
+    """``call()`` with all but ``spare`` frames of the recursion limit taken."""
+
+    def descend(frames: int):
+        return call() if frames <= 0 else descend(frames - 1)
+
+    return descend(sys.getrecursionlimit() - len(inspect.stack()) - spare)
+
+
+@pytest.mark.parametrize("wrap", list(WRAPS))
+class TestDepthLimit:
+    """Both builds take a value with containers nested MAX_JSON_DEPTH deep and refuse one
+    more level, with the same error, wherever in the stack they are called from."""
+
+    def test_just_under_the_limit_is_shaped(self, build, wrap):
+        assert levels_of(shaper(build)(nested(wrap, MAX_JSON_DEPTH))) == MAX_JSON_DEPTH
+
+    def test_just_over_the_limit_is_refused(self, build, wrap):
+        with pytest.raises(RecursionError) as refused:
+            shaper(build)(nested(wrap, MAX_JSON_DEPTH + 1))
+        assert refused.value.args == (JSON_TOO_DEEP,)
+
+    def test_the_limit_holds_when_called_from_deep_in_the_stack(self, build, wrap):
+        limit = sys.getrecursionlimit()
+        shape = shaper(build)
+        under, over = nested(wrap, MAX_JSON_DEPTH), nested(wrap, MAX_JSON_DEPTH + 1)
+        assert levels_of(deep_in_the_stack(lambda: shape(under))) == MAX_JSON_DEPTH
+        with pytest.raises(RecursionError) as refused:
+            deep_in_the_stack(lambda: shape(over))
+        assert refused.value.args == (JSON_TOO_DEEP,)
+        assert sys.getrecursionlimit() == limit

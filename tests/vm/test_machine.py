@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tests.helpers import run_aro, start
+from tests.support.inproc import run_program, start
 
 
 def log_lines(source: str) -> list[str]:
-    outcome = run_aro(source)
+    outcome = run_program(source)
     assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
     prefix = "[Application-Start] "
     return [line.removeprefix(prefix) for line in outcome.lines if line.startswith(prefix)]
@@ -47,7 +47,7 @@ def test_loop_bindings_are_fresh_per_iteration_and_invisible_afterwards() -> Non
         }
         Log <double> to the <console>.
     """)
-    outcome = run_aro(source)
+    outcome = run_program(source)
     assert outcome.lines[:3] == [
         "[Application-Start] 2",
         "[Application-Start] 4",
@@ -106,7 +106,7 @@ def test_while_break_and_nested_match() -> None:
 
 
 def test_break_outside_a_while_is_an_error() -> None:
-    outcome = run_aro(start("break."))
+    outcome = run_program(start("break."))
     assert outcome.exit_code == 1
     assert "break" in outcome.stdout
 
@@ -158,7 +158,7 @@ def test_statement_guard_skips_the_statement() -> None:
 
 
 def test_return_ends_the_feature_set_inside_a_loop() -> None:
-    outcome = run_aro(
+    outcome = run_program(
         start("""
         Create the <numbers> with [1, 2, 3].
         for each <n> in <numbers> {
@@ -172,7 +172,7 @@ def test_return_ends_the_feature_set_inside_a_loop() -> None:
 
 
 def test_failed_statement_reads_back_as_the_error_message() -> None:
-    outcome = run_aro(
+    outcome = run_program(
         start("""
         Create the <user> with { name: "Ada" }.
         Extract the <email> from the <user: email>.
@@ -191,13 +191,13 @@ def test_failed_statement_reads_back_as_the_error_message() -> None:
 
 
 def test_expression_errors_are_not_wrapped() -> None:
-    outcome = run_aro(start("Compute the <x> from <missing> + 1."))
+    outcome = run_program(start("Compute the <x> from <missing> + 1."))
     assert outcome.exit_code == 1
     assert outcome.lines == ["Error: Undefined variable: missing"]
 
 
 def test_application_end_error_sees_the_shutdown_reason() -> None:
-    outcome = run_aro(
+    outcome = run_program(
         start("Throw the <Broken> for the <demo>.")
         + """
 (Application-End: Error) {
@@ -211,13 +211,13 @@ def test_application_end_error_sees_the_shutdown_reason() -> None:
 
 
 def test_final_line_prints_the_payload_and_hides_the_application_reason() -> None:
-    assert run_aro(start("Return an <OK: status> for the <application>.")).stdout == ""
-    outcome = run_aro(start('Return an <OK: status> with { b: 2, a: "x" }.'))
+    assert run_program(start("Return an <OK: status> for the <application>.")).stdout == ""
+    outcome = run_program(start('Return an <OK: status> with { b: 2, a: "x" }.'))
     assert outcome.lines == ["[OK] _expression_", "  a: x", "  b: 2"]
 
 
 def test_emit_waits_for_handlers_which_see_the_start_frame() -> None:
-    outcome = run_aro(
+    outcome = run_program(
         start("""
         Create the <shop> with "Crumb".
         Emit a <Baked: event> with { loaves: 3 }.
@@ -237,7 +237,7 @@ def test_emit_waits_for_handlers_which_see_the_start_frame() -> None:
 
 
 def test_publish_reaches_later_feature_sets_of_the_same_activity() -> None:
-    outcome = run_aro("""
+    outcome = run_program("""
 (Application-Start: Shop) {
     Create the <owner> with "Ada".
     Publish as <shop-owner> <owner>.

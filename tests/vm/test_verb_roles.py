@@ -10,7 +10,7 @@ from aro.lang.diagnostics import AroSyntaxError
 from aro.lang.verbs import VERBS, FastPath, role_of
 from aro.vm import registry
 from aro.vm.plan import BIND_ALWAYS, BIND_IF_NEW, BIND_NEVER, Plan
-from tests.helpers import run_aro, start
+from tests.support.inproc import run_program, start
 
 # ``Publish`` is a reserved word: ``Publish as <alias> <var>.`` is a statement, so the action is
 # reached through its synonyms.
@@ -71,7 +71,7 @@ def test_fast_path_follows_the_row(verb: str) -> None:
 
 
 def _lines(body: str) -> list[str]:
-    outcome = run_aro(start(body))
+    outcome = run_program(start(body))
     assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
     prefix = "[Application-Start] "
     return [line.removeprefix(prefix) for line in outcome.lines if line.startswith(prefix)]

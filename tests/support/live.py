@@ -1,4 +1,5 @@
-"""Run an ARO app in a real process and watch its output while talking to it over sockets."""
+"""Run an ARO app as a real ``aro run`` process and watch its output while talking to it over
+sockets (tests/support/inproc.py runs ARO in this process instead)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ class LiveApp:
 
 
 @contextmanager
-def run_app(app: Path | str, *arguments: str, env: dict | None = None) -> Iterator[LiveApp]:
+def launch(app: Path | str, *arguments: str, env: dict | None = None) -> Iterator[LiveApp]:
     """``python -m aro run APP ARGS`` with unbuffered output and ``env`` added to the
     environment (without inherited port variables); killed if still running at the end."""
     environment = {k: v for k, v in os.environ.items() if k not in INHERITED_PORTS}

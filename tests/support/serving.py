@@ -1,4 +1,4 @@
-"""HTTP helpers over a live ``aro run`` (see tests/runtime/live_app.py for the process side)."""
+"""HTTP helpers over a live ``aro run`` (tests/support/live.py runs the process)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.runtime.live_app import ROOT, LiveApp, run_app
+from tests.support.live import ROOT, LiveApp, launch
 
 __all__ = ["ROOT", "Served", "serve"]
 
@@ -73,5 +73,5 @@ def _complete(received: bytes) -> bool:
 @contextmanager
 def serve(app: Path | str, *arguments: str, env: dict | None = None) -> Iterator[Served]:
     """The app on an ephemeral port, ready for requests."""
-    with run_app(app, "--port", "0", *arguments, env=env) as live:
+    with launch(app, "--port", "0", *arguments, env=env) as live:
         yield Served(live, live.port())
