@@ -14,7 +14,7 @@ from aro.lang.compiler import compile_source
 from aro.runtime import app as app_module
 from aro.runtime.app import SERVICES, Application, ServiceKind
 from aro.vm.errors import ActionError
-from tests.helpers import run_aro, start
+from tests.support.inproc import run_program, start
 
 
 class Clock:
@@ -62,7 +62,7 @@ def test_an_unknown_service_keeps_its_error_text() -> None:
     with pytest.raises(ActionError) as refused:
         asyncio.run(_app().servers.start("mail-server", {}))
     assert str(refused.value) == "The service 'mail-server' is not available in this runtime"
-    outcome = run_aro(start("    Start the <mail-server> with {}.\n"))
+    outcome = run_program(start("    Start the <mail-server> with {}.\n"))
     assert outcome.exit_code == 1
     assert "Cannot start the mail-server" in outcome.stdout
 
