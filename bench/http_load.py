@@ -4,14 +4,14 @@ Every server serves the Messages API (``GET /messages`` lists, ``POST /messages`
 message and answers 201): ours runs ``bench/apps/MessagesAPI`` through the VM, the peers are
 ``bench/peers/*_app.py``.  Each in turn is started on a free 127.0.0.1 port, seeded with the same
 messages, warmed up, loaded with ``wrk`` (GET, then POST) and stopped by its PID, so all figures
-come from one run on one machine and only the ratios are meant to be compared (DESIGN.md
-"Performance targets": ours at least 2x FastAPI/uvicorn and 1x aiohttp).
+come from one run on one machine and only the ratios are meant to be compared (the targets
+of docs/performance.md: ours at least 2x FastAPI/uvicorn and 1x aiohttp).
 
-wrk settings follow PEERS.md §5 for a 2-core box: one wrk thread, 64 connections, and the server
-pinned to CPU 0 with wrk on CPU 1 so the client does not steal the server's core.  The server's
-CPU time is read from /proc before and after each run, which gives CPU µs per request: a figure
-that does not depend on how much CPU the client left over.  The box is shared, so each run first
-waits (bounded) for it to be idle, reports the CPU everything else used while it ran, and
+wrk settings for a 2-core box (docs/performance.md, How we measure): one wrk thread, 64 connections,
+and the server pinned to CPU 0 with wrk on CPU 1 so the client does not steal the server's core.
+The server's CPU time is read from /proc before and after each run, which gives CPU µs per request:
+a figure that does not depend on how much CPU the client left over.  The box is shared, so each run
+first waits (bounded) for it to be idle, reports the CPU everything else used while it ran, and
 ``--rounds N`` keeps the best of N runs: a neighbour can only ever slow a run down.
 
 Installs nothing (exit 2 says what is missing; see bench/requirements.txt).  Exit 1 when a server
@@ -49,7 +49,7 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 OTHER_CORES_WARNING = 0.15  # foreign CPU load above which a run is flagged
-TARGETS = {"fastapi": 2.0, "aiohttp": 1.0}  # ours / peer, DESIGN.md "Performance targets"
+TARGETS = {"fastapi": 2.0, "aiohttp": 1.0}  # ours / peer, docs/performance.md
 POST_LUA = f"""wrk.method = "POST"
 wrk.body = '{POST_BODY}'
 wrk.headers["Content-Type"] = "application/json"
@@ -134,7 +134,7 @@ def free_port() -> int:
 
 
 def pinned_to(cpu: int | None) -> Callable[[], None] | None:
-    """A ``preexec_fn`` that pins the child to one CPU (PEERS.md §5), or None to leave it."""
+    """A ``preexec_fn`` that pins the child to one CPU, or None to leave it."""
     if cpu is None:
         return None
     return lambda: os.sched_setaffinity(0, {cpu})
@@ -379,7 +379,7 @@ def print_details(results: Runs) -> None:
 
 
 def print_ratios(results: Runs) -> None:
-    """Best req/s per scenario and server, then ours/peer against the DESIGN.md targets."""
+    """Best req/s per scenario and server, then ours/peer against docs/performance.md's targets."""
     if "aro" not in results:
         return
     header = "".join(f"{LABELS[name]:>17}" for name in results)

@@ -1,6 +1,6 @@
 """WebSocket load benchmark: our server against picows and websockets, in the same run.
 
-Modes (PEERS.md §5; DESIGN.md "Performance targets"):
+Modes (docs/performance.md says how we measure and what we aim for):
 
 - ``memory``: open N idle connections (64 at a time) and report the server's VmRSS growth / N.
 - ``fanout``: N subscribers on /ws; one publisher POSTs ``message=<seq>-<ts>`` to /messages on
@@ -511,7 +511,7 @@ def show(result: dict) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    """Defaults follow PEERS.md §5 and keep each case to about 5 s."""
+    """Defaults follow docs/performance.md and keep each case to about 5 s."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", choices=sorted(RUNNERS))
     parser.add_argument("--servers", default="ours,picows,websockets")

@@ -2,7 +2,7 @@
 # The reference Autobahn|Testsuite (wstest -m fuzzingclient) against tests/apps/Echo.
 #
 # wstest is Python 2 code and upstream ships it only as a Docker image that cannot be pulled
-# here, so it runs in a Debian 11 chroot with CPython 2.7 and the upstream pins (PEERS.md §4).
+# here, so it runs in a Debian 11 chroot with CPython 2.7 and the upstream pins.
 # CI runs the kosoku port of it instead (tests/autobahn/test_autobahn.py); this script is the
 # reference to run before claiming "passes Autobahn".  It takes minutes and needs root.
 #

@@ -1,4 +1,4 @@
-"""Collection actions: Sort, Filter, Map, Reduce, Group, Split, Join (ARO-LANGUAGE.md §5.2).
+"""Collection actions: Sort, Filter, Map, Reduce, Group, Split, Join.
 
 The collection is the object's value (its base name only, as in the reference); Split alone
 walks the object's specifiers.

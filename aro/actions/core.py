@@ -210,7 +210,7 @@ def _compare(lhs: Any, rhs: Any) -> str:
 @action("transform", "convert", prepositions=("from", "into", "to"))
 async def transform(plan: Plan, frame: Frame) -> Any:
     """Convert the object's value to the type named by the result (string, int, double, bool,
-    json, identity), or render a ``<template: …>`` object (§9).  Asynchronous because a
+    json, identity), or render a ``<template: …>`` object.  Asynchronous because a
     template's statements may wait."""
     plan.check_preposition()
     if plan.obj is not None and plan.obj.base.lower() == "template":

@@ -1,4 +1,4 @@
-"""Emit: publish a domain event and wait for its handlers (ARO-LANGUAGE.md §7)."""
+"""Emit: publish a domain event and wait for its handlers (docs/semantics.md, Events)."""
 
 from __future__ import annotations
 

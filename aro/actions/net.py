@@ -1,4 +1,6 @@
-"""Broadcast, Send and Close: messages to WebSocket and TCP socket clients (decision 12).
+"""Broadcast, Send and Close: messages to WebSocket and TCP socket clients.
+
+docs/decisions.md, decision 12, says where they work and what goes on the wire.
 
 The actions only pick the target and the value; the application's services serialize it (a
 string as text, bytes as a binary message, any other value as JSON) and own the connections.

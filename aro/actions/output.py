@@ -1,4 +1,4 @@
-"""Log (print output debug): write one formatted message (ARO-LANGUAGE.md §5.1, §10.1)."""
+"""Log (print output debug): write one formatted message (docs/semantics.md, Output)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Repository actions: Store, Retrieve, Delete, and Accept (the state machine).
 
-A repository is any object named ``*-repository`` (ARO-LANGUAGE.md §8.1); the application
+A repository is any object named ``*-repository`` (docs/semantics.md, Repositories); the application
 hands it out through ``frame.services.repositories.get(name)``.  The object may be a noun
 (``into the <user-repository>``) or, after ``to``/``from`` without an article, a bare
 expression (``from <user-repository>``); both name the repository.
@@ -81,7 +81,7 @@ async def store(plan: Plan, frame: Frame) -> Any:
 
 @action("retrieve", "fetch", "load", "find", prepositions=("from",))
 def retrieve(plan: Plan, frame: Frame) -> Any:
-    """Rows of a repository (ARO-RUNTIME.md §5.4), or the value of any other named variable.
+    """Rows of a repository, or the value of any other named variable.
 
     Order of the rules: an object specifier ``first``/``last`` (``""`` when empty) or a reverse
     index (out of range or unknown: every row); then a ``where`` matching exactly one row gives

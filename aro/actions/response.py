@@ -1,4 +1,4 @@
-"""Return, Throw, Sleep and the Publish action (ARO-LANGUAGE.md §5.1, §8.3)."""
+"""Return, Throw, Sleep and the Publish action (the HTTP body rules: docs/semantics.md, HTTP)."""
 
 from __future__ import annotations
 

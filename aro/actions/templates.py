@@ -1,4 +1,4 @@
-"""Template actions: ``Include`` and the path rule shared with ``Transform`` (ARO-LANGUAGE §9).
+"""Template actions: ``Include`` and the path rule shared with ``Transform``.
 
 Rendering itself belongs to the application (``Services.templates``); these actions only
 name the template and say where its text goes.

@@ -1,4 +1,4 @@
-"""The ARO lexer (spec §1).
+"""The ARO lexer (docs/semantics.md, Source text).
 
 Lexical errors are reported to a ``DiagnosticSink`` and lexing goes on, so that one run reports
 every error of a file; a malformed string or comment becomes an ERROR token that the parser skips
@@ -385,7 +385,7 @@ def _line_starts(text: str) -> list[int]:
 
 
 def _dedent(lines: list[str], indent: str) -> str:
-    """Strip the closing delimiter's indentation from every line (spec §1)."""
+    """Strip the closing delimiter's indentation from every line."""
     stripped = []
     for line in lines:
         if line.startswith(indent):

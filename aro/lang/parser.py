@@ -1,4 +1,4 @@
-"""The ARO parser (spec §2, §3.1-3.3): tokens to the AST of ``aro.lang.ast``.
+"""The ARO parser: tokens to the AST of ``aro.lang.ast`` (grammar: docs/semantics.md).
 
 Errors never stop the parse: each one is reported and the parser resumes at the next statement
 (after an error inside a statement) or the next feature-set header (after an error in a header),
@@ -88,7 +88,7 @@ COMPARISON_OPS = frozenset(
 LOGICAL_OPS = frozenset({"or", "and"})
 PREPOSITION_LIST = "from, for, to, with, into, on, at, by, via, against"
 
-# Binding power of infix operators, low to high (spec §3.3).
+# Binding power of infix operators, low to high (docs/semantics.md, Expressions).
 PREC_OR, PREC_AND, PREC_EQUALITY, PREC_COMPARISON, PREC_TERM, PREC_FACTOR = 1, 2, 3, 4, 5, 6
 PREC_UNARY, PREC_POSTFIX = 7, 8
 KEYWORD_PRECEDENCE = {
@@ -777,7 +777,7 @@ class Parser:
         return name
 
     def parse_noun(self) -> Noun:
-        """The inside of ``<base: specifier | qualifier>`` (spec §3.2)."""
+        """The inside of ``<base: specifier | qualifier>`` (docs/semantics.md, Qualified nouns)."""
         span = self.span(self.tok)
         base = self.parse_compound("a name inside '<...>'")
         if not self.at_punct(":"):

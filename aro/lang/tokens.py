@@ -1,4 +1,4 @@
-"""Token kinds and the reserved-word tables of ARO (spec §0.6, §1)."""
+"""Token kinds and the reserved-word tables of ARO (docs/semantics.md, Source text)."""
 
 from __future__ import annotations
 

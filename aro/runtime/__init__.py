@@ -1,1 +1,1 @@
-"""The application runtime: lifecycle, event bus, repositories (layer ``runtime`` of DESIGN.md)."""
+"""The application runtime: lifecycle, event bus, repositories, services (docs/architecture.md)."""

@@ -1,4 +1,4 @@
-"""The event bus: delivers events to the feature sets that handle them (ARO-RUNTIME.md §4).
+"""The event bus: delivers events to the feature sets that handle them (docs/semantics.md, Events).
 
 Which feature set handles what is decided once, by ``aro.runtime.handlers``; this module adds
 how each handler filters what it hears: the field-value filter of a domain handler

@@ -1,4 +1,4 @@
-"""Find and compile an application's sources (ARO-LANGUAGE.md §11)."""
+"""Find and compile an application's sources (docs/semantics.md, Programs and feature sets)."""
 
 from __future__ import annotations
 

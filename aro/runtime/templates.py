@@ -1,4 +1,4 @@
-"""Templates: ARO-LANGUAGE.md §9 and decision 14, ARO-RUNTIME.md §6.
+"""Templates (docs/semantics.md, Templates; docs/decisions.md, decision 14).
 
 A template file is compiled once into a ``CompiledTemplate``: a flat list of steps (emit static
 text, emit an expression through its filters, run a block of ARO statements, repeat a loop body)
@@ -11,7 +11,7 @@ Rendering happens in a child frame of the caller, so a template reads every call
 its own bindings vanish with it.  Each render gets its own output buffer, reached through the
 services of its frames (``_Render``), so concurrent requests never share one.  Values inserted
 into ``.html``/``.htm``/``.xml`` templates are HTML-escaped unless the ``raw`` filter says
-otherwise (decision 14; the reference escapes nothing).
+otherwise (docs/decisions.md, decision 14; the reference escapes nothing).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ PathRead = tuple[int, int, tuple[str, ...]]  # (scratch slot, variable slot, spe
 
 
 def _walk(value: Any, specifiers: tuple[str, ...]) -> Any:
-    """A property path where a key missing from a dict reads as ``""`` (§6.2)."""
+    """A property path where a key missing from a dict reads as ``""`` (as the reference)."""
     for key in specifiers:
         if type(value) is dict:
             if key not in value:
@@ -282,7 +282,8 @@ def _split_filters(text: str) -> tuple[str, list[str]]:
 
 
 def _is_expression(block: str) -> bool:
-    """§6.2: starts with ``<``, does not end with ``.``, and is not a bracketed verb."""
+    """A shorthand expression block: starts with ``<``, does not end with ``.``, and is not a
+    bracketed verb."""
     if not block.startswith("<") or block.endswith("."):
         return False
     verb = _BRACKETED_VERB.match(block)
@@ -625,7 +626,7 @@ class TemplateEngine:
 
     def _is_inside(self, path: str) -> bool:
         """Whether ``path`` stays inside ``templates/``, decided before the file is opened:
-        no ``..``, no absolute path, no symlink resolving elsewhere (decision 14)."""
+        no ``..``, no absolute path, no symlink resolving elsewhere (decisions.md, decision 14)."""
         if not path or "\x00" in path or ".." in path or path.startswith(("/", "\\")):
             return False
         if PureWindowsPath(path).drive or self.directory is None:

@@ -1,6 +1,6 @@
 """The VM's error model.
 
-Two kinds of failure exist in ARO (ARO-LANGUAGE.md §3.4 step 6 and §6):
+Two kinds of failure exist in ARO (docs/semantics.md, Statements step 6 and Errors):
 
 * ``ActionError``: an action could not do its job.  The VM wraps it into a ``StatementError``
   whose message is the statement read back in words ("Cannot extract the x from the y.").
@@ -31,7 +31,7 @@ class BreakSignal(AroError):
 
 
 class StatementError(AroError):
-    """A failed statement, with the context lines of ARO-LANGUAGE.md §6.1.
+    """A failed statement, with the context lines of docs/semantics.md, Errors.
 
     ``headline`` is ``Cannot <verb> the <result> <prep> the <object>.``; ``str()`` gives the full
     multi-line report.

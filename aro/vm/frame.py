@@ -4,7 +4,7 @@ Variables live in a slot array sized by the code object.  A slot that is not bou
 first to the enclosing scope's slot for the same name (a loop body that shadows a name), then,
 by name, to the parent frame (event handlers see Application-Start's variables), then to the
 values bound by name only (context values the code never mentions), and finally to the magic
-names of ARO-LANGUAGE.md §4.
+names of docs/semantics.md, Variables and scope.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ from aro.vm.errors import ActionError
 from aro.vm.expressions import Evaluator, link, repositories_read
 from aro.vm.frame import UNBOUND, Frame
 
-# How the statement's value is bound to the result name (§3.4 step 5).
+# How the statement's value is bound to the result name (docs/semantics.md, Statements step 5).
 BIND_NEVER, BIND_IF_NEW, BIND_ALWAYS = 0, 1, 2
 
-# Objects that are only names: never looked up as variables (§4).
+# Objects that are only names: never looked up as variables.
 NAME_ONLY_OBJECTS = frozenset(
     "console stderr template websocket ws socket-server http-server file directory url git "
     "system events application framework environment".split()
@@ -108,7 +108,8 @@ class Plan:
         return reading and self.obj is not None and self.obj.base.endswith(REPOSITORY_SUFFIX)
 
     def _takes_fast_path(self, role: VerbRole) -> bool:
-        """§3.4 step 3: an expression object binds the result without running the action."""
+        """The fast path (docs/semantics.md, Statements step 3): an expression object binds the
+        result without running the action."""
         if self.object_fn is None or role.fast_path is FastPath.RUN or "." in self.verb:
             return False
         return not (role.fast_path is FastPath.SPECIFIERS and self.result.specifiers)
@@ -121,7 +122,7 @@ class Plan:
         return BIND_IF_NEW
 
     def _describe(self, verb: str, result: str, target: str) -> str:
-        """``<verb> the <result> <prep> the <object>[ when <condition>].`` (§6.1)."""
+        """``<verb> the <result> <prep> the <object>[ when <condition>].`` (docs/semantics.md)."""
         text = f"{verb} the {result}"
         if self.prep:
             text += f" {self.prep} the {target}"

@@ -3,7 +3,7 @@
 It is a load-test peer for ``bench/http_load.py``: same routes, same status codes and the same
 JSON bytes as our server (compact, ``{"data":[...]}`` for the list, an ``id`` of the same length
 and form as ARO's ``Create`` gives), so req/s compare like for like.  Access logging is off, as
-in PEERS.md §6.
+in bench/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ It is a load-test peer for ``bench/http_load.py``: same routes, same status code
 JSON bytes as our server (compact, ``{"data":[...]}`` for the list, an ``id`` of the same length
 and form as ARO's ``Create`` gives), so req/s compare like for like.  uvicorn runs with
 httptools and uvloop and without access logging, its fastest single-process configuration
-(the one PEERS.md §6 measured).
+(the one bench/RESULTS.md was measured with).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Autobahn|Testsuite conformance of the WebSocket server (issue 4, ARO-LANGUAGE.md decision 13).
+"""Autobahn|Testsuite conformance of the WebSocket server (docs/decisions.md, decision 13).
 
-The kosoku fuzzing client (a pip-installable port of Autobahn's ``wstest -m fuzzingclient``, see
-PEERS.md §4) drives every case of 1.* to 13.* against tests/apps/Echo.  A case passes when
+The kosoku fuzzing client (a pip-installable port of Autobahn's ``wstest -m fuzzingclient``)
+drives every case of 1.* to 13.* against tests/apps/Echo.  A case passes when
 its behaviour is OK, NON-STRICT or INFORMATIONAL and its close behaviour OK or INFORMATIONAL,
 which is how Autobahn's own report colours a case green.  The reference wstest runs on demand
 through scripts/wstest-chroot.sh.

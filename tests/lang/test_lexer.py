@@ -1,4 +1,4 @@
-"""Lexer tests (spec §1)."""
+"""Lexer tests (docs/semantics.md, Source text)."""
 
 from __future__ import annotations
 

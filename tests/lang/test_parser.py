@@ -1,4 +1,4 @@
-"""Parser tests: one or more per grammar rule (spec §2, §3.1-3.3) and the error reports."""
+"""Parser tests: one or more per grammar rule (docs/semantics.md) and the error reports."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Templates (ARO-LANGUAGE.md §9, decision 14; ARO-RUNTIME.md §6): syntax, values, filters,
-loops, statement blocks, includes, isolation, caching, errors, traversal and concurrency."""
+"""Templates (docs/semantics.md, Templates; docs/decisions.md, decision 14): syntax, values,
+filters, loops, statement blocks, includes, isolation, caching, errors, traversal, concurrency."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def site(tmp_path: Path) -> Site:
     return Site(tmp_path)
 
 
-# -- escaping (decision 14) ------------------------------------------------------------------------
+# -- escaping (docs/decisions.md, decision 14) -----------------------------------------------------
 
 HOSTILE = "<script>alert(\"x\")</script> & 'y'"
 ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;y&#39;"
@@ -414,7 +414,7 @@ def test_a_syntax_error_shows_the_line_with_a_caret():
     assert str(caught.value).splitlines()[1:] == ["  {{ <a> | shout }}", "     ^"]
 
 
-# -- not found and traversal (decision 14) ---------------------------------------------------------
+# -- not found and traversal (docs/decisions.md, decision 14) --------------------------------------
 
 
 def test_a_missing_template_is_not_found_with_the_reference_message(site):

@@ -99,7 +99,7 @@ def test_describe_drops_fractional_seconds_and_converts_to_utc():
 
 
 # ---------------------------------------------------------------------------------------------
-# format_log and the response line (ARO-LANGUAGE.md §10)
+# format_log and the response line (docs/semantics.md, Output)
 
 
 def test_log_scalars_computations_example():

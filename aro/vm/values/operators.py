@@ -145,7 +145,7 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def binary(op: str, a: Value, b: Value) -> Value:
-    """Arithmetic ``+ - * / % ++`` (ARO-LANGUAGE.md §3.3 with decision 2).
+    """Arithmetic ``+ - * / % ++`` (docs/semantics.md, Expressions; docs/decisions.md, decision 2).
 
     Numbers are coerced like Swift's ``Double()`` (numeric strings too); Int op Int stays Int;
     ``+`` on two strings concatenates; ``"ab" * 3`` repeats; Int/Int truncates (error on 0);

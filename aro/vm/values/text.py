@@ -66,7 +66,7 @@ def describe_sorted(value: Value) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Human output (Log and the final response line) — ARO-LANGUAGE.md §10
+# Human output (Log and the final response line): docs/semantics.md, Output
 
 
 def _log_scalar(value: Value) -> str:
@@ -98,7 +98,7 @@ def _log_lines(data: dict) -> list[tuple[str, str]]:
 
 
 def format_log(value: Value) -> str:
-    """A value as ``Log`` prints it in the human context (ARO-LANGUAGE.md §10.1).
+    """A value as ``Log`` prints it in the human context (docs/semantics.md, Output).
 
     Doubles ``%.2f``; a dict is one ``key: value`` line per leaf (sorted keys, dotted nesting,
     lists sorted and ``, ``-joined); a list of scalars ``[a, b]``; a list holding a dict is its
@@ -117,7 +117,7 @@ def format_log(value: Value) -> str:
 
 
 def format_payload_lines(payload: dict) -> list[str]:
-    """The ``  key: value`` lines printed under ``[Status] reason`` (ARO-LANGUAGE.md §10.2)."""
+    """The ``  key: value`` lines printed under ``[Status] reason``."""
     return [f"  {key}: {text}" for key, text in _log_lines(payload)]
 
 
