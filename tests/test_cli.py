@@ -15,7 +15,7 @@ import pytest
 
 from aro.cli import build_parser, parse_app_arguments, run_config
 from aro.config import OPTIONS, Config, ConfigError
-from aro.runtime.http_service import resolve_port
+from aro.runtime.http import resolve_port
 
 
 def aro(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ from aro.runtime.broadcast import Connections, LocalClients
 from aro.runtime.dispatch import error_text
 from aro.runtime.events import EventBus
 from aro.runtime.handlers import END, classify
-from aro.runtime.http_service import HttpService, Metrics, resolve_port
+from aro.runtime.http import HttpService, Metrics, resolve_port
 from aro.runtime.repositories import RepositoryRegistry, load_store_files
 from aro.runtime.socket_service import SocketService, resolve_socket_port
 from aro.runtime.templates import TemplateEngine

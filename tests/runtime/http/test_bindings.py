@@ -1,8 +1,8 @@
 import pytest
 
-from aro.net.context import parse_body, parse_form, parse_multipart, request_bindings
 from aro.net.http import Request
 from aro.net.openapi import Operation, Parameter
+from aro.runtime.http.bindings import parse_body, parse_form, parse_multipart, request_bindings
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"

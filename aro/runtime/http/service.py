@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from aro.config import Config
 from aro.lang.bytecode import CodeObject
-from aro.net import mapping
-from aro.net.context import request_bindings
 from aro.net.http import Request
 from aro.net.openapi import Contract
 from aro.net.server import HttpServer
 from aro.runtime.handlers import HandlerTable
+from aro.runtime.http import responses
+from aro.runtime.http.bindings import request_bindings
+from aro.runtime.http.metrics import Metrics
 from aro.vm.errors import ActionError, AroError
 from aro.vm.frame import Frame
 from aro.vm.machine import execute
@@ -28,78 +29,12 @@ if TYPE_CHECKING:
     from aro.runtime.websocket_service import WebSocketService
 
 DEFAULT_PORT = 8080
-DEFAULT_HOST = "127.0.0.1"
 CONTENT_TYPE = b"Content-Type"
 UPGRADE_REQUIRED = (
     426,
     [(CONTENT_TYPE, b"application/json"), (b"Upgrade", b"websocket")],
     b'{"error":"Upgrade Required"}',
 )
-LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
-
-
-class Metrics:
-    """Request counts, latencies and errors, rendered for `<metrics>`."""
-
-    __slots__ = ("errors", "latency_buckets", "latency_sum", "requests", "server")
-
-    def __init__(self) -> None:
-        self.requests: dict[tuple[str, int], int] = {}
-        self.errors = 0
-        self.latency_sum = 0.0
-        self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
-        self.server: HttpServer | None = None
-
-    def record(self, operation: str, status: int, seconds: float) -> None:
-        key = (operation, status)
-        self.requests[key] = self.requests.get(key, 0) + 1
-        self.latency_sum += seconds
-        for index, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                self.latency_buckets[index] += 1
-                return
-        self.latency_buckets[-1] += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        total = sum(self.requests.values())
-        return {
-            "requestsTotal": total,
-            "handlerErrors": self.errors,
-            "openConnections": self.server.open_connections if self.server else 0,
-            "averageLatencyMs": round(self.latency_sum / total * 1000, 3) if total else 0,
-            "prometheus": self.prometheus(),
-        }
-
-    def prometheus(self) -> str:
-        """The Prometheus text exposition format (version 0.0.4)."""
-        lines = [
-            "# HELP aro_http_requests_total HTTP requests handled, by operation and status.",
-            "# TYPE aro_http_requests_total counter",
-        ]
-        for (operation, status), count in sorted(self.requests.items()):
-            lines.append(
-                f'aro_http_requests_total{{operation="{operation}",status="{status}"}} {count}'
-            )
-        lines += [
-            "# HELP aro_http_request_duration_seconds Time from request to response.",
-            "# TYPE aro_http_request_duration_seconds histogram",
-        ]
-        cumulative = 0
-        for bound, count in zip((*LATENCY_BUCKETS, "+Inf"), self.latency_buckets, strict=True):
-            cumulative += count
-            lines.append(f'aro_http_request_duration_seconds_bucket{{le="{bound}"}} {cumulative}')
-        lines.append(f"aro_http_request_duration_seconds_sum {self.latency_sum:.6f}")
-        lines.append(f"aro_http_request_duration_seconds_count {cumulative}")
-        open_connections = self.server.open_connections if self.server else 0
-        lines += [
-            "# HELP aro_http_open_connections Connections currently open.",
-            "# TYPE aro_http_open_connections gauge",
-            f"aro_http_open_connections {open_connections}",
-            "# HELP aro_handler_errors_total Feature sets that failed while handling a request.",
-            "# TYPE aro_handler_errors_total counter",
-            f"aro_handler_errors_total {self.errors}",
-        ]
-        return "\n".join(lines) + "\n"
 
 
 def resolve_port(config: Config, with_value: Any, contract: Contract | None) -> int:
@@ -163,7 +98,7 @@ class HttpService:
             if self._is_websocket_path(request):
                 status, headers, body = UPGRADE_REQUIRED
             else:
-                status, headers, body = mapping.no_contract_response()
+                status, headers, body = responses.no_contract_response()
         else:
             operation, path_params, allowed = self.contract.router.resolve(
                 request.method, request.path
@@ -183,12 +118,12 @@ class HttpService:
         self, request: Request, allowed: tuple[str, ...]
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         if allowed:
-            status, content_type, body = mapping.method_not_allowed(allowed)
+            status, content_type, body = responses.method_not_allowed(allowed)
             allow = ", ".join(allowed).encode()
             return status, [(CONTENT_TYPE, content_type), (b"Allow", allow)], body
         if self._is_websocket_path(request):
             return UPGRADE_REQUIRED  # decision 8: the WebSocket path wants an upgrade
-        status, content_type, body = mapping.not_found(request.path)
+        status, content_type, body = responses.not_found(request.path)
         return status, [(CONTENT_TYPE, content_type)], body
 
     async def _run(
@@ -196,7 +131,7 @@ class HttpService:
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         code = self.handlers.get(operation.operation_id)
         if code is None:
-            status, content_type, body = mapping.not_implemented(operation.operation_id)
+            status, content_type, body = responses.not_implemented(operation.operation_id)
             return status, [(CONTENT_TYPE, content_type)], body
         frame = Frame(
             code, self.services, bindings=request_bindings(request, operation, path_params)
@@ -205,7 +140,7 @@ class HttpService:
             response = await execute(frame)
         except AroError as error:
             self.metrics.errors += 1
-            status, content_type, body = mapping.error_response(error)
+            status, content_type, body = responses.error_response(error)
             return status, [(CONTENT_TYPE, content_type)], body
-        status, content_type, body = mapping.encode_body(response, request.path)
+        status, content_type, body = responses.encode_body(response, request.path)
         return status, [(CONTENT_TYPE, content_type)], body

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from aro.net import mapping
-from aro.net.mapping import (
+from aro.runtime.http import responses
+from aro.runtime.http.responses import (
     encode_body,
     error_response,
     is_known_status,
@@ -373,8 +373,8 @@ def test_no_contract_response():
 
 
 def test_content_type_constants_are_bytes():
-    for constant in (mapping.JSON, mapping.HTML, mapping.CSS, mapping.JAVASCRIPT,
-                     mapping.PROMETHEUS):  # fmt: skip
+    for constant in (responses.JSON, responses.HTML, responses.CSS, responses.JAVASCRIPT,
+                     responses.PROMETHEUS):  # fmt: skip
         assert isinstance(constant, bytes)
 
 
