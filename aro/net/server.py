@@ -218,7 +218,6 @@ class HttpProtocol(asyncio.Protocol):
 
     def _dispatch(self, request: Request) -> None:
         """Run the handler; answer now if it finishes without suspending, else in a task."""
-        self._server.requests_total += 1
         request.remote_address = self.remote_address
         try:
             result = self._handler(request)
@@ -268,21 +267,16 @@ class HttpProtocol(asyncio.Protocol):
         keep_alive = request.keep_alive and not self._closing
         if keep_alive and request.version == "1.0":
             headers = [*headers, _KEEP_ALIVE]
-        counts = self._server.responses_by_status
-        counts[status] = counts.get(status, 0) + 1
         head = request.method == "HEAD"
         return encode_response(status, headers, body, keep_alive, head), keep_alive
 
     def _failure(self, request: Request) -> tuple[bytes, bool]:
         """500 for a handler that raised: logged here, never shown to the client."""
-        self._server.handler_errors += 1
         logger.exception("handler failed for %s %s", request.method, request.target)
         return self._encode(request, 500, _JSON, _ERROR_500)
 
     def _refuse(self, error: HttpError) -> None:
         """Answer a request the parser rejected, then close."""
-        counts = self._server.responses_by_status
-        counts[error.status] = counts.get(error.status, 0) + 1
         data = encode_response(error.status, _JSON, _error_body(error.message), False)
         if self._pending:
             self._pending.append(_Slot(data, False))
@@ -299,7 +293,6 @@ class HttpProtocol(asyncio.Protocol):
         try:
             taken = self._server.upgrade_handler(request, self._transport, self)
         except Exception:
-            self._server.requests_total += 1
             data, _ = self._failure(request)
             self._send(data)
             self._end()
@@ -412,7 +405,7 @@ class HttpProtocol(asyncio.Protocol):
 
 
 class HttpServer:
-    """The listening socket, its connections and the counters the metrics endpoint reads.
+    """The listening socket and its connections (their count is what the metrics read).
 
     ``handler(request)`` returns ``(status, headers, body)`` (a coroutine, or the tuple
     itself); headers are ``(name, value)`` bytes pairs and Content-Length is added for it.
@@ -442,9 +435,6 @@ class HttpServer:
         self.keepalive_timeout = keepalive_timeout
         self.request_timeout = request_timeout
         self.reuse_port = reuse_port
-        self.requests_total = 0
-        self.handler_errors = 0
-        self.responses_by_status: dict[int, int] = {}
         self._connections: set[HttpProtocol] = set()
         self._server: asyncio.AbstractServer | None = None
         self._drained: asyncio.Future | None = None
