@@ -1,12 +1,11 @@
 """Asyncio glue around the sans-I/O core of ``aro.net.http`` (runs on uvloop or plain asyncio).
 
 One :class:`HttpProtocol` per connection feeds bytes to an :class:`HttpParser` and calls the
-handler once per request.  What makes small handlers fast: a handler's coroutine is first
-driven inline with ``send(None)``; only one that really suspends becomes a task, so a handler
-that never awaits costs no task, no future and no extra loop iteration (it runs in its own
-copy of the context, as in a task; but ``asyncio.current_task()`` is None until its first
-suspension, so ``asyncio.timeout()`` belongs after an ``await``).  Responses leave in request
-order whatever order handlers finish in; the responses of one read go out in one write.
+handler once per request.  What makes small handlers fast: a handler's coroutine is started
+eagerly (:func:`aro.net.aio.first_step`); only one that really suspends becomes a task, so a
+handler that never awaits costs no task, no future and no extra loop iteration.  Responses
+leave in request order whatever order handlers finish in; the responses of one read go out in
+one write.
 """
 
 from __future__ import annotations
@@ -14,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator
-from contextvars import Context, copy_context
-from typing import Any
+from collections.abc import Awaitable, Callable
 
+from aro.net.aio import Suspended, first_step
 from aro.net.http import CONTINUE, MAX_BODY, HttpError, HttpParser, Request, encode_response
 
 __all__ = ["Handler", "HttpProtocol", "HttpServer", "Response", "UpgradeHandler"]
@@ -37,54 +34,8 @@ _KEEP_ALIVE = (b"Connection", b"keep-alive")
 _ERROR_500 = b'{"error":"Internal Server Error"}'
 
 
-def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine) -> asyncio.Task | None:
-    """Run a coroutine's first step now, outside any task; only if it suspends does it go on
-    in a Task (None when it already finished).  Most handlers never suspend, and skipping the
-    Task saves its creation, registration and an extra loop turn."""
-    context = copy_context()
-    try:
-        yielded = context.run(coro.send, None)
-    except StopIteration:
-        return None
-    blocking = getattr(yielded, "_asyncio_future_blocking", False)
-    if blocking:
-        yielded._asyncio_future_blocking = False
-    return loop.create_task(_resume(coro, yielded, blocking), context=context)
-
-
 def _error_body(message: str) -> bytes:
     return json.dumps({"error": message}, separators=(",", ":")).encode()
-
-
-@types.coroutine
-def _resume(
-    coro: Coroutine[Any, Any, Response], yielded: Any, blocking: bool
-) -> Generator[Any, Any, Response]:
-    """Go on awaiting a coroutine whose first step already ran outside any task.
-
-    ``yielded`` is what that first ``send(None)`` produced (a future, or None for a bare
-    yield); it is handed to the task driving us, exactly as ``await`` would have done.
-    ``blocking`` restores the future's "awaited" mark, which :meth:`HttpProtocol._suspend`
-    cleared as a task would have (a future still marked cannot be awaited by anyone else).
-    """
-    if blocking:
-        yielded._asyncio_future_blocking = True
-    while True:
-        try:
-            sent = yield yielded
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:
-            try:
-                yielded = coro.throw(exc)
-            except StopIteration as stop:
-                return stop.value
-        else:
-            try:
-                yielded = coro.send(sent)
-            except StopIteration as stop:
-                return stop.value
 
 
 class _Slot:
@@ -222,13 +173,9 @@ class HttpProtocol(asyncio.Protocol):
         try:
             result = self._handler(request)
             if type(result) is not tuple:
-                context = copy_context()  # as a task would: the handler's own context
-                try:
-                    yielded = context.run(result.send, None)
-                except StopIteration as stop:
-                    result = stop.value
-                else:
-                    self._suspend(request, result, yielded, context)
+                result = first_step(result)
+                if type(result) is Suspended:
+                    self._suspend(request, result)
                     return
             status, headers, body = result
             data, keep_alive = self._encode(request, status, headers, body)
@@ -241,14 +188,11 @@ class HttpProtocol(asyncio.Protocol):
             if not keep_alive:
                 self._end()
 
-    def _suspend(self, request: Request, coro: Coroutine, yielded: Any, context: Context) -> None:
-        blocking = getattr(yielded, "_asyncio_future_blocking", False)
-        if blocking:
-            yielded._asyncio_future_blocking = False
+    def _suspend(self, request: Request, step: Suspended) -> None:
         slot = _Slot()
         self._pending.append(slot)
-        resumed = _resume(coro, yielded, blocking)
-        slot.task = self._loop.create_task(self._finish(request, resumed, slot), context=context)
+        finish = self._finish(request, step.rest, slot)
+        slot.task = self._loop.create_task(finish, context=step.context)
         if len(self._pending) >= MAX_PIPELINE:
             self._update_reading()
 

@@ -20,7 +20,7 @@ import collections
 from typing import Any
 
 from aro.lang.bytecode import CodeObject
-from aro.net.server import start_eagerly
+from aro.net.aio import start_eagerly
 from aro.runtime.handlers import Handlers
 from aro.vm import values
 from aro.vm.errors import StatementError
