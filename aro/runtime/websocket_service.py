@@ -18,6 +18,7 @@ from typing import Any
 
 from aro.config import Config
 from aro.net.server import UpgradeHandler
+from aro.net.websocket import CloseCode
 from aro.net.websocket.protocol import (
     WebSocket,
     WebSocketHub,
@@ -29,10 +30,8 @@ from aro.runtime.handlers import CONNECT, DISCONNECT, MESSAGE, HandlerTable
 from aro.vm.frame import Frame
 from aro.vm.services import Services
 
-GOING_AWAY = 1001
 SHUTDOWN_REASON = "server shutting down"
 CLOSE_REASON = "closed by the server"  # what `Close the <connection>` tells the client
-LOST = 1006
 #: Seconds clients get to answer the shutdown close before they are dropped: well under the
 #: 5 s after which a signalled process exits anyway, so their Disconnect handlers still run.
 SHUTDOWN_GRACE = 2.0
@@ -62,7 +61,7 @@ def close_reason(code: int, reason: str) -> str:
     handshake and for a dropped connection."""
     if reason:
         return reason
-    return "connection closed" if code == LOST else "client closed"
+    return "connection closed" if code == CloseCode.ABNORMAL_CLOSURE else "client closed"
 
 
 class WebSocketService:
@@ -87,9 +86,10 @@ class WebSocketService:
         return make_upgrade_handler(self.settings, self)
 
     async def stop(self) -> None:
-        """Close every connection with 1001, then wait for their Disconnect handlers."""
+        """Close every connection (going away), then wait for their Disconnect handlers."""
+        closing = self.hub.close_all(CloseCode.GOING_AWAY, SHUTDOWN_REASON)
         try:
-            await asyncio.wait_for(self.hub.close_all(GOING_AWAY, SHUTDOWN_REASON), SHUTDOWN_GRACE)
+            await asyncio.wait_for(closing, SHUTDOWN_GRACE)
         except TimeoutError:
             for conn in self.hub.connections:
                 conn.transport.abort()
@@ -120,7 +120,7 @@ class WebSocketService:
             "id": conn.id,
             "connectionId": conn.id,
             "reason": close_reason(code, reason),
-            "code": code,
+            "code": int(code),  # a plain int for the VM, not a CloseCode
         }
         self.dispatcher.deliver(conn.id, self.disconnect_handlers, {"event": event})
 
@@ -144,5 +144,5 @@ class WebSocketService:
         conn = self._open_connection(connection_id)
         if conn is None:
             return False
-        conn.close(1000, CLOSE_REASON)
+        conn.close(CloseCode.NORMAL_CLOSURE, CLOSE_REASON)
         return True

@@ -1,6 +1,7 @@
 """WebSocket server (RFC 6455, permessage-deflate of RFC 7692): the sans-I/O handshake and
 connection, and the asyncio glue that takes an upgraded HTTP connection over."""
 
+from aro.net.websocket.codes import CloseCode
 from aro.net.websocket.connection import ConnectionClosed, WebSocketConnection
 from aro.net.websocket.deflate import DeflateParams, MessageTooBig, PerMessageDeflate, negotiate
 from aro.net.websocket.handshake import HandshakeResult, check_upgrade, response_bytes
@@ -13,6 +14,7 @@ from aro.net.websocket.protocol import (
 )
 
 __all__ = [
+    "CloseCode",
     "ConnectionClosed",
     "DeflateParams",
     "HandshakeResult",

@@ -26,6 +26,7 @@ from aro._speedups import (
     encode_frame,
     validate_utf8,
 )
+from aro.net.websocket.codes import CloseCode
 from aro.net.websocket.deflate import MessageTooBig, PerMessageDeflate
 
 __all__ = [
@@ -37,9 +38,6 @@ __all__ = [
 ]
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
-
-#: The status of a connection that ended without any close frame (RFC 6455 §7.1.5).
-ABNORMAL = 1006
 
 _PLAIN = (OP_TEXT, OP_BINARY)
 _DEFLATED = (OP_COMPRESSED_TEXT, OP_COMPRESSED_BINARY)
@@ -55,7 +53,8 @@ class WebSocketConnection:
     :meth:`receive` answers pings, runs the close handshake (echoing the client's code) and
     fails the connection on protocol errors with the parser's close code; once we have sent
     a close frame, data frames are no longer delivered.  ``close_code``/``close_reason``
-    end as the client's close frame if it closed first, else the one we sent, else 1006.
+    end as the client's close frame if it closed first, else the one we sent, else
+    ABNORMAL_CLOSURE (no close frame either way, RFC 6455 §7.1.5).
     """
 
     __slots__ = (
@@ -71,7 +70,7 @@ class WebSocketConnection:
     def __init__(self, max_message: int = 1 << 20, deflate: PerMessageDeflate | None = None):
         self.state = OPEN
         self.closing = False
-        self.close_code = ABNORMAL
+        self.close_code: int = CloseCode.ABNORMAL_CLOSURE
         self.close_reason = ""
         self._max_message = max_message
         self._deflate = deflate
@@ -113,17 +112,17 @@ class WebSocketConnection:
         try:
             data = self._deflate.decompress(payload, self._max_message)
         except MessageTooBig:
-            self.fail(1009, "message too big")
+            self.fail(CloseCode.MESSAGE_TOO_BIG, "message too big")
             return
         except zlib.error:
-            self.fail(1007, "invalid compressed data")
+            self.fail(CloseCode.INVALID_DATA, "invalid compressed data")
             return
         if opcode == OP_COMPRESSED_BINARY:
             deliver(data)
             return
         text = validate_utf8(data)
         if text is None:
-            self.fail(1007, "invalid UTF-8")
+            self.fail(CloseCode.INVALID_DATA, "invalid UTF-8")
         else:
             deliver(text)
 
@@ -141,8 +140,9 @@ class WebSocketConnection:
     def _close_received(self, code: int, reason: str) -> None:
         if self.state == OPEN:
             self.close_code, self.close_reason = code, reason
-            # Echo the client's code; a close without one (1005) is answered without one.
-            self.write(encode_frame(OP_CLOSE, b"") if code == 1005 else encode_close(code))
+            # Echo the client's code; a close without one (NO_STATUS_RCVD) is answered without
+            # one, as encode_close gives that code an empty body.
+            self.write(encode_close(code))
         self.state = CLOSED
         self.closing = True
 
@@ -169,10 +169,10 @@ class WebSocketConnection:
         if self.state == OPEN:
             self.write(encode_frame(OP_PING, payload))
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the close handshake (a no-op once closing); the client's answer ends it.
 
-        Raises ValueError for a code that may not be sent (1006, 1015, ...).
+        Raises ValueError for a code that may not be sent (ABNORMAL_CLOSURE, TLS_HANDSHAKE, ...).
         """
         if self.state == OPEN:
             self._send_close(code, reason)

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from aro._speedups import OP_BINARY, OP_TEXT, Outbox, encode_close, encode_frame
 from aro.net.http import Request
 from aro.net.server import UpgradeHandler
+from aro.net.websocket.codes import CloseCode
 from aro.net.websocket.connection import CLOSED, CLOSING, OPEN, WebSocketConnection
 from aro.net.websocket.deflate import COMPRESS_MIN, PerMessageDeflate
 from aro.net.websocket.handshake import check_upgrade, response_bytes
@@ -50,7 +51,7 @@ class WebSocketSettings:
     ping_interval: float = 20.0  # seconds of silence before we ping; 0 turns pings off
     ping_timeout: float = 20.0
     close_timeout: float = 5.0
-    write_limit: int = 1 << 20  # bytes queued for a slow reader before it is closed with 1008
+    write_limit: int = 1 << 20  # bytes queued for a slow reader before it is closed (policy)
     compression: bool = True
     compress_min: int = COMPRESS_MIN  # shorter messages go uncompressed even when negotiated
     # Seconds a broadcast may wait for the next ones to share its writes when broadcasts come
@@ -120,7 +121,7 @@ class _Service:
 
     def _sweep(self) -> None:
         """Ping connections silent for ``ping_interval``; fail those whose ping went
-        unanswered for ``ping_timeout`` (1011, as the peer may be gone for good)."""
+        unanswered for ``ping_timeout`` (INTERNAL_ERROR, as the peer may be gone for good)."""
         self.sweeper = None
         if not self.live:
             return
@@ -132,7 +133,7 @@ class _Service:
             silent = now - conn.last_seen
             if conn.awaiting_pong:
                 if silent >= timeout:
-                    conn.fail(1011, "keepalive ping timeout")
+                    conn.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
                     conn._finish()
             elif silent >= interval:
                 conn.ping()
@@ -195,7 +196,7 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
         if self.state == OPEN:
             self._service.outbox.send(self, frame)
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the close handshake; the connection is aborted if the client has not
         answered within ``close_timeout``."""
         if self.state == OPEN:
@@ -204,14 +205,16 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
 
     def overflow(self) -> None:
         """The client reads too slowly (the Outbox found its write limit exceeded, and dropped
-        what it held for it): close with 1008.  The close frame goes straight to the transport,
-        behind what the kernel has yet to take, since the Outbox would refuse it."""
+        what it held for it): close with POLICY_VIOLATION.  The close frame goes straight to
+        the transport, behind what the kernel has yet to take, since the Outbox would refuse
+        it."""
         if self.state != OPEN:
             return
         self.state = CLOSING
         self.closing = True
-        self.close_code, self.close_reason = 1008, "write buffer limit exceeded"
-        self.transport.write(encode_close(1008, self.close_reason))
+        self.close_code = CloseCode.POLICY_VIOLATION
+        self.close_reason = "write buffer limit exceeded"
+        self.transport.write(encode_close(self.close_code, self.close_reason))
         self._arm(self._service.settings.close_timeout)
 
     # transport callbacks -------------------------------------------------------------------
@@ -222,7 +225,7 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
             self._service.handler.on_open(self)
         except Exception:
             logger.exception("WebSocket open handler failed for %s", self.id)
-            self.close(1011, "internal error")
+            self.close(CloseCode.INTERNAL_ERROR, "internal error")
         if tail:
             self.data_received(tail)
 
@@ -240,10 +243,10 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
             self._service.handler.on_message(self, message)
         except Exception:
             logger.exception("WebSocket message handler failed for %s", self.id)
-            self.close(1011, "internal error")
+            self.close(CloseCode.INTERNAL_ERROR, "internal error")
 
     def eof_received(self) -> bool:
-        return False  # the client's half-close ends the connection (1006 unless it closed)
+        return False  # the client's half-close ends the connection (abnormally unless it closed)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.state = CLOSED
@@ -408,7 +411,7 @@ class WebSocketHub:
                 groups.compress_from = min(groups.compress_from, deflate.min_size)
         return groups
 
-    async def close_all(self, code: int = 1001, reason: str = "") -> None:
+    async def close_all(self, code: int = CloseCode.GOING_AWAY, reason: str = "") -> None:
         """Close every connection and wait for the handshakes, at most ``close_timeout``
         (then the stragglers are aborted)."""
         conns = self.connections

@@ -85,7 +85,7 @@ class HttpService:
         return {"port": self.port, "hostname": self.host}
 
     async def stop(self) -> None:
-        """Stop listening; close the WebSockets (1001) while HTTP requests drain."""
+        """Stop listening; close the WebSockets (going away) while HTTP requests drain."""
         if self.websocket is None:
             await self.server.stop()
         else:
