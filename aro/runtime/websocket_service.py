@@ -18,8 +18,8 @@ from typing import Any
 
 from aro.config import Config
 from aro.net.server import UpgradeHandler
-from aro.net.websocket import CloseCode
-from aro.net.websocket.protocol import (
+from aro.net.websocket import (
+    CloseCode,
     WebSocket,
     WebSocketHub,
     WebSocketSettings,
@@ -128,6 +128,10 @@ class WebSocketService:
 
     def broadcast(self, data: str | bytes) -> int:
         return self.hub.broadcast(data)
+
+    def broadcast_payload(self, payload: bytes, text: bool) -> int:
+        """Broadcast a message serialized once already (text: UTF-8 bytes)."""
+        return self.hub.broadcast_payload(payload, text)
 
     def _open_connection(self, connection_id: str) -> WebSocket | None:
         conn = self.hub.get(connection_id)

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from aro.config import Config
 from aro.lang.compiler import compile_source
-from aro.net.websocket.protocol import WebSocketSettings
+from aro.net.websocket import WebSocketSettings
 from aro.runtime.handlers import classify
 from aro.runtime.websocket_service import close_reason, websocket_settings
 from tests.support.live import ROOT, LiveApp, launch

@@ -84,6 +84,11 @@ class WebSocketConnection:
     def open(self) -> bool:
         return self.state == OPEN
 
+    @property
+    def deflate(self) -> PerMessageDeflate | None:
+        """The negotiated permessage-deflate, or None when messages go uncompressed."""
+        return self._deflate
+
     # receiving -----------------------------------------------------------------------------
 
     def receive(self, data: bytes, deliver: Callable[[str | bytes], object]) -> None:

@@ -394,6 +394,25 @@ def test_broadcast_shares_one_frame_per_variant(run) -> None:
     run(scenario())
 
 
+def test_broadcast_payload_sends_a_message_serialized_elsewhere(run) -> None:
+    async def scenario() -> None:
+        async with serving() as (echo, port):
+            assert echo.hub.broadcast_payload(b"nobody", True) == 0
+            url = f"ws://127.0.0.1:{port}/ws"
+            async with (
+                websockets.connect(url, compression="deflate") as a,
+                websockets.connect(url, compression=None) as b,
+            ):
+                await asyncio.sleep(0.01)
+                text = "überall " * 30
+                assert echo.hub.broadcast_payload(text.encode(), True) == 2
+                assert await a.recv() == await b.recv() == text
+                assert echo.hub.broadcast_payload(b"\x00\xff" * 100, False) == 2
+                assert await a.recv() == await b.recv() == b"\x00\xff" * 100
+
+    run(scenario())
+
+
 def test_close_1000_from_the_client_is_echoed(run) -> None:
     async def scenario() -> None:
         async with serving() as (echo, port):

@@ -16,12 +16,11 @@ import functools
 import itertools
 import logging
 import secrets
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aro._speedups import OP_BINARY, OP_TEXT, Outbox, encode_close, encode_frame
+from aro._speedups import Outbox, encode_close
 from aro.net.http import Request
 from aro.net.server import UpgradeHandler
 from aro.net.websocket.codes import CloseCode
@@ -32,7 +31,6 @@ from aro.net.websocket.handshake import check_upgrade, response_bytes
 __all__ = [
     "WebSocket",
     "WebSocketHandler",
-    "WebSocketHub",
     "WebSocketSettings",
     "make_upgrade_handler",
 ]
@@ -187,6 +185,20 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
 
     # public API ----------------------------------------------------------------------------
 
+    @property
+    def outbox(self) -> Outbox:
+        """The Outbox this connection's frames leave through (shared with its siblings)."""
+        return self._service.outbox
+
+    @property
+    def close_timeout(self) -> float:
+        """Seconds a close handshake may take before the connection is aborted."""
+        return self._service.settings.close_timeout
+
+    def wait_closed(self) -> asyncio.Future:
+        """A future that completes once the connection has ended."""
+        return self._service.watch(self)
+
     def write(self, frame: bytes) -> None:
         self._service.outbox.send(self, frame)
 
@@ -340,98 +352,3 @@ class _Upgrader:
             outbox = self.outbox_factory(loop)
             service = self._service = _Service(self.settings, self.handler, loop, outbox)
         return service
-
-
-class WebSocketHub:
-    """The registry of connections by id, and broadcast to all of them.
-
-    A broadcast encodes its frame once; when some connections negotiated compression, the
-    message is also compressed once per window size (one variant in practice), which every
-    such connection can share because we never keep compression context.
-    """
-
-    __slots__ = ("_by_id", "_groups")
-
-    def __init__(self) -> None:
-        self._by_id: dict[str, WebSocket] = {}
-        self._groups: _Groups | None = None
-
-    def add(self, conn: WebSocket) -> None:
-        self._by_id[conn.id] = conn
-        self._groups = None
-
-    def remove(self, conn: WebSocket) -> None:
-        if self._by_id.pop(conn.id, None) is not None:
-            self._groups = None
-
-    def get(self, conn_id: str) -> WebSocket | None:
-        return self._by_id.get(conn_id)
-
-    @property
-    def connections(self) -> list[WebSocket]:
-        return list(self._by_id.values())
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-    def broadcast(self, data: str | bytes) -> int:
-        """Queue one message to every open connection; answer how many it was queued to."""
-        groups = self._groups or self._group()
-        if not groups.everyone:
-            return 0
-        if type(data) is str:
-            opcode, payload = OP_TEXT, data.encode()
-        else:
-            opcode, payload = OP_BINARY, bytes(data)
-        outbox = groups.everyone[0]._service.outbox
-        frame = encode_frame(opcode, payload)
-        size = len(payload)
-        if size < groups.compress_from:
-            return outbox.broadcast(groups.everyone, frame)
-        count = outbox.broadcast(groups.plain, frame)
-        for conns in groups.compressed.values():
-            deflate = conns[0]._deflate
-            if size < deflate.min_size:
-                count += outbox.broadcast(conns, frame)
-            else:
-                deflated = encode_frame(opcode, deflate.compress(payload), True)
-                count += outbox.broadcast(conns, deflated)
-        return count
-
-    def _group(self) -> _Groups:
-        """Sort the connections by what frame they take; kept until the membership changes."""
-        groups = self._groups = _Groups(list(self._by_id.values()))
-        for conn in groups.everyone:
-            deflate = conn._deflate
-            if deflate is None or deflate.min_size == sys.maxsize:
-                groups.plain.append(conn)
-            else:
-                key = (deflate.window_bits, deflate.min_size)
-                groups.compressed.setdefault(key, []).append(conn)
-                groups.compress_from = min(groups.compress_from, deflate.min_size)
-        return groups
-
-    async def close_all(self, code: int = CloseCode.GOING_AWAY, reason: str = "") -> None:
-        """Close every connection and wait for the handshakes, at most ``close_timeout``
-        (then the stragglers are aborted)."""
-        conns = self.connections
-        if not conns:
-            return
-        waiters = [conn._service.watch(conn) for conn in conns]
-        for conn in conns:
-            conn.close(code, reason)
-        timeout = max(conn._service.settings.close_timeout for conn in conns)
-        await asyncio.wait(waiters, timeout=timeout + 0.5)
-
-
-class _Groups:
-    """A hub's connections: all; those never sent compressed frames; the others by window
-    size and size threshold; and the smallest message any of them would get compressed."""
-
-    __slots__ = ("compress_from", "compressed", "everyone", "plain")
-
-    def __init__(self, everyone: list[WebSocket]) -> None:
-        self.everyone = everyone
-        self.plain: list[WebSocket] = []
-        self.compressed: dict[tuple[int, int], list[WebSocket]] = {}
-        self.compress_from = sys.maxsize
