@@ -18,12 +18,13 @@ from collections.abc import Awaitable, Callable
 from aro.net.aio import Suspended, first_step
 from aro.net.http import CONTINUE, MAX_BODY, HttpError, HttpParser, Request, encode_response
 
-__all__ = ["Handler", "HttpProtocol", "HttpServer", "Response", "UpgradeHandler"]
+__all__ = ["Handler", "HttpProtocol", "HttpServer", "RawResponse", "UpgradeHandler"]
 
 logger = logging.getLogger("aro.net")
 
-Response = tuple[int, list[tuple[bytes, bytes]], bytes]
-Handler = Callable[[Request], Awaitable[Response]]
+#: What a handler answers: status, headers as (name, value) bytes pairs, body.
+RawResponse = tuple[int, list[tuple[bytes, bytes]], bytes]
+Handler = Callable[[Request], Awaitable[RawResponse]]
 UpgradeHandler = Callable[[Request, asyncio.Transport, "HttpProtocol"], bool]
 
 #: Requests of one connection in flight at once before we stop reading from it.
@@ -196,7 +197,7 @@ class HttpProtocol(asyncio.Protocol):
         if len(self._pending) >= MAX_PIPELINE:
             self._update_reading()
 
-    async def _finish(self, request: Request, resumed: Awaitable[Response], slot: _Slot) -> None:
+    async def _finish(self, request: Request, resumed: Awaitable[RawResponse], slot: _Slot) -> None:
         try:
             status, headers, body = await resumed
             slot.data, slot.keep_alive = self._encode(request, status, headers, body)

@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterable
 
+from aro.net.server import RawResponse
 from aro.vm import values
 from aro.vm.errors import AroError, ThrownError
 from aro.vm.frame import Response
@@ -251,7 +252,7 @@ def not_implemented(operation_id: str) -> Reply:
     return 501, JSON, values.to_json({"error": "Not Implemented", "operationId": operation_id})
 
 
-def no_contract_response() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def no_contract_response() -> RawResponse:
     """What every request gets from a server started without a contract (ARO-RUNTIME §1.1):
     ``(200, headers, body)`` with Content-Type and a fresh ``X-Request-ID``.
 

@@ -16,7 +16,7 @@ from aro.config import Config
 from aro.lang.bytecode import CodeObject
 from aro.net.http import Request
 from aro.net.openapi import Contract
-from aro.net.server import HttpServer
+from aro.net.server import HttpServer, RawResponse
 from aro.runtime.handlers import HandlerTable
 from aro.runtime.http import responses
 from aro.runtime.http.bindings import request_bindings
@@ -91,7 +91,7 @@ class HttpService:
         else:
             await asyncio.gather(self.server.stop(), self.websocket.stop())
 
-    async def handle(self, request: Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def handle(self, request: Request) -> RawResponse:
         started = time.perf_counter()
         operation_id = "-"
         if self.contract is None:
@@ -114,9 +114,7 @@ class HttpService:
     def _is_websocket_path(self, request: Request) -> bool:
         return self.websocket is not None and request.path == self.websocket.settings.path
 
-    def _unrouted(
-        self, request: Request, allowed: tuple[str, ...]
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _unrouted(self, request: Request, allowed: tuple[str, ...]) -> RawResponse:
         if allowed:
             status, content_type, body = responses.method_not_allowed(allowed)
             allow = ", ".join(allowed).encode()
@@ -128,7 +126,7 @@ class HttpService:
 
     async def _run(
         self, request: Request, operation: Any, path_params: dict[str, str]
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    ) -> RawResponse:
         code = self.handlers.get(operation.operation_id)
         if code is None:
             status, content_type, body = responses.not_implemented(operation.operation_id)
