@@ -214,7 +214,7 @@ class Application:
 
     async def _run_end(self, activity: str, shutdown: dict, root: Frame) -> None:
         """Application-End, then stop what it left running: closing the servers here is what
-        lets every WebSocket get its 1001 and every Disconnect handler run before exit."""
+        lets every WebSocket get its going-away close and every Disconnect handler run."""
         code = self.end_handler(activity)
         if code is not None:
             try:

@@ -47,7 +47,8 @@ Offer = tuple[str, list[tuple[str, str | None]]]
 
 
 class MessageTooBig(Exception):
-    """A compressed message inflates past the size limit (the connection closes with 1009)."""
+    """A compressed message inflates past the size limit (the connection closes with
+    MESSAGE_TOO_BIG)."""
 
 
 @dataclass(frozen=True, slots=True)
