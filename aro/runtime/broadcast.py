@@ -77,7 +77,7 @@ class LocalClients:
             websocket = self._websocket()
             if websocket is None:
                 return 0
-            return websocket.broadcast(payload.decode() if text else payload)
+            return websocket.broadcast_payload(payload, text)
         sockets = self._sockets()
         return 0 if sockets is None else sockets.broadcast(payload)
 

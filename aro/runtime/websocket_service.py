@@ -126,9 +126,6 @@ class WebSocketService:
 
     # -- what the actions reach through the application -------------------------------------
 
-    def broadcast(self, data: str | bytes) -> int:
-        return self.hub.broadcast(data)
-
     def broadcast_payload(self, payload: bytes, text: bool) -> int:
         """Broadcast a message serialized once already (text: UTF-8 bytes)."""
         return self.hub.broadcast_payload(payload, text)

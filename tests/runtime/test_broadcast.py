@@ -28,12 +28,17 @@ class FakeService:
     def __init__(self, *open_ids: str, clients: int = 3) -> None:
         self.open_ids = set(open_ids)
         self.clients = clients
-        self.broadcasts: list[Any] = []
+        self.broadcasts: list[Any] = []  # what a TCP service was given
+        self.payloads: list[tuple[bytes, bool]] = []  # what a WebSocket service was given
         self.sent: list[tuple[str, Any]] = []
         self.closed: list[str] = []
 
     def broadcast(self, data: Any) -> int:
         self.broadcasts.append(data)
+        return self.clients
+
+    def broadcast_payload(self, payload: bytes, text: bool) -> int:
+        self.payloads.append((payload, text))
         return self.clients
 
     def send(self, connection_id: str, data: Any) -> bool:
@@ -85,7 +90,7 @@ def test_a_broadcast_is_serialized_once_and_reaches_the_channels_clients(json_ca
     assert reach.broadcast(WEBSOCKET_CHANNEL, {"text": "hi"}) == 5
     assert reach.broadcast(SOCKET_CHANNEL, {"text": "hi"}) == 2
     assert json_calls == [{"text": "hi"}, {"text": "hi"}]
-    assert websocket.broadcasts == ['{"text":"hi"}']
+    assert websocket.payloads == [(b'{"text":"hi"}', True)]
     assert sockets.broadcasts == [b'{"text":"hi"}']
 
 
@@ -95,7 +100,7 @@ def test_text_stays_text_and_bytes_stay_binary_on_every_channel() -> None:
     reach.broadcast(WEBSOCKET_CHANNEL, "héllo")
     reach.broadcast(WEBSOCKET_CHANNEL, b"\xff\x00")
     reach.broadcast(SOCKET_CHANNEL, "héllo")
-    assert websocket.broadcasts == ["héllo", b"\xff\x00"]
+    assert websocket.payloads == [("héllo".encode(), True), (b"\xff\x00", False)]
     assert sockets.broadcasts == ["héllo".encode()]
 
 
@@ -170,5 +175,5 @@ def test_buses_are_chosen_by_name_and_the_bus_gets_only_ids_this_worker_lacks() 
         ("send", "elsewhere", b"remote", True, True),
         ("close", "elsewhere"),
     ]
-    assert websocket.broadcasts == ["[1]"]
+    assert websocket.payloads == [(b"[1]", True)]
     assert websocket.sent == [("here", "local")]
