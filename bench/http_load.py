@@ -63,17 +63,24 @@ class Server:
     name: str
     label: str
     argv: Callable[[int], list[str]]
+    tree: Path = ROOT  # the checkout whose ``aro`` package runs (``--baseline`` sets another)
 
 
-SERVERS = (
-    Server(
-        "aro",
-        "aro-py (VM)",
+def aro_server(name: str, label: str, tree: Path) -> Server:
+    """Our server from ``tree``, always serving this checkout's app (the same ARO source)."""
+    return Server(
+        name,
+        label,
         lambda port: [
             sys.executable, "-m", "aro", "run", str(ROOT / "bench/apps/MessagesAPI"),
             "--port", str(port),
         ],
-    ),
+        tree,
+    )  # fmt: skip
+
+
+SERVERS = (
+    aro_server("aro", "aro-py (VM)", ROOT),
     Server(
         "fastapi",
         "FastAPI/uvicorn",
@@ -143,11 +150,11 @@ def pinned_to(cpu: int | None) -> Callable[[], None] | None:
 def start_server(server: Server, port: int, cpu: int | None, log: Path) -> subprocess.Popen:
     """Start the server with its output in ``log``, a file, so that a chatty server can never
     block on a full pipe while wrk runs."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONPATH": str(server.tree), "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as sink:
         return subprocess.Popen(
             server.argv(port),
-            cwd=ROOT,
+            cwd=server.tree,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=sink,
@@ -320,7 +327,8 @@ def measure(pid: int, port: int, options: argparse.Namespace, script: Path | Non
 # -- the benchmark ---------------------------------------------------------------------------
 
 SCENARIOS = ("GET", "POST")
-LABELS = {server.name: server.label for server in SERVERS}
+LABELS = {server.name: server.label for server in SERVERS} | {"baseline": "aro-py baseline"}
+BASELINE_TARGET = 0.95  # this tree against --baseline: within noise of it, or faster
 
 
 def bench_server(
@@ -383,14 +391,19 @@ def print_ratios(results: Runs) -> None:
     if "aro" not in results:
         return
     header = "".join(f"{LABELS[name]:>17}" for name in results)
-    header += "".join(f"   {'ours/' + peer:<47}" for peer in TARGETS)
+    header += "".join(f"   {'ours/' + peer:<47}" for peer in targets(results))
     print(f"\n{'best req/s':<16}{header}")  # best: see best()
     for scenario in SCENARIOS:
         bests = {name: best(results[name].get(scenario, [])) for name in results}
         cells = "".join(f"{run.rps if run else 0:>17,.0f}" for run in bests.values())
-        for peer, target in TARGETS.items():
+        for peer, target in targets(results).items():
             cells += f"   {ratio_cell(bests['aro'], bests.get(peer), target):<47}"
         print(f"{scenario + ' ' + PATH:<16}{cells}")
+
+
+def targets(results: Runs) -> dict[str, float]:
+    """The peers' targets, and the baseline's when one ran."""
+    return TARGETS | ({"baseline": BASELINE_TARGET} if "baseline" in results else {})
 
 
 def print_settings(options: argparse.Namespace) -> None:
@@ -417,6 +430,12 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=1, help="repeat every server (1)")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin CPUs")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of aro-py (e.g. a git worktree of an older commit, its codec "
+        "built) to run in the same rounds as server 'baseline'",
+    )
     options = parser.parse_args(argv)
     if not 0 < options.duration <= 120:
         parser.error("--duration must be in (0, 120] seconds")
@@ -424,6 +443,8 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--quiet-wait must be 0 to 300 seconds")
     if not 1 <= options.rounds <= 10:
         parser.error("--rounds must be 1 to 10")
+    if options.baseline is not None:
+        options.servers += ",baseline"
     unknown = set(options.servers.split(",")) - set(LABELS)
     if unknown:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
@@ -434,11 +455,14 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
 def run_rounds(options: argparse.Namespace, workdir: Path) -> tuple[Runs, bool]:
     """Every chosen server in turn, ``options.rounds`` times; True when one failed to run."""
     wanted = set(options.servers.split(","))
-    results: Runs = {server.name: {} for server in SERVERS if server.name in wanted}
+    servers = [server for server in SERVERS if server.name in wanted]
+    if options.baseline is not None:
+        servers.append(aro_server("baseline", LABELS["baseline"], options.baseline.resolve()))
+    results: Runs = {server.name: {} for server in servers}
     failed = False
     for number in range(1, options.rounds + 1):
         print(f"round {number} of {options.rounds}", flush=True)
-        for server in (server for server in SERVERS if server.name in wanted):
+        for server in servers:
             try:
                 measured = bench_server(server, options, workdir)
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:

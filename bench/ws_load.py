@@ -62,6 +62,7 @@ class Server:
     argv: list[str]
     port: int
     http_port: int
+    tree: Path = ROOT  # the checkout whose ``aro`` package runs (``--baseline`` sets another)
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -77,13 +78,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_server(name: str, mode: str) -> Server:
-    """Ours runs WebChat (broadcast on POST) or the Echo app; peers serve both on two ports."""
+def make_server(name: str, mode: str, baseline: Path | None = None) -> Server:
+    """Ours (and the baseline checkout, running this checkout's apps) runs WebChat (broadcast
+    on POST) or the Echo app; peers serve both on two ports."""
     port = free_port()
-    if name == "ours":
+    if name in ("ours", "baseline"):
         app = "tests/apps/Echo" if mode == "echo" else "examples/WebChat"
         argv = [sys.executable, "-m", "aro", "run", str(ROOT / app), "--port", str(port)]
-        return Server(name, argv, port, port)
+        tree = ROOT if name == "ours" else baseline
+        if tree is None:
+            raise RuntimeError("server 'baseline' needs --baseline TREE")
+        return Server(name, argv, port, port, tree.resolve())
     http_port = free_port()
     script = str(ROOT / "bench/peers/ws_peers.py")
     argv = [sys.executable, script, name, "--port", str(port), "--http-port", str(http_port)]
@@ -93,8 +98,9 @@ def make_server(name: str, mode: str) -> Server:
 def start(server: Server) -> None:
     """Start pinned to CPU 0 and wait (bounded) until both ports accept connections."""
     argv = ["taskset", "-c", str(SERVER_CPU), *server.argv]
+    env = {**os.environ, "PYTHONPATH": str(server.tree)}
     server.proc = subprocess.Popen(
-        argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv, cwd=server.tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + START_TIMEOUT_S
     for port in {server.port, server.http_port}:
@@ -494,7 +500,7 @@ RUNNERS = {"memory": run_memory, "fanout": run_fanout, "echo": run_echo}
 
 def run_one(name: str, args: argparse.Namespace) -> dict:
     """Start one server, run the mode against it, always stop it by PID."""
-    server = make_server(name, args.mode)
+    server = make_server(name, args.mode, args.baseline)
     start(server)
     try:
         time.sleep(0.3)
@@ -525,6 +531,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--py-spy", help="profile prefix: writes PREFIX.SERVER.MODE.txt")
     parser.add_argument("--py-spy-servers", default="ours")
     parser.add_argument("--py-spy-extra", default="", help="more py-spy flags, e.g. --native")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of aro-py (its codec built) to run as server 'baseline', "
+        "e.g. --servers ours,baseline,picows",
+    )
     args = parser.parse_args()
     args.conns = args.conns or (16 if args.mode == "echo" else 5000)
     default_messages = 100_000 if args.mode == "echo" else max(1, 1_000_000 // args.subs)
