@@ -1,1 +1,1 @@
-"""Networking: the HTTP server, the OpenAPI contract and router (layer ``net`` of DESIGN.md)."""
+"""Networking: the HTTP server, the OpenAPI contract and router (docs/architecture.md)."""

@@ -3,7 +3,7 @@
 Nothing here touches a socket or an event loop, so every edge case (partial reads, pipelining,
 chunked bodies, limits) is unit-testable with plain bytes; ``aro.net.server`` is the thin
 asyncio glue around it.  Parsing is httptools (llhttp, C); this module only turns its callbacks
-into one :class:`Request` per message and enforces the limits of ARO-LANGUAGE.md decision 6
+into one :class:`Request` per message and enforces the limits of docs/decisions.md, decision 6
 (body → 413, header block → 431) *while* reading, so nothing is buffered past a limit.
 """
 

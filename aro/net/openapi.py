@@ -1,6 +1,6 @@
 """The OpenAPI contract: checked once at start-up, compiled into a router, read per request.
 
-ARO is contract first (ARO-RUNTIME.md §1.1, §1.3 to §1.5): the app's ``openapi.yaml`` decides which
+ARO is contract first (docs/semantics.md, HTTP): the app's ``openapi.yaml`` decides which
 requests exist and which feature set (named by the ``operationId``) answers each one.  Everything
 that can be decided from the contract alone is decided here, at load: ``$ref`` parameters and
 their schemas are resolved, path-level and operation-level parameters merged, and the routes
@@ -10,7 +10,7 @@ Error texts are the reference runtime's, so that ``Error: ...`` at start-up read
 Where the reference would fail with an obscure decoding error on a harmless spelling (a numeric
 ``version``, a response without ``description``), we accept the contract instead.
 
-The deliberate differences from the reference (ARO-LANGUAGE.md "Our decisions" 5): a known path
+The deliberate differences from the reference (docs/decisions.md, decision 5): a known path
 with another method is reported with its allowed methods so the server can answer 405, and HEAD
 falls back to the GET operation.  Template paths are normalised like request paths, so a
 template written with a trailing ``/`` is reachable (the reference never matches it).

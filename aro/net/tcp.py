@@ -1,4 +1,4 @@
-"""The TCP socket server behind ``Start the <socket-server>`` (ARO-RUNTIME.md §3).
+"""The TCP socket server behind ``Start the <socket-server>``.
 
 Raw bytes without framing: every read becomes one ``on_data`` call, whatever the sender's
 message boundaries were.  The server knows nothing about ARO; it reports connect, data and

@@ -626,7 +626,7 @@ class TemplateEngine:
 
     def _is_inside(self, path: str) -> bool:
         """Whether ``path`` stays inside ``templates/``, decided before the file is opened:
-        no ``..``, no absolute path, no symlink resolving elsewhere (decisions.md, decision 14)."""
+        no ``..``, no absolute path, no symlink resolving elsewhere (docs/decisions.md, 14)."""
         if not path or "\x00" in path or ".." in path or path.startswith(("/", "\\")):
             return False
         if PureWindowsPath(path).drive or self.directory is None:

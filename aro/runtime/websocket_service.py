@@ -1,4 +1,5 @@
-"""WebSocket events into WebSocket Event Handler feature sets (decisions 8 to 12).
+"""WebSocket events into WebSocket Event Handler feature sets
+(docs/decisions.md, decisions 8 to 12).
 
 The protocol layer (``aro.net.websocket``) owns frames, handshakes and the close handshake;
 this module is the ``WebSocketHandler`` it reports to.  It keeps the registry of open

@@ -42,7 +42,7 @@ OutboxFactory = Callable[[asyncio.AbstractEventLoop], Outbox]
 
 @dataclass
 class WebSocketSettings:
-    """Limits and timers of a WebSocket endpoint (ARO-LANGUAGE.md decision 13)."""
+    """Limits and timers of a WebSocket endpoint (docs/decisions.md, decision 13)."""
 
     path: str = "/ws"
     max_message: int = 1 << 20

@@ -1,4 +1,4 @@
-"""The request side of HTTP: what a handler feature set sees (ARO-RUNTIME.md §1.3, §1.5).
+"""The request side of HTTP: what a handler feature set sees (docs/semantics.md, HTTP).
 
 Body parsing follows the reference except where it loses data, by choice:
 

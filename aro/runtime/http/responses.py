@@ -1,9 +1,9 @@
 """The response side of HTTP: a feature set's ``Response`` (or its failure) as status, content
 type and body bytes.
 
-ARO-RUNTIME.md §1.6-1.7 as amended by decisions 3-6 of ARO-LANGUAGE.md.  Every builder here
-returns ``(status, content_type, body)`` with the content type already as bytes, so the server
-can write the header block without encoding anything per request.
+The rules are those of docs/semantics.md (HTTP) with decisions 3 to 6 of docs/decisions.md.
+Every builder here returns ``(status, content_type, body)`` with the content type already as
+bytes, so the server can write the header block without encoding anything per request.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ CSS = b"text/css; charset=utf-8"
 JAVASCRIPT = b"text/javascript; charset=utf-8"
 PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
 
-# A request path ending in one of these serves a one-string payload raw (ARO-RUNTIME §1.6 rule 1).
+# A request path ending in one of these serves a one-string payload raw (the reference's rule).
 _PATH_TYPES: dict[str, bytes] = {
     ".css": CSS,
     ".js": JAVASCRIPT,
@@ -128,7 +128,7 @@ def _looks_like_css(content: str) -> bool:
 
 
 def _text_type(text: str) -> bytes | None:
-    """HTML, CSS, Prometheus or JavaScript by the reference's prefix rules (§1.6 rules 2-3)."""
+    """HTML, CSS, Prometheus or JavaScript by the reference's prefix rules."""
     trimmed = text.strip()
     if trimmed.startswith(_HTML_STARTS):
         return HTML
@@ -185,7 +185,7 @@ def _embedded(payload: dict) -> dict:
 
 
 def encode_body(response: Response, request_path: str) -> Reply:
-    """Status, content type and body for a feature set's Response (ARO-RUNTIME §1.6).
+    """Status, content type and body for a feature set's Response (docs/semantics.md, HTTP).
 
     ``request_path`` is the raw path (no query) whose extension may choose the content type.
     204 has an empty body (its Content-Type stays JSON, as the reference's does); an empty
@@ -209,7 +209,7 @@ def encode_body(response: Response, request_path: str) -> Reply:
 
 
 # ---------------------------------------------------------------------------------------------
-# Error answers (ARO-RUNTIME §1.4, §1.7; decisions 4-6).  Bodies are always valid JSON.
+# Error answers (docs/decisions.md, decisions 4 to 6).  Bodies are always valid JSON.
 
 
 def _error_status(error: BaseException) -> int:
@@ -223,10 +223,10 @@ def _error_status(error: BaseException) -> int:
 def error_response(error: BaseException) -> Reply:
     """The answer to a failed handler: ``{"error": "<the ARO error text>"}``.
 
-    The text is ``str(error)`` for ARO errors (the multi-line report of ARO-LANGUAGE §6.1).
+    The text is ``str(error)`` for ARO errors (the multi-line report of docs/semantics.md, Errors).
     Anything else is a defect of the runtime, whose details (and traceback) stay private.
     """
-    if getattr(error, "http_status", None) == 404:  # a missing template (§1.7)
+    if getattr(error, "http_status", None) == 404:  # a missing template
         return 404, JSON, values.to_json({"error": "Not Found", "message": str(error)})
     message = str(error) if isinstance(error, AroError) else "Internal Server Error"
     return _error_status(error), JSON, values.to_json({"error": message})
@@ -253,7 +253,7 @@ def not_implemented(operation_id: str) -> Reply:
 
 
 def no_contract_response() -> RawResponse:
-    """What every request gets from a server started without a contract (ARO-RUNTIME §1.1):
+    """What every request gets from a server started without a contract (no routes):
     ``(200, headers, body)`` with Content-Type and a fresh ``X-Request-ID``.
 
     The body is written in the reference's key order, with its upper-case UUID form.

@@ -38,8 +38,8 @@ UPGRADE_REQUIRED = (
 
 
 def resolve_port(config: Config, with_value: Any, contract: Contract | None) -> int:
-    """Decision 7: --port or ARO_HTTP_PORT (``config.port``), the program's ``Start … with``
-    value, the contract, 8080."""
+    """The port by docs/decisions.md, decision 7: --port or ARO_HTTP_PORT (``config.port``),
+    the program's ``Start … with`` value, the contract, 8080."""
     if config.port is not None:
         return config.port
     if isinstance(with_value, int) and not isinstance(with_value, bool):
