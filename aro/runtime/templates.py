@@ -330,10 +330,10 @@ class _Compiler:
     def error(self, offset: int, message: str) -> TemplateSyntaxError:
         return TemplateSyntaxError([self._diagnostic(offset, message)])
 
-    def _diagnostic(self, offset: int, message: str) -> Diagnostic:
+    def _diagnostic(self, offset: int, message: str, hints: tuple[str, ...] = ()) -> Diagnostic:
         line, col = self.position(offset)
         source_line = self.lines[line - 1].rstrip("\r")
-        return Diagnostic("error", message, ast.Span(self.name, line, col), source_line)
+        return Diagnostic("error", message, ast.Span(self.name, line, col), source_line, hints)
 
     def relocated(
         self, diagnostics: list[Diagnostic], origin: int, snippet: str, first_line: int
@@ -354,7 +354,9 @@ class _Compiler:
             else:
                 offset = sum(len(line) + 1 for line in lines[:row]) + column
             # Only the first error at a spot: later ones there are the wrapper's noise.
-            moved.setdefault(origin + offset, self._diagnostic(origin + offset, message))
+            moved.setdefault(
+                origin + offset, self._diagnostic(origin + offset, message, diagnostic.hints)
+            )
         return TemplateSyntaxError(list(moved.values()))
 
     # -- steps -----------------------------------------------------------------------------

@@ -414,6 +414,17 @@ def test_a_syntax_error_shows_the_line_with_a_caret():
     assert str(caught.value).splitlines()[1:] == ["  {{ <a> | shout }}", "     ^"]
 
 
+def test_a_statement_block_error_keeps_the_compilers_hints():
+    with pytest.raises(TemplateSyntaxError) as caught:
+        compile_template(
+            "{{ Create the <a> with 1. Create the <a> with 2. }}", "templates/x.html", True
+        )
+    assert str(caught.value).splitlines()[3:] == [
+        "  hint: Variable 'a' was already defined earlier in this feature set",
+        "  hint: Create a new variable with a different name instead",
+    ]
+
+
 # -- not found and traversal (docs/decisions.md, decision 14) --------------------------------------
 
 
