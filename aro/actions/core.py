@@ -13,13 +13,13 @@ import time
 from typing import Any
 
 from aro.actions.templates import template_path
+from aro.lang.names import is_repository
 from aro.vm import values
 from aro.vm.errors import ActionError
 from aro.vm.frame import UNBOUND, Frame
 from aro.vm.plan import Plan
 from aro.vm.registry import action
 
-REPOSITORY_SUFFIX = "-repository"
 VALIDATION_RULES = frozenset(("required", "exists", "nonempty", "email", "numeric"))
 TRANSFORM_TYPES = frozenset(
     ("string", "int", "integer", "double", "float", "bool", "boolean", "json", "identity")
@@ -50,10 +50,6 @@ def operation_name(plan: Plan, known: frozenset[str] | None, fallback: str) -> s
     base = plan.result.base
     is_known = values.is_compute_op(base) if known is None else base.lower() in known
     return base if is_known else fallback
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # -- Extract -----------------------------------------------------------------------------------
@@ -234,7 +230,7 @@ def update(plan: Plan, frame: Frame) -> Any:
     result = plan.result
     new_value = _update_value(plan, frame)
     entity = plan.result_value(frame, default={})
-    if result.base.endswith(REPOSITORY_SUFFIX) and result.specifiers:
+    if is_repository(result.base) and result.specifiers:
         _configure_repository(frame, result.base, result.specifiers[0], new_value)
     if result.specifiers:
         fields = dict(entity) if isinstance(entity, dict) else {}
@@ -261,7 +257,7 @@ def _update_value(plan: Plan, frame: Frame) -> Any:
 
 
 def _configure_repository(frame: Frame, name: str, option: str, value: Any) -> None:
-    if option not in ("maxSize", "ttl") or not _is_number(value):
+    if option not in ("maxSize", "ttl") or not values.is_number(value):
         return
     repository = frame.services.repositories.get(name)
     repository.configure(option, int(value) if option == "maxSize" else value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aro.lang.names import is_repository
 from aro.vm import values
 from aro.vm.errors import ActionError
 from aro.vm.frame import UNBOUND, Frame
@@ -17,7 +18,6 @@ from aro.vm.plan import Plan
 from aro.vm.registry import action
 from aro.vm.services import Repository
 
-REPOSITORY_SUFFIX = "-repository"
 # The event bus channel of Accept's transitions (``aro.runtime.events.STATE_TRANSITION``).
 STATE_TRANSITION = "state.transition"
 TRANSITION_SEPARATOR = "_to_"
@@ -34,7 +34,7 @@ def _object_name(plan: Plan) -> str | None:
 
 def _repository(plan: Plan, frame: Frame) -> Repository | None:
     name = _object_name(plan)
-    if name is None or not name.endswith(REPOSITORY_SUFFIX):
+    if name is None or not is_repository(name):
         return None
     return frame.services.repositories.get(name)
 

@@ -24,6 +24,7 @@ from aro.lang.bytecode import (
     StatementInfo,
 )
 from aro.lang.diagnostics import AroSyntaxError, Diagnostic
+from aro.lang.names import REPOSITORY_SUFFIX
 from aro.lang.parser import parse_source
 from aro.lang.printer import format_statement
 from aro.lang.verbs import VerbRole, role_of
@@ -421,7 +422,7 @@ def _event_cycles(codes: list[CodeObject]) -> list[Diagnostic]:
     spans: dict[str, ast.Span | None] = {}
     for code in codes:
         activity = code.activity
-        if not activity.endswith(" Handler") or "-repository" in activity:
+        if not activity.endswith(" Handler") or REPOSITORY_SUFFIX in activity:
             continue
         event = activity[: -len(" Handler")].split("<")[0].strip()
         graph.setdefault(event, set()).update(_emitted_events(code))

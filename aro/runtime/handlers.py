@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aro.lang.bytecode import CodeObject, Program
+from aro.lang.names import REPOSITORY_SUFFIX
 
 ENTRY_POINT = "Application-Start"
 END = "Application-End"
@@ -58,7 +59,6 @@ SOCKET_EVENTS = (
 )
 
 OBSERVER = " Observer"
-REPOSITORY_MARK = "-repository"
 EVICTED_HANDLER = " Evicted Handler"
 STATE_TRANSITION_HANDLER = "StateTransition Handler"
 STATE_OBSERVER = "StateObserver"
@@ -151,10 +151,10 @@ class _Builder:
             self.transition_handlers.append(code)
         elif STATE_OBSERVER in activity:
             self.state_observers.append(code)
-        if OBSERVER in activity and REPOSITORY_MARK in activity:
+        if OBSERVER in activity and REPOSITORY_SUFFIX in activity:
             repository = activity.split(OBSERVER, 1)[0].strip()
             self.observers.setdefault(repository, []).append(code)
-        if activity.endswith(EVICTED_HANDLER) and REPOSITORY_MARK in activity:
+        if activity.endswith(EVICTED_HANDLER) and REPOSITORY_SUFFIX in activity:
             repository = activity[: -len(EVICTED_HANDLER)].strip()
             self.evicted.setdefault(repository, []).append(code)
         if HANDLER in activity and not any(mark in activity for mark in NOT_DOMAIN_HANDLERS):

@@ -31,6 +31,7 @@ from aro.lang import ast
 from aro.lang.bytecode import CodeObject
 from aro.lang.compiler import _Builder, compile_feature_set
 from aro.lang.diagnostics import AroSyntaxError, Diagnostic
+from aro.lang.names import is_repository
 from aro.lang.parser import parse_expression, parse_source
 from aro.vm import registry, values
 from aro.vm.errors import AroError, ThrownError
@@ -160,7 +161,7 @@ def _is_path(tree: tuple) -> bool:
     """Whether an expression tree is ``<x: a.b>`` on an ordinary variable."""
     if tree[0] != "var" or not tree[3]:
         return False
-    return tree[2] != "env" and not tree[2].endswith("-repository")
+    return tree[2] != "env" and not is_repository(tree[2])
 
 
 def _path_reader(slot: int, specifiers: tuple[str, ...]) -> Evaluator:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from aro.lang.names import is_repository
 from aro.vm import values
 from aro.vm.errors import ActionError, EvaluationError
 
@@ -36,7 +37,7 @@ def _var(slot: int, name: str, specifiers: tuple[str, ...]) -> Evaluator:
     if name == "env" and specifiers:
         key = ".".join(specifiers)
         return lambda frame: _environment(frame, slot, key)
-    if name.endswith("-repository"):
+    if is_repository(name):
         return _repository(slot, name, specifiers)
     if not specifiers:
         return lambda frame: frame.load(slot)
@@ -77,7 +78,7 @@ def repositories_read(*exprs: tuple | None) -> tuple[str, ...]:
     while pending:
         expr = pending.pop()
         kind = expr[0]
-        if kind == "var" and expr[2].endswith("-repository"):
+        if kind == "var" and is_repository(expr[2]):
             names[expr[2]] = None
         else:
             pending.extend(_SUBEXPRESSIONS.get(kind, _leaf)(*expr[1:]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aro.lang.bytecode import NounInfo, StatementInfo
+from aro.lang.names import is_repository
 from aro.lang.verbs import FastPath, VerbRole, role_of
 from aro.vm import registry
 from aro.vm.errors import ActionError
@@ -28,7 +29,6 @@ NAME_ONLY_OBJECTS = frozenset(
 
 # The action that reads its object repository synchronously (``Repository.rows_now``).
 READING_ACTION = "retrieve"
-REPOSITORY_SUFFIX = "-repository"
 
 
 def _maybe(expr: tuple | None) -> Evaluator | None:
@@ -105,7 +105,7 @@ class Plan:
 
     def _retrieves_from_repository(self) -> bool:
         reading = self.spec is not None and self.spec.name == READING_ACTION
-        return reading and self.obj is not None and self.obj.base.endswith(REPOSITORY_SUFFIX)
+        return reading and self.obj is not None and is_repository(self.obj.base)
 
     def _takes_fast_path(self, role: VerbRole) -> bool:
         """The fast path (docs/semantics.md, Statements step 3): an expression object binds the

@@ -29,7 +29,7 @@ def rendered(build, value) -> bytes:
 def oracle(value) -> str:
     """The reference's JSON written out directly: keys by collation, floats shaped by hand."""
     if isinstance(value, dict):
-        keys = sorted(value, key=values._collation_key)
+        keys = sorted(value, key=values.collation_key)
         pairs = (f"{json.dumps(key)}:{oracle(value[key])}" for key in keys)
         return "{" + ",".join(pairs) + "}"
     if isinstance(value, list | tuple):
@@ -39,7 +39,7 @@ def oracle(value) -> str:
             return "null"
         return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
     if type(value) is datetime:
-        return json.dumps(values._iso(value))
+        return json.dumps(values.iso(value))
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -49,4 +49,4 @@ def client_frame(
 
 def shaper(build: ModuleType) -> Callable[[object], object]:
     """``build``'s JsonShaper set up the way aro.vm.values sets up its own."""
-    return build.JsonShaper(values._foundation_order, values._json_leaf)
+    return build.JsonShaper(values.foundation_order, values.json_leaf)

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from aro.runtime.repositories.semantics import REPOSITORY_SUFFIX, RepositoryRegistry
+from aro.lang.names import REPOSITORY_SUFFIX
+from aro.runtime.repositories.semantics import RepositoryRegistry
 from aro.vm.errors import AroError
 
 STORE_FILE_SUFFIX = ".store"

@@ -44,7 +44,6 @@ from aro.runtime.repositories.memory import MemoryBackend
 from aro.vm import values
 from aro.vm.errors import AroError
 
-REPOSITORY_SUFFIX = "-repository"
 # Event types of the two repository channels.  A dot can never appear in an ARO event name,
 # so these cannot collide with domain events.
 REPOSITORY_CHANGED = "repository.changed"

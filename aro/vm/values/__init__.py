@@ -41,6 +41,7 @@ from aro.vm.values.operators import (
     contains,
     equals,
     index,
+    is_number,
     matches,
     member,
     negate,
@@ -51,12 +52,6 @@ from aro.vm.values.paths import property_path, select_element
 from aro.vm.values.regex import compile_regex
 from aro.vm.values.text import characters, describe, format_log, format_payload_lines
 from aro.vm.values.transform import convert
-
-# The names tests/speedups/test_json_shaper.py reads from before they were public.
-_collation_key = collation_key
-_foundation_order = foundation_order
-_iso = iso
-_json_leaf = json_leaf
 
 __all__ = [
     "Value",
@@ -79,6 +74,7 @@ __all__ = [
     "group_by",
     "index",
     "is_compute_op",
+    "is_number",
     "iso",
     "join_values",
     "json_leaf",

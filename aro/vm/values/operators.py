@@ -24,7 +24,8 @@ def _number(value: Value) -> float:
     return number
 
 
-def _is_number(value: Value) -> bool:
+def is_number(value: Value) -> bool:
+    """An integer or a float (a bool is neither)."""
     kind = type(value)
     return kind is int or kind is float
 
@@ -156,7 +157,7 @@ def binary(op: str, a: Value, b: Value) -> Value:
 
 def negate(value: Value) -> Value:
     """Unary minus on an Int or Double."""
-    if _is_number(value):
+    if is_number(value):
         return -value
     raise EvaluationError(f"Type mismatch: Cannot negate {type_label(value)}")
 
@@ -186,7 +187,7 @@ def matches(value: Value, pattern: Value, flags: str = "") -> bool:
 
 _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: type(v) is str,
-    **dict.fromkeys(("number", "integer", "int"), _is_number),
+    **dict.fromkeys(("number", "integer", "int"), is_number),
     **dict.fromkeys(("float", "double"), lambda v: type(v) is float),
     **dict.fromkeys(("boolean", "bool"), lambda v: type(v) is bool),
     **dict.fromkeys(("list", "array"), lambda v: type(v) is list),
