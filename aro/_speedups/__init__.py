@@ -32,22 +32,4 @@ encode_close = _impl.encode_close
 encode_frame = _impl.encode_frame
 validate_utf8 = _impl.validate_utf8
 
-__all__ = [
-    "IMPLEMENTATION",
-    "OP_BINARY",
-    "OP_CLOSE",
-    "OP_COMPRESSED_BINARY",
-    "OP_COMPRESSED_TEXT",
-    "OP_CONT",
-    "OP_ERROR",
-    "OP_PING",
-    "OP_PONG",
-    "OP_TEXT",
-    "FrameParser",
-    "JsonShaper",
-    "Outbox",
-    "apply_mask",
-    "encode_close",
-    "encode_frame",
-    "validate_utf8",
-]
+__all__ = _impl.__all__  # defined once, in _pure.py; the compiled build reuses it
