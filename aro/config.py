@@ -69,6 +69,13 @@ def _non_negative(value: str) -> float:
     return number
 
 
+def _positive(value: str) -> float:
+    number = _non_negative(value)
+    if number == 0:
+        raise ValueError("must be a number above 0")
+    return number
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -119,6 +126,29 @@ class Config:
         env="ARO_MAX_BODY",
         parse=_whole(1),
         help="largest request body in bytes (413 above)",
+    )
+    # Connection lifetime and count (docs/decisions.md, decision 17).
+    request_timeout: float = option(
+        10.0,
+        flag="--request-timeout",
+        env="ARO_REQUEST_TIMEOUT",
+        parse=_positive,
+        help="seconds from a request's first byte (blank lines included) to its end (408 after)",
+    )
+    keepalive_timeout: float = option(
+        5.0,
+        flag="--keepalive-timeout",
+        env="ARO_KEEPALIVE_TIMEOUT",
+        parse=_positive,
+        help="seconds an idle keep-alive connection stays open after its last response",
+    )
+    max_connections: int = option(
+        0,
+        flag="--max-connections",
+        env="ARO_MAX_CONNECTIONS",
+        parse=_whole(0),
+        help="open HTTP and WebSocket connections before idle ones are closed and new ones get "
+        "503; 0 = the open-files limit less an eighth (at least 32)",
     )
     socket_port: int | None = option(
         None,

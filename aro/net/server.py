@@ -6,13 +6,21 @@ eagerly (:func:`aro.net.aio.first_step`); only one that really suspends becomes 
 handler that never awaits costs no task, no future and no extra loop iteration.  Responses
 leave in request order whatever order handlers finish in; the responses of one read go out in
 one write.
+
+Connection lifetime (docs/decisions.md, decision 17): a request must be complete within
+``request_timeout`` of its first byte (blank lines before it included), and an idle connection
+closes ``keepalive_timeout`` after its last response, so bytes that complete nothing never
+extend a connection's life.  Beyond ``max_connections`` (upgraded WebSockets included) the
+oldest idle keep-alive connections make room; when none is idle, a newcomer gets a 503.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
+import resource
 from collections.abc import Awaitable, Callable
 
 from aro.net.aio import Suspended, first_step
@@ -25,6 +33,9 @@ logger = logging.getLogger("aro.net")
 #: What a handler answers: status, headers as (name, value) bytes pairs, body.
 RawResponse = tuple[int, list[tuple[bytes, bytes]], bytes]
 Handler = Callable[[Request], Awaitable[RawResponse]]
+#: Answers whether it took the connection; one that gives the transport a new protocol makes
+#: that protocol call ``http_protocol.server.upgraded_connection_lost()`` from its
+#: ``connection_lost``, so that upgraded connections count against ``max_connections``.
 UpgradeHandler = Callable[[Request, asyncio.Transport, "HttpProtocol"], bool]
 
 #: Requests of one connection in flight at once before we stop reading from it.
@@ -34,9 +45,32 @@ _JSON = [(b"Content-Type", b"application/json")]
 _KEEP_ALIVE = (b"Connection", b"keep-alive")
 _ERROR_500 = b'{"error":"Internal Server Error"}'
 
+#: Seconds a refused connection stays open after its 503 so that the client reads the answer
+#: (closing on unread request bytes would reset the connection and lose the 503).
+REFUSAL_LINGER = 1.0
+#: Refused connections allowed to linger at once; more are closed right after their 503.
+MAX_LINGERING_REFUSALS = 16
+
 
 def _error_body(message: str) -> bytes:
     return json.dumps({"error": message}, separators=(",", ":")).encode()
+
+
+_SERVICE_UNAVAILABLE = encode_response(
+    503,
+    [*_JSON, (b"Retry-After", b"1")],
+    _error_body("Service Unavailable: too many connections (max_connections)"),
+    False,
+)
+
+
+def default_max_connections() -> int:
+    """The open-files limit less a spare eighth (at least 32) for everything else the
+    process opens: listening sockets, the store, logs, and refusals in flight."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(1, soft - max(32, soft // 8))
 
 
 class _Slot:
@@ -88,7 +122,8 @@ class HttpProtocol(asyncio.Protocol):
         self._reading = True
         self._upgrade: Request | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._idle_since = self._request_since = 0.0
+        self._idle_since = 0.0  # when the last response went out (or the connection opened)
+        self._request_since: float | None = None  # first byte of an unfinished request
         self.remote_address = ""
 
     # transport callbacks -------------------------------------------------------------------
@@ -101,6 +136,10 @@ class HttpProtocol(asyncio.Protocol):
         self._idle_since = now = self._loop.time()
         self._arm(now + self._server.keepalive_timeout)
 
+    @property
+    def server(self) -> HttpServer:
+        return self._server
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         if self._timer is not None:
@@ -110,9 +149,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         parser = self.parser
-        was_partial = parser.partial
         events = parser.feed(data)
-        now = self._idle_since = self._loop.time()
+        now = self._loop.time()
         if len(events) == 1:
             self._handle(events[0])
         elif events:
@@ -130,11 +168,19 @@ class HttpProtocol(asyncio.Protocol):
                 self._pending.append(_Slot(CONTINUE))  # after the responses owed before it
             else:
                 self._send(CONTINUE)
-        if parser.partial and (events or not was_partial):
-            self._request_since = now
-            deadline = now + self._server.request_timeout
-            if self._timer is None or self._timer.when() > deadline:
-                self._arm(deadline)
+        if events:
+            if not self._pending:
+                self._idle_since = now  # the responses are out: keep-alive counts from here
+            if not parser.partial:
+                self._request_since = None
+                return
+        elif self._request_since is not None:
+            return  # more of a request already timed: its deadline stays where it was
+        # The first byte of a request, or of blank lines that may precede one.
+        self._request_since = now
+        deadline = now + self._server.request_timeout
+        if self._timer is None or self._timer.when() > deadline:
+            self._arm(deadline)
 
     def eof_received(self) -> bool:
         # A half-closed client still gets the responses it is owed; close once they are out.
@@ -247,7 +293,8 @@ class HttpProtocol(asyncio.Protocol):
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            self._server._forget(self)
+            if self._transport.get_protocol() is not self:  # else it refused and closes
+                self._server._hand_over(self)
             return
         # The parser stopped at the upgrade request, so this connection ends after it.
         request.keep_alive = False
@@ -324,7 +371,7 @@ class HttpProtocol(asyncio.Protocol):
         now = self._loop.time()
         if self._pending:
             deadline = now + server.keepalive_timeout  # handlers are not timed here
-        elif self.parser.partial:
+        elif self._request_since is not None:
             deadline = self._request_since + server.request_timeout
             if now >= deadline:
                 self._refuse(HttpError(408, "Request Timeout"))
@@ -335,6 +382,13 @@ class HttpProtocol(asyncio.Protocol):
                 self._end()
                 return
         self._arm(deadline)
+
+    @property
+    def idle_since(self) -> float | None:
+        """When this connection last became idle between requests; None while it is busy."""
+        if self._closed or self._pending or self._request_since is not None:
+            return None
+        return self._idle_since
 
     def shutdown(self) -> None:
         """Graceful stop: close now if idle, else after the responses still owed."""
@@ -347,6 +401,42 @@ class HttpProtocol(asyncio.Protocol):
         if self._transport is not None:
             self._closed = True
             self._transport.abort()
+
+
+class _Refusal(asyncio.Protocol):
+    """A connection beyond ``max_connections``: a 503, then close once the client has it.
+
+    Writing is shut down after the answer and what the client sends is read and dropped
+    (unread bytes at close would reset the connection and lose the 503), for at most
+    :data:`REFUSAL_LINGER` seconds and only while few refusals linger.
+    """
+
+    __slots__ = ("_server", "_timer")
+
+    def __init__(self, server: HttpServer) -> None:
+        self._server = server
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.write(_SERVICE_UNAVAILABLE)
+        server = self._server
+        if server._lingering >= MAX_LINGERING_REFUSALS or not transport.can_write_eof():
+            transport.close()
+            return
+        server._lingering += 1
+        transport.write_eof()
+        self._timer = asyncio.get_running_loop().call_later(REFUSAL_LINGER, transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        pass  # the request is not served
+
+    def eof_received(self) -> bool:
+        return False  # the client has its answer: close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._server._lingering -= 1
 
 
 class HttpServer:
@@ -369,7 +459,9 @@ class HttpServer:
         reuse_port: bool = False,
         max_header_bytes: int = 16 * 1024,
         max_headers: int = 100,
+        max_connections: int | None = None,
     ) -> None:
+        """``max_connections`` None: :func:`default_max_connections`."""
         self.handler = handler
         self.host = host
         self.port = port
@@ -380,19 +472,28 @@ class HttpServer:
         self.keepalive_timeout = keepalive_timeout
         self.request_timeout = request_timeout
         self.reuse_port = reuse_port
+        self.max_connections = max_connections or default_max_connections()
+        self.refused = 0  # connections answered 503 for want of room
         self._connections: set[HttpProtocol] = set()
+        self._upgraded_open = 0  # upgraded connections not yet lost
+        self._lingering = 0  # refusals waiting for their client to read the 503
         self._server: asyncio.AbstractServer | None = None
         self._drained: asyncio.Future | None = None
 
     @property
     def open_connections(self) -> int:
-        return len(self._connections)
+        """HTTP connections and the upgraded ones (WebSockets) they became."""
+        return len(self._connections) + self._upgraded_open
+
+    def upgraded_connection_lost(self) -> None:
+        """An upgraded connection has ended (called by the protocol that took it over)."""
+        self._upgraded_open -= 1
 
     async def start(self) -> int:
         """Bind and listen; answer the actual port (so ``port=0`` picks a free one)."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: HttpProtocol(self),
+            self._admit,
             self.host,
             self.port,
             reuse_address=True,
@@ -421,6 +522,29 @@ class HttpServer:
             self._drained = None
             for connection in list(self._connections):
                 connection.abort()
+
+    def _admit(self) -> asyncio.Protocol:
+        """The protocol for a connection just accepted: room is made by shedding idle
+        keep-alive connections; when none is idle, the newcomer is refused."""
+        if self.open_connections >= self.max_connections and not self._shed_idle():
+            self.refused += 1
+            return _Refusal(self)
+        return HttpProtocol(self)
+
+    def _shed_idle(self) -> bool:
+        """Close the connections idle the longest, a batch at a time so that a stream of
+        newcomers at the limit costs one scan per batch; whether any was closed."""
+        idle = [(since, id(c), c) for c in self._connections if (since := c.idle_since) is not None]
+        batch = heapq.nsmallest(max(1, self.max_connections // 64), idle)
+        for _, _, connection in batch:
+            connection._end()
+            self._forget(connection)  # its descriptor is released within this loop iteration
+        return bool(batch)
+
+    def _hand_over(self, connection: HttpProtocol) -> None:
+        """``connection`` now belongs to an upgraded protocol: still counted, not ours."""
+        self._forget(connection)
+        self._upgraded_open += 1
 
     def _forget(self, connection: HttpProtocol) -> None:
         self._connections.discard(connection)

@@ -260,9 +260,7 @@ def _http_server(app: Application, with_value: Any) -> tuple[HttpService, str]:
         websocket = WebSocketService(app, app.handlers, app.root_frame, ws_settings)
         started += f" (WebSocket enabled on {ws_settings.path})"
     port = resolve_port(app.config, with_value, app.contract)
-    http = HttpService(
-        app, app.handlers, app.contract, app.config.host, port, app.config.max_body, websocket
-    )
+    http = HttpService(app, app.handlers, app.contract, app.config, port, websocket)
     return http, started
 
 

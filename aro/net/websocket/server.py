@@ -18,11 +18,11 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from aro._speedups import Outbox, encode_close
 from aro.net.http import Request
-from aro.net.server import UpgradeHandler
+from aro.net.server import HttpProtocol, UpgradeHandler
 from aro.net.websocket.codes import CloseCode
 from aro.net.websocket.connection import CLOSED, CLOSING, OPEN, WebSocketConnection
 from aro.net.websocket.deflate import COMPRESS_MIN, PerMessageDeflate
@@ -149,6 +149,7 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
     """
 
     __slots__ = (
+        "_released",
         "_service",
         "_timer",
         "awaiting_pong",
@@ -167,7 +168,10 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
         request: Request,
         transport: asyncio.Transport,
         deflate: PerMessageDeflate | None = None,
+        released: Callable[[], None] | None = None,
     ) -> None:
+        """``released()`` is called once the connection has ended (the HTTP server counts
+        upgraded connections until then)."""
         super().__init__(service.settings.max_message, deflate)
         self.id = f"{_PREFIX}-{next(_counter)}"
         self.path = service.settings.path  # the request asked for it; one shared string
@@ -179,6 +183,7 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
         self.awaiting_pong = False
         self._service = service
         self._timer: asyncio.TimerHandle | None = None
+        self._released = released
 
     def __repr__(self) -> str:
         return f"<WebSocket {self.id} {self.remote_address} state={self.state}>"
@@ -267,6 +272,8 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self._parser = None
+        if self._released is not None:
+            self._released()
         service = self._service
         service.ended(self)
         try:
@@ -326,7 +333,9 @@ class _Upgrader:
         self.outbox_factory = outbox_factory
         self._service: _Service | None = None
 
-    def __call__(self, request: Request, transport: asyncio.Transport, http_protocol: Any) -> bool:
+    def __call__(
+        self, request: Request, transport: asyncio.Transport, http_protocol: HttpProtocol
+    ) -> bool:
         if request.path != self.settings.path:
             return False  # not ours: HTTP routing answers it
         result = check_upgrade(request, self.settings.compression)
@@ -338,7 +347,8 @@ class _Upgrader:
         deflate = None
         if result.extensions is not None:
             deflate = PerMessageDeflate(result.extensions, self.settings.compress_min)
-        conn = WebSocket(service, request, transport, deflate)
+        released = http_protocol.server.upgraded_connection_lost
+        conn = WebSocket(service, request, transport, deflate, released)
         transport.set_protocol(conn)
         if not transport.is_reading():
             transport.resume_reading()  # HTTP pipelining may have paused it

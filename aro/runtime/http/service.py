@@ -57,9 +57,8 @@ class HttpService:
         services: Any,
         handlers: HandlerTable,
         contract: Contract | None,
-        host: str,
+        config: Config,
         port: int,
-        max_body: int,
         websocket: WebSocketService | None = None,
     ) -> None:
         self.services = services
@@ -69,11 +68,18 @@ class HttpService:
         self.websocket = websocket
         upgrade = None if websocket is None else websocket.upgrade_handler()
         self.server = HttpServer(
-            self.handle, host, port, max_body=max_body, upgrade_handler=upgrade
+            self.handle,
+            config.host,
+            port,
+            max_body=config.max_body,
+            upgrade_handler=upgrade,
+            keepalive_timeout=config.keepalive_timeout,
+            request_timeout=config.request_timeout,
+            max_connections=config.max_connections or None,
         )
         self.metrics.server = self.server
         self.port = port
-        self.host = host
+        self.host = config.host
 
     async def start(self) -> dict[str, Any]:
         try:
