@@ -8,10 +8,11 @@ leave in request order whatever order handlers finish in; the responses of one r
 one write.
 
 Connection lifetime (docs/decisions.md, decision 17): a request must be complete within
-``request_timeout`` of its first byte (blank lines before it included), and an idle connection
-closes ``keepalive_timeout`` after its last response, so bytes that complete nothing never
-extend a connection's life.  Beyond ``max_connections`` (upgraded WebSockets included) the
-oldest idle keep-alive connections make room; when none is idle, a newcomer gets a 503.
+``request_timeout`` of its first byte, and an idle connection closes ``keepalive_timeout`` after
+its last response (or ``request_timeout`` after blank lines that began no request, if sooner),
+so bytes that complete nothing never extend a connection's life.  Beyond ``max_connections``
+(upgraded WebSockets included) the oldest idle keep-alive connections make room; when none is
+idle, a newcomer gets a 503.
 """
 
 from __future__ import annotations
@@ -371,13 +372,16 @@ class HttpProtocol(asyncio.Protocol):
         now = self._loop.time()
         if self._pending:
             deadline = now + server.keepalive_timeout  # handlers are not timed here
-        elif self._request_since is not None:
+        elif self.parser.partial:
             deadline = self._request_since + server.request_timeout
             if now >= deadline:
                 self._refuse(HttpError(408, "Request Timeout"))
                 return
         else:
+            # Idle, perhaps after blank lines: they may shorten its life, never extend it.
             deadline = self._idle_since + server.keepalive_timeout
+            if self._request_since is not None:
+                deadline = min(deadline, self._request_since + server.request_timeout)
             if now >= deadline:
                 self._end()
                 return
@@ -386,7 +390,7 @@ class HttpProtocol(asyncio.Protocol):
     @property
     def idle_since(self) -> float | None:
         """When this connection last became idle between requests; None while it is busy."""
-        if self._closed or self._pending or self._request_since is not None:
+        if self._closed or self._pending or self.parser.partial:
             return None
         return self._idle_since
 
