@@ -23,6 +23,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 MAX_PORT = 65535
+# The deepest JSON any parse in the runtime accepts (request bodies, text parsed back by Extract
+# or a response).  orjson writes at most 254 nested containers and a program may wrap a parsed
+# value a few levels more (a repository listing adds two), so this stays well inside.
+DEEPEST_JSON = 200
 
 
 class ConfigError(ValueError):
@@ -46,12 +50,14 @@ def _port(value: str) -> int:
     return port
 
 
-def _whole(minimum: int) -> Callable[[str], int]:
+def _whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     def parse(value: str) -> int:
         try:
             number = int(value)
         except ValueError:
             number = minimum - 1
+        if maximum is not None and not minimum <= number <= maximum:
+            raise ValueError(f"must be a whole number from {minimum} to {maximum}")
         if number < minimum:
             raise ValueError(f"must be a whole number of at least {minimum}")
         return number
@@ -149,6 +155,29 @@ class Config:
         parse=_whole(0),
         help="open HTTP and WebSocket connections before idle ones are closed and new ones get "
         "503; 0 = the open-files limit less an eighth (at least 32)",
+    )
+    # What a parsed request body may hold, checked before a handler runs (400/413 above), so
+    # that one request cannot stall the loop or store a value the JSON writer refuses.
+    max_body_fields: int = option(
+        1000,
+        flag="--max-body-fields",
+        env="ARO_MAX_BODY_FIELDS",
+        parse=_whole(1),
+        help="most fields in a request body: form fields, multipart parts, JSON keys in all (400)",
+    )
+    max_body_depth: int = option(
+        64,
+        flag="--max-body-depth",
+        env="ARO_MAX_BODY_DEPTH",
+        parse=_whole(1, DEEPEST_JSON),
+        help=f"deepest nesting of arrays and objects in a JSON body, up to {DEEPEST_JSON} (400)",
+    )
+    max_body_string: int = option(
+        1 << 16,
+        flag="--max-body-string",
+        env="ARO_MAX_BODY_STRING",
+        parse=_whole(1),
+        help="longest string in a JSON or form body, in characters (413 above)",
     )
     socket_port: int | None = option(
         None,

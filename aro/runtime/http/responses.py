@@ -232,6 +232,12 @@ def error_response(error: BaseException) -> Reply:
     return _error_status(error), JSON, values.to_json({"error": message})
 
 
+def refused(status: int, reason: str) -> Reply:
+    """A request refused before its handler runs (a body that cannot be decoded or is over a
+    limit): ``{"error": "<reason naming the limit>"}``."""
+    return status, JSON, values.to_json({"error": reason})
+
+
 def not_found(path: str) -> Reply:
     """No route for the path: 404 ``{"error":"Not Found","path":"<raw path>"}``."""
     return 404, JSON, values.to_json({"error": "Not Found", "path": path})

@@ -19,7 +19,7 @@ from aro.net.openapi import Contract
 from aro.net.server import HttpServer, RawResponse
 from aro.runtime.handlers import HandlerTable
 from aro.runtime.http import responses
-from aro.runtime.http.bindings import request_bindings
+from aro.runtime.http.bindings import BodyError, BodyLimits, request_bindings
 from aro.runtime.http.metrics import Metrics
 from aro.vm.errors import ActionError, AroError
 from aro.vm.frame import Frame
@@ -62,6 +62,7 @@ class HttpService:
         websocket: WebSocketService | None = None,
     ) -> None:
         self.services = services
+        self.body_limits = BodyLimits.from_config(config)
         self.contract = contract
         self.handlers: Mapping[str, CodeObject] = handlers.by_name
         self.metrics = Metrics()
@@ -137,9 +138,12 @@ class HttpService:
         if code is None:
             status, content_type, body = responses.not_implemented(operation.operation_id)
             return status, [(CONTENT_TYPE, content_type)], body
-        frame = Frame(
-            code, self.services, bindings=request_bindings(request, operation, path_params)
-        )
+        try:
+            bindings = request_bindings(request, operation, path_params, self.body_limits)
+        except BodyError as error:
+            status, content_type, body = responses.refused(error.status, error.reason)
+            return status, [(CONTENT_TYPE, content_type)], body
+        frame = Frame(code, self.services, bindings=bindings)
         try:
             response = await execute(frame)
         except AroError as error:

@@ -32,7 +32,14 @@ from aro.vm.values.collections import (
 )
 from aro.vm.values.compute import compute, is_compute_op
 from aro.vm.values.dates import format_date, iso, now, parse_date
-from aro.vm.values.json import collation_key, foundation_order, from_json, json_leaf, to_json
+from aro.vm.values.json import (
+    JsonTooDeep,
+    collation_key,
+    foundation_order,
+    from_json,
+    json_leaf,
+    to_json,
+)
 from aro.vm.values.markdown import markdown_to_html
 from aro.vm.values.model import Value, as_number, type_label
 from aro.vm.values.operators import (
@@ -54,6 +61,7 @@ from aro.vm.values.text import characters, describe, format_log, format_payload_
 from aro.vm.values.transform import convert
 
 __all__ = [
+    "JsonTooDeep",
     "Value",
     "as_number",
     "binary",

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from aro._speedups import JsonShaper
+from aro.config import DEEPEST_JSON
 from aro.vm.values.dates import iso
 from aro.vm.values.model import Value
 from aro.vm.values.text import describe
@@ -92,7 +93,39 @@ def to_json(value: Value) -> bytes:
     return out.replace(b"/", b"\\/") if b"/" in out else out
 
 
-def from_json(data: bytes | str) -> Value:
+class JsonTooDeep(ValueError):
+    """JSON text whose arrays and objects nest deeper than the parse allows."""
+
+
+def from_json(data: bytes | str, max_depth: int = DEEPEST_JSON) -> Value:
     """Parse JSON text: integer literals become ``int`` (``1.0`` stays a float, as in Foundation),
-    ``null`` becomes None. Raises ``ValueError`` when the text is not JSON."""
-    return orjson.loads(data)
+    ``null`` becomes None. Raises ``ValueError`` when the text is not JSON, and its subclass
+    ``JsonTooDeep`` when arrays and objects nest more than ``max_depth`` deep (``[]`` is one
+    deep): no parse gives a value the writer cannot write back (aro/config.py, DEEPEST_JSON)."""
+    parsed = orjson.loads(data)
+    if _may_nest_deeper(data, max_depth) and nests_deeper(parsed, max_depth):
+        raise JsonTooDeep(f"JSON nested more than {max_depth} deep")
+    return parsed
+
+
+def _may_nest_deeper(data: bytes | str, depth: int) -> bool:
+    """False when the text has too few brackets to nest deeper than ``depth`` (two fast scans
+    instead of a walk, for every ordinary document)."""
+    if isinstance(data, str):
+        return data.count("[") + data.count("{") > depth
+    return data.count(b"[") + data.count(b"{") > depth
+
+
+def nests_deeper(value: Value, depth: int) -> bool:
+    """Whether lists and dicts nest more than ``depth`` deep in ``value`` (without recursion)."""
+    if type(value) is not dict and type(value) is not list:
+        return False
+    pending = [(value, 1)]
+    while pending:
+        container, level = pending.pop()
+        if level > depth:
+            return True
+        for child in container.values() if type(container) is dict else container:
+            if type(child) is dict or type(child) is list:
+                pending.append((child, level + 1))
+    return False
