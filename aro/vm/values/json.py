@@ -102,7 +102,12 @@ def from_json(data: bytes | str, max_depth: int = DEEPEST_JSON) -> Value:
     ``null`` becomes None. Raises ``ValueError`` when the text is not JSON, and its subclass
     ``JsonTooDeep`` when arrays and objects nest more than ``max_depth`` deep (``[]`` is one
     deep): no parse gives a value the writer cannot write back (aro/config.py, DEEPEST_JSON)."""
-    parsed = orjson.loads(data)
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        if error.msg.startswith("depth limit"):  # orjson's own, past 1024 levels
+            raise JsonTooDeep(f"JSON nested more than {max_depth} deep") from None
+        raise
     if _may_nest_deeper(data, max_depth) and nests_deeper(parsed, max_depth):
         raise JsonTooDeep(f"JSON nested more than {max_depth} deep")
     return parsed

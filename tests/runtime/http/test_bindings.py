@@ -112,7 +112,7 @@ def test_form_body_through_parse():
     assert parse(b"a=1&a=2", FORM_TYPE) == {"a": ["1", "2"]}
 
 
-# Bodies that cannot be decoded are refused (docs/decisions.md, decision 17)
+# Bodies that cannot be decoded are refused (docs/decisions.md, decision 18)
 
 
 @pytest.mark.parametrize(
