@@ -133,6 +133,10 @@ SAMPLES = {
     "ws_ping_interval": ("0.5", 0.5),
     "ws_compress_min": ("0", 0),
     "ws_broadcast_delay": ("2.5", 2.5),
+    "ws_allowed_origins": (
+        "https://Chat.example.com/, http://localhost:3000",
+        ("https://chat.example.com", "http://localhost:3000"),
+    ),
 }
 #: A variable's text for each option, and the typed value it means: not the default, and for
 #: options with a value not the flag's sample either.
@@ -146,6 +150,7 @@ ENVIRONMENT = {
     "ws_compression": ("off", False),
     "ws_compress_min": ("512", 512),
     "ws_broadcast_delay": ("0", 0.0),
+    "ws_allowed_origins": ("*", ("*",)),
     "keep_alive": ("on", True),
     "debug": ("1", True),
 }
@@ -159,6 +164,7 @@ BAD = {
     "ws_compress_min": "-1",
     "ws_broadcast_delay": "nan",
     "ws_compression": "maybe",
+    "ws_allowed_origins": "chat.example.com",
     "keep_alive": "2",
     "debug": "yes please",
 }

@@ -55,6 +55,8 @@ class WebSocketSettings:
     # Seconds a broadcast may wait for the next ones to share its writes when broadcasts come
     # in a stream (Outbox); 0 writes every broadcast at the next loop iteration.
     broadcast_delay: float = 0.005
+    # Origins whose pages may connect besides the server's own; "*" = any (decision 17).
+    allowed_origins: tuple[str, ...] = ()
 
 
 class WebSocketHandler(Protocol):
@@ -327,9 +329,10 @@ class _Upgrader:
         self._service: _Service | None = None
 
     def __call__(self, request: Request, transport: asyncio.Transport, http_protocol: Any) -> bool:
-        if request.path != self.settings.path:
+        settings = self.settings
+        if request.path != settings.path:
             return False  # not ours: HTTP routing answers it
-        result = check_upgrade(request, self.settings.compression)
+        result = check_upgrade(request, settings.compression, settings.allowed_origins)
         transport.write(response_bytes(result))
         if not result.ok:
             transport.close()
@@ -337,7 +340,7 @@ class _Upgrader:
         service = self._service_for(asyncio.get_running_loop())
         deflate = None
         if result.extensions is not None:
-            deflate = PerMessageDeflate(result.extensions, self.settings.compress_min)
+            deflate = PerMessageDeflate(result.extensions, settings.compress_min)
         conn = WebSocket(service, request, transport, deflate)
         transport.set_protocol(conn)
         if not transport.is_reading():
