@@ -152,7 +152,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         meta = option.metadata
         if meta["flag"] is None:
             continue
-        default = "" if option.default is None else f"; default {option.default}"
+        default = "" if option.default in (None, ()) else f"; default {option.default}"
         help_text = f"{meta['help']} ({meta['env']}{default})"
         if meta["flag_sets"] is None:
             parser.add_argument(meta["flag"], dest=option.name, help=help_text)
