@@ -17,6 +17,10 @@ from aro import __version__
 if TYPE_CHECKING:
     from aro.config import Config
 
+#: Exit status for a command that cannot run as given (argparse uses it too); a program that
+#: fails to compile or to run exits 1.
+EXIT_USAGE = 2
+
 
 def version_text() -> str:
     from aro._speedups import IMPLEMENTATION
@@ -148,7 +152,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         meta = option.metadata
         if meta["flag"] is None:
             continue
-        default = "" if option.default is None else f"; default {option.default}"
+        default = "" if option.default in (None, ()) else f"; default {option.default}"
         help_text = f"{meta['help']} ({meta['env']}{default})"
         if meta["flag_sets"] is None:
             parser.add_argument(meta["flag"], dest=option.name, help=help_text)
@@ -192,6 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _app_path_problem(path: Path) -> str | None:
+    """What makes APP unusable before anything is read: a usage error (exit 2), unlike a
+    program that does not compile (exit 1)."""
+    from aro.runtime.loader import source_files
+
+    if not path.exists():
+        return f"{path} does not exist"
+    if not source_files(path):
+        return f"{path}: no .aro files found"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--version"]:  # before the parser, which imports the option table
@@ -205,10 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if arguments.command is None:
         build_parser().print_help()
-        return 2
-    if not arguments.path.exists():
-        print(f"Error: {arguments.path} does not exist", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
+    usage_error = _app_path_problem(arguments.path)
+    if usage_error is not None:
+        print(f"Error: {usage_error}", file=sys.stderr)
+        return EXIT_USAGE
     if arguments.command == "run":
         from aro.config import ConfigError
 
@@ -216,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             config, app_arguments = run_config(arguments, os.environ)
         except ConfigError as error:
             print(f"Error: {error}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         return command_run(arguments.path, app_arguments, config)
     if arguments.command == "check":
         return command_check(arguments.path)

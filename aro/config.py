@@ -82,6 +82,17 @@ def _positive(value: str) -> float:
     return number
 
 
+def _origins(value: str) -> tuple[str, ...]:
+    """``*``, or origins as browsers send them: ``scheme://host[:port]``, compared in lower
+    case (a trailing ``/`` is forgiven)."""
+    origins = tuple(part.strip().lower().rstrip("/") for part in value.split(",") if part.strip())
+    for origin in origins:
+        scheme, _, authority = origin.partition("://")
+        if origin != "*" and (scheme not in ("http", "https") or not authority or "/" in authority):
+            raise ValueError("must be * or comma-separated origins like https://chat.example.com")
+    return origins
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -221,6 +232,15 @@ class Config:
         env="ARO_WS_BROADCAST_DELAY",
         parse=_non_negative,
         help="ms a broadcast may wait to share writes with the next ones under load (0 = off)",
+    )
+    ws_allowed_origins: tuple[str, ...] = option(
+        (),
+        flag="--ws-allowed-origins",
+        env="ARO_WS_ALLOWED_ORIGINS",
+        parse=_origins,
+        help="comma-separated origins (https://host[:port]) whose pages may open a WebSocket"
+        " besides the server's own, or * for any; always accepted: no Origin (not a browser)"
+        " and an Origin matching the Host header; others get 403 (docs/decisions.md, 17)",
     )
     keep_alive: bool = option(
         False,

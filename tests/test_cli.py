@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -139,6 +140,10 @@ SAMPLES = {
     "ws_ping_interval": ("0.5", 0.5),
     "ws_compress_min": ("0", 0),
     "ws_broadcast_delay": ("2.5", 2.5),
+    "ws_allowed_origins": (
+        "https://Chat.example.com/, http://localhost:3000",
+        ("https://chat.example.com", "http://localhost:3000"),
+    ),
 }
 #: A variable's text for each option, and the typed value it means: not the default, and for
 #: options with a value not the flag's sample either.
@@ -158,6 +163,7 @@ ENVIRONMENT = {
     "ws_compression": ("off", False),
     "ws_compress_min": ("512", 512),
     "ws_broadcast_delay": ("0", 0.0),
+    "ws_allowed_origins": ("*", ("*",)),
     "keep_alive": ("on", True),
     "debug": ("1", True),
 }
@@ -177,6 +183,7 @@ BAD = {
     "ws_compress_min": "-1",
     "ws_broadcast_delay": "nan",
     "ws_compression": "maybe",
+    "ws_allowed_origins": "chat.example.com",
     "keep_alive": "2",
     "debug": "yes please",
 }
@@ -320,3 +327,68 @@ def test_version_needs_neither_the_option_table_nor_the_runtime() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+# -- process and configuration errors: one line each, no traceback ----------------------------
+
+SERVER_APP = (
+    "(Application-Start: T) {\n"
+    "    Start the <http-server> with {}.\n"
+    "    Keepalive the <application> for the <events>.\n"
+    "    Return an <OK: status> for the <startup>.\n"
+    "}\n"
+)
+
+
+@pytest.mark.parametrize("command", ["run", "check", "disasm"])
+def test_a_missing_path_or_an_empty_folder_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    missing = aro(command, str(tmp_path / "nowhere"))
+    assert (missing.returncode, missing.stdout) == (2, "")
+    assert missing.stderr == f"Error: {tmp_path / 'nowhere'} does not exist\n"
+    (tmp_path / "notes.txt").write_text("not a program")
+    empty = aro(command, str(tmp_path))
+    assert (empty.returncode, empty.stdout) == (2, "")
+    assert empty.stderr == f"Error: {tmp_path}: no .aro files found\n"
+
+
+def test_a_file_that_is_not_utf8_is_a_compile_error_at_its_first_bad_byte(tmp_path: Path) -> None:
+    (tmp_path / "main.aro").write_bytes(
+        b'(Application-Start: T) {\n    Log "caf\xe9" to the <console>.\n}\n'
+    )
+    error = f"{tmp_path / 'main.aro'}:2:13: error: not valid UTF-8 at byte 37\n"
+    run = aro("run", str(tmp_path))
+    assert (run.returncode, run.stdout, run.stderr) == (1, "Compilation errors:\n" + error, "")
+    check = aro("check", str(tmp_path))
+    assert (check.returncode, check.stdout) == (1, error + "❌ 1 error(s) found\n")
+
+
+def test_a_port_in_use_is_named_in_one_line(tmp_path: Path) -> None:
+    app = write_app(tmp_path, SERVER_APP)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = aro("run", str(app), "--port", str(port))
+    assert result.returncode == 1
+    assert result.stdout == f"Error: port {port} is already in use\n"
+    assert "Traceback" not in result.stderr
+
+
+def test_a_server_without_a_contract_says_so_at_start(tmp_path: Path) -> None:
+    app = write_app(tmp_path, SERVER_APP)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aro", "run", str(app), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        notice = process.stderr.readline()
+        assert "HTTP Server started on port" in process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+    assert notice == (
+        "Notice: no openapi.yaml found: contract-less mode,"
+        ' every HTTP request answers 200 "Request received"\n'
+    )

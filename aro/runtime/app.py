@@ -20,6 +20,7 @@ from aro.lang.bytecode import CodeObject, Program
 from aro.net.openapi import Contract, ContractError
 from aro.runtime.broadcast import Connections, LocalClients
 from aro.runtime.dispatch import error_text
+from aro.runtime.errors import StartupError
 from aro.runtime.events import EventBus
 from aro.runtime.handlers import END, classify
 from aro.runtime.http import HttpService, Metrics, resolve_port
@@ -36,10 +37,13 @@ IDLE_KEEPALIVE_SECONDS = 2.0
 FORCED_EXIT_SECONDS = 5.0
 HTTP_SERVER = "http-server"
 SOCKET_SERVER = "socket-server"
-
-
-class StartupError(AroError):
-    """The program cannot start (no entry point, several entry points)."""
+#: Without a contract there are no routes, and every request gets the reference's generic
+#: answer: say so at start-up, or a misnamed or misplaced openapi.yaml goes unnoticed.
+NO_CONTRACT_NOTICE = (
+    "Notice: no openapi.yaml found: contract-less mode, every HTTP request answers 200"
+    ' "Request received"\n'
+)
+RELOAD_NOTICE = "SIGHUP: stopping gracefully (reload needs worker processes, not available yet)\n"
 
 
 class Application:
@@ -259,6 +263,8 @@ def _http_server(app: Application, with_value: Any) -> tuple[HttpService, str]:
     if ws_settings is not None:
         websocket = WebSocketService(app, app.handlers, app.root_frame, ws_settings)
         started += f" (WebSocket enabled on {ws_settings.path})"
+    if app.contract is None:
+        app.stderr.write(NO_CONTRACT_NOTICE)
     port = resolve_port(app.config, with_value, app.contract)
     http = HttpService(app, app.handlers, app.contract, app.config, port, websocket)
     return http, started
@@ -278,14 +284,20 @@ SERVICES: dict[str, ServiceKind] = {
 
 
 def install_signal_handlers(app: Application) -> None:
-    """SIGINT/SIGTERM release Keepalive; a second signal or 5 s later the process exits."""
+    """SIGINT, SIGTERM and SIGHUP release Keepalive; a second signal or 5 s later the process
+    exits.  SIGHUP stops gracefully too (Application-End runs, WebSockets get 1001): a
+    terminal that closes or a supervisor's reload must not drop clients and memory-held data
+    unannounced, and reloading in place needs worker processes (``aro serve``, planned)."""
     loop = asyncio.get_running_loop()
 
     def on_signal(name: str) -> None:
         if app.shutdown_requested.is_set():
             os._exit(0)
+        if name == "SIGHUP":
+            app.stderr.write(RELOAD_NOTICE)
+            app.stderr.flush()
         app.request_shutdown(name)
         loop.call_later(FORCED_EXIT_SECONDS, os._exit, 0)
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, on_signal, signum.name)

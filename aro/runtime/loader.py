@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aro.lang.ast import Span
 from aro.lang.bytecode import Program
 from aro.lang.compiler import compile_files
-from aro.lang.diagnostics import AroSyntaxError
+from aro.lang.diagnostics import AroSyntaxError, Diagnostic
 from aro.lang.parser import parse_source
 
 SOURCE_SUFFIXES = (".aro", ".fdd")
@@ -34,6 +35,21 @@ def source_files(path: Path) -> list[Path]:
     return sorted(found, key=lambda file: (file.relative_to(path) != Path("main.aro"), str(file)))
 
 
+def read_source(file: Path) -> str:
+    """The file's text; a file that is not UTF-8 is a compile error at its first bad byte
+    (``main.aro:3:7: error: not valid UTF-8 at byte 41``), reported with the other files'."""
+    data = file.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        good = data[: error.start]
+        line = good.count(b"\n") + 1
+        col = len(good[good.rfind(b"\n") + 1 :].decode("utf-8")) + 1
+        span = Span(str(file), line, col)
+        message = f"not valid UTF-8 at byte {error.start}"
+        raise AroSyntaxError([Diagnostic("error", message, span)]) from None
+
+
 def load_program(path: Path) -> Program:
     """Parse every file (collecting all their diagnostics) and compile them into one Program."""
     files = source_files(path)
@@ -42,8 +58,8 @@ def load_program(path: Path) -> Program:
     parsed = []
     diagnostics = []
     for file in files:
-        text = file.read_text(encoding="utf-8")
         try:
+            text = read_source(file)
             parsed.append((parse_source(text, str(file)), text))
         except AroSyntaxError as error:
             diagnostics.extend(error.diagnostics)

@@ -12,8 +12,8 @@ from typing import Any
 from aro.config import Config
 from aro.net.tcp import TcpConnection, TcpServer
 from aro.runtime.dispatch import ConnectionDispatcher
+from aro.runtime.errors import listen_failure
 from aro.runtime.handlers import CONNECT, DATA, DISCONNECT, HandlerTable
-from aro.vm.errors import ActionError
 from aro.vm.frame import Frame
 from aro.vm.services import Services
 
@@ -58,10 +58,7 @@ class SocketService:
         try:
             port = await self.server.start()
         except OSError as error:
-            raise ActionError(
-                f"Cannot start the socket-server on port {self.server.port}: "
-                f"{error.strerror or error}"
-            ) from None
+            raise listen_failure(self.server.host, self.server.port, error) from None
         return {"port": port, "hostname": self.server.host}
 
     async def stop(self) -> None:

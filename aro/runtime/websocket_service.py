@@ -50,6 +50,7 @@ def websocket_settings(with_value: Any, config: Config) -> WebSocketSettings | N
         compression=config.ws_compression,
         compress_min=config.ws_compress_min,
         broadcast_delay=config.ws_broadcast_delay / 1000,
+        allowed_origins=config.ws_allowed_origins,
     )
     if isinstance(path, str):
         ws.path = path if path.startswith("/") else "/" + path

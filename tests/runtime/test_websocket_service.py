@@ -83,6 +83,9 @@ def test_command_line_limits_reach_the_settings() -> None:
     defaults = websocket_settings({}, Config())
     assert (defaults.max_message, defaults.compression) == (1 << 20, True)
     assert defaults.broadcast_delay == 0.005
+    listed = Config(ws_allowed_origins=("https://app.example.com",))
+    assert websocket_settings({}, listed).allowed_origins == ("https://app.example.com",)
+    assert defaults.allowed_origins == ()  # the server's own origin and non-browsers only
 
 
 def test_the_config_defaults_are_the_transport_defaults() -> None:

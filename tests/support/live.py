@@ -67,11 +67,12 @@ class LiveApp:
     def port(self, pattern: str = HTTP_STARTED) -> int:
         return int(self.wait_for(pattern).group(1))
 
-    def sigterm(self) -> None:
-        """Ask for a graceful stop (only once: a second signal exits at once)."""
+    def sigterm(self, signum: int = signal.SIGTERM) -> None:
+        """Ask for a graceful stop, by SIGTERM or ``signum`` (only once: a second signal
+        exits at once)."""
         if not self._signalled and self.process.poll() is None:
             self._signalled = True
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
 
     def terminate(self, timeout: float = 15.0) -> tuple[int, list[str]]:
         """SIGTERM unless sent already, wait; answer the exit status and every stdout line."""

@@ -55,6 +55,8 @@ class WebSocketSettings:
     # Seconds a broadcast may wait for the next ones to share its writes when broadcasts come
     # in a stream (Outbox); 0 writes every broadcast at the next loop iteration.
     broadcast_delay: float = 0.005
+    # Origins whose pages may connect besides the server's own; "*" = any (decision 19).
+    allowed_origins: tuple[str, ...] = ()
 
 
 class WebSocketHandler(Protocol):
@@ -336,9 +338,10 @@ class _Upgrader:
     def __call__(
         self, request: Request, transport: asyncio.Transport, http_protocol: HttpProtocol
     ) -> bool:
-        if request.path != self.settings.path:
+        settings = self.settings
+        if request.path != settings.path:
             return False  # not ours: HTTP routing answers it
-        result = check_upgrade(request, self.settings.compression)
+        result = check_upgrade(request, settings.compression, settings.allowed_origins)
         transport.write(response_bytes(result))
         if not result.ok:
             transport.close()
@@ -346,7 +349,7 @@ class _Upgrader:
         service = self._service_for(asyncio.get_running_loop())
         deflate = None
         if result.extensions is not None:
-            deflate = PerMessageDeflate(result.extensions, self.settings.compress_min)
+            deflate = PerMessageDeflate(result.extensions, settings.compress_min)
         released = http_protocol.server.upgraded_connection_lost
         conn = WebSocket(service, request, transport, deflate, released)
         transport.set_protocol(conn)

@@ -17,11 +17,12 @@ from aro.lang.bytecode import CodeObject
 from aro.net.http import Request
 from aro.net.openapi import Contract
 from aro.net.server import HttpServer, RawResponse
+from aro.runtime.errors import listen_failure
 from aro.runtime.handlers import HandlerTable
 from aro.runtime.http import responses
 from aro.runtime.http.bindings import BodyError, BodyLimits, request_bindings
 from aro.runtime.http.metrics import Metrics
-from aro.vm.errors import ActionError, AroError
+from aro.vm.errors import AroError
 from aro.vm.frame import Frame
 from aro.vm.machine import execute
 
@@ -86,9 +87,7 @@ class HttpService:
         try:
             self.port = await self.server.start()
         except OSError as error:
-            raise ActionError(
-                f"Cannot start the http-server on port {self.port}: {error.strerror or error}"
-            ) from None
+            raise listen_failure(self.host, self.port, error) from None
         return {"port": self.port, "hostname": self.host}
 
     async def stop(self) -> None:

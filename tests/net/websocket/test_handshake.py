@@ -24,7 +24,7 @@ def upgrade(method: str = "GET", version: str = "1.1", **overrides: str | None) 
     for name, value in overrides.items():
         name = name.replace("_", "-")
         if value is None:
-            del headers[name]
+            headers.pop(name, None)
         else:
             headers[name] = value
     return Request(method, "/ws?room=1", headers, version, upgrade=True)
@@ -129,3 +129,58 @@ def test_compression_off_or_not_offered_means_no_extension_header() -> None:
 def test_unknown_extensions_are_ignored() -> None:
     result = check_upgrade(upgrade(Sec_WebSocket_Extensions="x-webkit-deflate-frame, foo; a=1"))
     assert result.ok and result.extensions is None
+
+
+# -- Origin (docs/decisions.md, decision 19) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        (None, "example.org"),  # not a browser: curl, a bot, the Python client
+        ("http://localhost:8080", "localhost:8080"),  # local development
+        ("http://LOCALHOST:8080", "localhost:8080"),
+        ("https://chat.example.com", "chat.example.com"),  # behind a TLS proxy forwarding Host
+        ("https://chat.example.com", "chat.example.com:443"),
+        ("http://chat.example.com", "chat.example.com"),
+        ("http://[::1]:8080", "[::1]:8080"),
+    ],
+)
+def test_no_origin_or_the_servers_own_origin_is_accepted(origin: str | None, host: str) -> None:
+    assert check_upgrade(upgrade(Origin=origin, Host=host)).ok
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("https://evil.example", "localhost:8080"),
+        ("http://localhost:8081", "localhost:8080"),  # another port is another origin
+        ("https://chat.example.com", "chat.example.com:8443"),
+        ("http://localhost.evil.example:8080", "localhost:8080"),
+        ("null", "localhost:8080"),  # a sandboxed frame or a file:// page
+        ("http://localhost:8080", None),
+        ("http://localhost:8080", "localhost:port"),
+        ("garbage", "localhost:8080"),
+    ],
+)
+def test_a_page_from_another_origin_is_403_with_a_reason(origin: str, host: str | None) -> None:
+    result = check_upgrade(upgrade(Origin=origin, Host=host))
+    assert (result.ok, result.status) == (False, 403)
+    wire = response_bytes(result)
+    assert wire.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert json.loads(wire.split(b"\r\n\r\n", 1)[1]) == {
+        "error": f"Origin {origin} may not open a WebSocket on this server"
+    }
+
+
+def test_listed_origins_and_the_wildcard_let_other_pages_in() -> None:
+    listed = ("https://app.example.com", "http://localhost:3000")
+    assert check_upgrade(upgrade(Origin="http://localhost:3000"), allowed_origins=listed).ok
+    assert check_upgrade(upgrade(Origin="https://APP.example.com"), allowed_origins=listed).ok
+    assert not check_upgrade(upgrade(Origin="https://evil.example"), allowed_origins=listed).ok
+    assert check_upgrade(upgrade(Origin="https://evil.example"), allowed_origins=("*",)).ok
+
+
+def test_a_malformed_upgrade_is_400_before_its_origin_is_judged() -> None:
+    result = check_upgrade(upgrade(Origin="https://evil.example", Sec_WebSocket_Key=None))
+    assert result.status == 400
