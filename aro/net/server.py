@@ -133,7 +133,7 @@ class HttpProtocol(asyncio.Protocol):
         self._transport = transport
         peer = transport.get_extra_info("peername")
         self.remote_address = peer[0] if isinstance(peer, tuple) else str(peer or "")
-        self._server._connections.add(self)
+        self._server._connections[self] = None
         self._idle_since = now = self._loop.time()
         self._arm(now + self._server.keepalive_timeout)
 
@@ -478,7 +478,9 @@ class HttpServer:
         self.reuse_port = reuse_port
         self.max_connections = max_connections or default_max_connections()
         self.refused = 0  # connections answered 503 for want of room
-        self._connections: set[HttpProtocol] = set()
+        # in the order they opened: among connections idle since the same clock tick (uvloop's
+        # clock moves in milliseconds), the older is shed first
+        self._connections: dict[HttpProtocol, None] = {}
         self._upgraded_open = 0  # upgraded connections not yet lost
         self._lingering = 0  # refusals waiting for their client to read the 503
         self._server: asyncio.AbstractServer | None = None
@@ -538,7 +540,11 @@ class HttpServer:
     def _shed_idle(self) -> bool:
         """Close the connections idle the longest, a batch at a time so that a stream of
         newcomers at the limit costs one scan per batch; whether any was closed."""
-        idle = [(since, id(c), c) for c in self._connections if (since := c.idle_since) is not None]
+        idle = [
+            (since, order, c)
+            for order, c in enumerate(self._connections)
+            if (since := c.idle_since) is not None
+        ]
         batch = heapq.nsmallest(max(1, self.max_connections // 64), idle)
         for _, _, connection in batch:
             connection._end()
@@ -551,6 +557,6 @@ class HttpServer:
         self._upgraded_open += 1
 
     def _forget(self, connection: HttpProtocol) -> None:
-        self._connections.discard(connection)
+        self._connections.pop(connection, None)
         if not self._connections and self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
