@@ -15,6 +15,10 @@ Choices the spec leaves open:
   also distributes into those, which can only produce nonsense).
 * ``a in b`` and ``a not in b`` are accepted as equality-level operators in expressions.
 * ``exists`` may be followed by further operators (``<a> exists and <b> exists``).
+* Nesting is limited to ``MAX_NESTING`` levels, counting brackets, operands of operators
+  (a chain ``a + b + c`` nests like ``((a + b) + c)``) and blocks: deeper input gets the
+  diagnostic "nesting too deep" instead of overflowing the Python stack of the parser or of the
+  compiler and printer, which walk the tree recursively (docs/decisions.md, decision 22).
 * In a ``|`` qualifier chain the first element is kept whole as the only specifier and the
   rest go to ``Noun.qualifiers`` (``<x: stats.sort | list.take>`` gives specifiers
   ``("stats.sort",)`` and qualifiers ``("list.take",)``).
@@ -135,6 +139,12 @@ def parse_expression(text: str, filename: str = "<string>") -> object:
     return expression
 
 
+# The deepest nesting of expressions and blocks a program may have: far beyond hand-written
+# code, and shallow enough that parser, compiler and printer (up to four frames a level)
+# stay well inside Python's default recursion limit even when called from deep in the runtime.
+MAX_NESTING = 100
+
+
 class ParseError(Exception):
     def __init__(self, token: Token, message: str) -> None:
         super().__init__(message)
@@ -149,6 +159,7 @@ class Parser:
         self.filename = sink.filename
         self.i = 0
         self.tok = tokens[0]
+        self.depth = 0  # current nesting of expressions and blocks (see MAX_NESTING)
         # The expression most recently closed by ')', for the or-shorthand rule.
         self._last_group: object | None = None
 
@@ -198,6 +209,15 @@ class Parser:
         if self.tok.kind is ARTICLE:
             return self.advance().value
         return None
+
+    def nest(self) -> None:
+        """Enter one more level of nesting; the callers restore ``depth`` when they return."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ParseError(
+                self.tok, f"nesting too deep: more than {MAX_NESTING} levels of brackets, "
+                "operators or blocks"
+            )
 
     def report(self, error: ParseError) -> None:
         # An ERROR token was already reported by the lexer.
@@ -284,14 +304,19 @@ class Parser:
 
     def parse_block(self) -> tuple[object, ...]:
         """Statements up to (not including) the closing '}'."""
+        saved = self.depth
+        self.nest()
         statements = []
-        while not (self.at_punct("}") or self.tok.kind is EOF or self.looks_like_header()):
-            start = self.i
-            try:
-                statements.append(self.parse_statement())
-            except ParseError as error:
-                self.report(error)
-                self.sync_statement(start)
+        try:
+            while not (self.at_punct("}") or self.tok.kind is EOF or self.looks_like_header()):
+                start = self.i
+                try:
+                    statements.append(self.parse_statement())
+                except ParseError as error:
+                    self.report(error)
+                    self.sync_statement(start)
+        finally:
+            self.depth = saved
         return tuple(statements)
 
     def close_block(self, what: str) -> None:
@@ -854,15 +879,23 @@ class Parser:
     # -- expressions --------------------------------------------------------------------------
 
     def parse_expression(self, min_precedence: int = 0) -> object:
-        left = self.parse_prefix()
-        while True:
-            precedence = self.infix_precedence()
-            if precedence > min_precedence:
-                left = self.parse_infix(left, precedence)
-            elif self.at_keyword("exists"):
-                left = Exists(left, self.span(self.advance()))
-            else:
-                return left
+        """An expression; each operator applied deepens the tree, so it counts as nesting."""
+        saved = self.depth
+        try:
+            self.nest()
+            left = self.parse_prefix()
+            while True:
+                precedence = self.infix_precedence()
+                if precedence > min_precedence:
+                    self.nest()
+                    left = self.parse_infix(left, precedence)
+                elif self.at_keyword("exists"):
+                    self.nest()
+                    left = Exists(left, self.span(self.advance()))
+                else:
+                    return left
+        finally:
+            self.depth = saved
 
     def infix_precedence(self) -> int:
         token = self.tok
@@ -1032,6 +1065,7 @@ class Parser:
 
     def parse_interpolated_expression(self, tokens: list[Token]) -> object:
         inner = Parser(tokens, self.sink)
+        inner.depth = self.depth
         expression = inner.parse_expression()
         if inner.tok.kind is not EOF:
             inner.fail("'}' to close the interpolation")
