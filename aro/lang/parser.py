@@ -215,8 +215,9 @@ class Parser:
         self.depth += 1
         if self.depth > MAX_NESTING:
             raise ParseError(
-                self.tok, f"nesting too deep: more than {MAX_NESTING} levels of brackets, "
-                "operators or blocks"
+                self.tok,
+                f"nesting too deep: more than {MAX_NESTING} levels of brackets, "
+                "operators or blocks",
             )
 
     def report(self, error: ParseError) -> None:

@@ -52,7 +52,7 @@ string_bodies = st.lists(
     st.one_of(
         st.text(max_size=6),
         escapes,
-        st.sampled_from(["${x}", "${<x> + 1}", "${", "${}", "${${x}}", "$", "}", "${\"a\"}"]),
+        st.sampled_from(["${x}", "${<x> + 1}", "${", "${}", "${${x}}", "$", "}", '${"a"}']),
     ),
     max_size=5,
 ).map("".join)
@@ -170,7 +170,7 @@ HOSTILE_FILES = {
     "nul.aro": "(Application-Start: T) {\n    Log \x00 to the <console>.\n}\n",
     "deep.aro": "(Application-Start: T) {\n    Compute the <x> from " + "(" * 100_000 + ".\n}\n",
     "long.aro": "(Application-Start: T) {\n    Log " + '"' + "x" * 1_000_000 + "\n}\n",
-    "unbalanced.aro": "(Application-Start: T) {{{{ [[[ <<< ${ \"${\" /[/ (* \n",
+    "unbalanced.aro": '(Application-Start: T) {{{{ [[[ <<< ${ "${" /[/ (* \n',
 }
 
 
