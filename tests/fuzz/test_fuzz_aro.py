@@ -142,19 +142,19 @@ def assert_defined_outcome(text: str) -> None:
         assert isinstance(program, Program)
 
 
-@fuzz_settings(ci=400)
+@fuzz_settings(ci=300)
 @given(token_soup())
 def test_token_soup(text: str) -> None:
     assert_defined_outcome(text)
 
 
-@fuzz_settings(ci=300)
+@fuzz_settings(ci=200)
 @given(statement_shaped())
 def test_statement_shaped_feature_sets(text: str) -> None:
     assert_defined_outcome(text)
 
 
-@fuzz_settings(ci=200)
+@fuzz_settings(ci=150)
 @given(spliced_example())
 def test_spliced_examples(text: str) -> None:
     assert_defined_outcome(text)
