@@ -357,3 +357,17 @@ def read_back(frame: bytes, compression: bool) -> list[tuple]:
     masked = frame[:1] + bytes((frame[1] | 0x80,)) + frame[2:head_size] + bytes(4)
     parser = pure.FrameParser(compression=compression)
     return parser.feed(masked + frame[head_size:])
+
+
+def test_atheris_harness_checks_its_inputs() -> None:
+    """The optional atheris harness (tests/fuzz/atheris_frames.py) runs on a few inputs here,
+    with or without atheris installed, so that it cannot rot unnoticed."""
+    from tests.fuzz.atheris_frames import one_input
+
+    for data in (
+        b"",
+        b"\x00\x01\x81\x80\x00\x00\x00\x00",
+        b"\x03\x02\x88\x82abcd\x03\xe8",
+        bytes(64),
+    ):
+        one_input(data)
