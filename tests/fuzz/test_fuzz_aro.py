@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from aro.lang.bytecode import Program
 from aro.lang.compiler import compile_source
 from aro.lang.diagnostics import AroSyntaxError
+from aro.lang.parser import parse_expression
 from aro.lang.tokens import ARTICLES, KEYWORDS, PREPOSITIONS, PUNCTUATION
 from aro.lang.verbs import VERBS
 from tests.fuzz.budget import fuzz_settings, no_hang
@@ -125,19 +126,23 @@ def spliced_example(draw) -> str:
     return source[:start] + draw(token_soup()) + source[stop:]
 
 
+def assert_diagnostics_point_into(error: AroSyntaxError, text: str) -> None:
+    assert error.diagnostics
+    line_count = text.count("\n") + 1
+    for diagnostic in error.diagnostics:
+        span = diagnostic.span
+        assert span.file == FILENAME
+        assert 1 <= span.line <= line_count and span.col >= 1, str(diagnostic)
+        assert str(diagnostic).startswith(f"{FILENAME}:{span.line}:{span.col}: error: ")
+
+
 def assert_defined_outcome(text: str) -> None:
     """Compiling ``text`` gives a Program or diagnostics that each point into the text."""
-    line_count = text.count("\n") + 1
     try:
         with no_hang():
             program = compile_source(text, FILENAME)
     except AroSyntaxError as error:
-        assert error.diagnostics
-        for diagnostic in error.diagnostics:
-            span = diagnostic.span
-            assert span.file == FILENAME
-            assert 1 <= span.line <= line_count and span.col >= 1, str(diagnostic)
-            assert str(diagnostic).startswith(f"{FILENAME}:{span.line}:{span.col}: error: ")
+        assert_diagnostics_point_into(error, text)
     else:
         assert isinstance(program, Program)
 
@@ -158,6 +163,17 @@ def test_statement_shaped_feature_sets(text: str) -> None:
 @given(spliced_example())
 def test_spliced_examples(text: str) -> None:
     assert_defined_outcome(text)
+
+
+@fuzz_settings(ci=200)
+@given(token_soup())
+def test_expressions(text: str) -> None:
+    """``parse_expression``, which templates use for their ``{{ }}`` parts."""
+    try:
+        with no_hang():
+            parse_expression(text, FILENAME)
+    except AroSyntaxError as error:
+        assert_diagnostics_point_into(error, text)
 
 
 @fuzz_settings(ci=100)
