@@ -42,10 +42,14 @@ class _Scope:
 class _Builder:
     """Compiles one feature set (or a parallel loop body) into a CodeObject."""
 
-    def __init__(self, code: CodeObject, diagnostics: list[Diagnostic], source: str) -> None:
+    def __init__(
+        self, code: CodeObject, diagnostics: list[Diagnostic], source_lines: list[str]
+    ) -> None:
         self.code = code
         self.diagnostics = diagnostics
-        self.source_lines = source.splitlines()
+        # The file's lines, split once per file and shared: never re-split per feature set
+        # or loop body, which made compiling many of them quadratic in the file's size.
+        self.source_lines = source_lines
         self.root = _Scope(None)
         self.scope = self.root
         self.bound: set[str] = set()
@@ -298,7 +302,7 @@ class _Builder:
 
     def _parallel_for(self, node: ast.ForEach, collection: tuple) -> None:
         body = CodeObject(self.code.name, self.code.activity, self.code.filename, span=node.span)
-        child = _Builder(body, self.diagnostics, "\n".join(self.source_lines))
+        child = _Builder(body, self.diagnostics, self.source_lines)
         item_slot = child.write_slot(node.item)
         index_slot = child.write_slot(node.index) if node.index else None
         child.loop_depth = 1
@@ -365,13 +369,16 @@ class _Builder:
 
 
 def compile_feature_set(
-    feature_set: ast.FeatureSet, filename: str, source: str, diagnostics: list[Diagnostic]
+    feature_set: ast.FeatureSet,
+    filename: str,
+    source_lines: list[str],
+    diagnostics: list[Diagnostic],
 ) -> CodeObject:
     code = CodeObject(
         feature_set.name, feature_set.activity, filename, takes=feature_set.takes,
         span=feature_set.span,
     )  # fmt: skip
-    builder = _Builder(code, diagnostics, source)
+    builder = _Builder(code, diagnostics, source_lines)
     for field_name, _ in feature_set.takes:
         builder.write_slot(field_name)
     builder.block(feature_set.body)
@@ -396,7 +403,7 @@ def compile_files(sources: list[tuple[ast.SourceFile, str]]) -> Program:
                     )
                 )
             seen[feature_set.name] = feature_set
-            codes.append(compile_feature_set(feature_set, source_file.path, text, diagnostics))
+            codes.append(compile_feature_set(feature_set, source_file.path, lines, diagnostics))
     diagnostics.extend(_event_cycles(codes))
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:

@@ -6,6 +6,13 @@ from dataclasses import dataclass
 
 from aro.lang.ast import Span
 
+# A source line longer than this is shown as a window of this many characters around the
+# caret, so that each diagnostic costs the same to render however long its line is.
+MAX_SHOWN_LINE = 160
+# An error lists this many diagnostics; "and N more" stands for the rest (a file of garbage
+# has one per character).
+MAX_SHOWN_DIAGNOSTICS = 100
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
@@ -21,19 +28,36 @@ class Diagnostic:
     def __str__(self) -> str:
         lines = [f"{self.span}: {self.severity}: {self.message}"]
         if self.source_line:
+            shown, caret = _window(self.source_line, self.span.col - 1)
             # Keep tabs in the caret line so the caret stays under the column in any tab width.
-            indent = self.source_line[: self.span.col - 1]
-            prefix = "".join(c if c == "\t" else " " for c in indent)
-            lines += [self.source_line, f"{prefix}^"]
+            prefix = "".join(c if c == "\t" else " " for c in shown[:caret])
+            lines += [shown, f"{prefix}^"]
         lines += [f"  hint: {hint}" for hint in self.hints]
         return "\n".join(lines)
+
+
+def _window(line: str, caret: int) -> tuple[str, int]:
+    """``line``, or of a long line the part around offset ``caret`` between '…' marks, and
+    the caret's offset in what is shown."""
+    if len(line) <= MAX_SHOWN_LINE:
+        return line, caret
+    start = max(0, min(caret - MAX_SHOWN_LINE // 2, len(line) - MAX_SHOWN_LINE))
+    shown = line[start : start + MAX_SHOWN_LINE]
+    if start:
+        shown, caret = "…" + shown, caret + 1
+    if start + MAX_SHOWN_LINE < len(line):
+        shown += "…"
+    return shown, caret - start
 
 
 class AroSyntaxError(Exception):
     """Every lexical and syntax error of one source file."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        super().__init__("\n".join(str(d) for d in diagnostics))
+        shown = [str(d) for d in diagnostics[:MAX_SHOWN_DIAGNOSTICS]]
+        if len(diagnostics) > MAX_SHOWN_DIAGNOSTICS:
+            shown.append(f"... and {len(diagnostics) - MAX_SHOWN_DIAGNOSTICS} more errors")
+        super().__init__("\n".join(shown))
         self.diagnostics = diagnostics
 
 

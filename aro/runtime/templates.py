@@ -301,7 +301,7 @@ class _Compiler:
         self.lines = source.split("\n")
         self.newlines = [match.start() for match in re.finditer("\n", source)]
         self.code = CodeObject(TEMPLATE_ACTIVITY, TEMPLATE_ACTIVITY, name)
-        self.builder = _Builder(self.code, [], source)
+        self.builder = _Builder(self.code, [], source.splitlines())
         self.steps: list[tuple[int, Any]] = []
         self.locations: list[tuple[int, int]] = []
         self.open_loops: list[tuple[int, int]] = []  # (step, source offset)
@@ -428,7 +428,9 @@ class _Compiler:
     def _statements(self, block: str, origin: int) -> _Block:
         feature_set = self._feature_set(block, origin, block)
         diagnostics: list[Diagnostic] = []
-        code = compile_feature_set(feature_set, self.name, self._wrap(block), diagnostics)
+        code = compile_feature_set(
+            feature_set, self.name, self._wrap(block).splitlines(), diagnostics
+        )
         errors = [d for d in diagnostics if d.severity == "error"]
         if errors:
             raise self.relocated(errors, origin, block, 2)

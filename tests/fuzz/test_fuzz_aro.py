@@ -79,10 +79,13 @@ oddities = st.one_of(
     st.characters(),
     st.integers(1, 5000).map(lambda n: "x" * n),  # very long lines and identifiers
 )
-# Runs of openers and operators deep enough to cross the parser's nesting limit.
+# Runs of openers and operators deep enough to cross the parser's nesting limit, and of
+# characters that are each an error.
 deep_runs = st.builds(
     lambda unit, count: unit * count,
-    st.sampled_from(["(", "[", "{a: ", "-(", "not ", " + 1", "[1]", " exists", "while <x> {\n"]),
+    st.sampled_from(
+        ["(", "[", "{a: ", "-(", "not ", " + 1", "[1]", " exists", "while <x> {\n", "#"]
+    ),
     st.integers(1, 300),
 )
 tokens = st.one_of(
@@ -186,6 +189,7 @@ HOSTILE_FILES = {
     "nul.aro": "(Application-Start: T) {\n    Log \x00 to the <console>.\n}\n",
     "deep.aro": "(Application-Start: T) {\n    Compute the <x> from " + "(" * 100_000 + ".\n}\n",
     "long.aro": "(Application-Start: T) {\n    Log " + '"' + "x" * 1_000_000 + "\n}\n",
+    "garbage.aro": "(Application-Start: T) {\n" + "#" * 100_000 + "\n}\n",
     "unbalanced.aro": '(Application-Start: T) {{{{ [[[ <<< ${ "${" /[/ (* \n',
 }
 
