@@ -283,7 +283,7 @@ def assert_defined(events: list[tuple]) -> None:
             assert isinstance(event[1], bytes)
 
 
-@fuzz_settings(ci=400)
+@fuzz_settings(ci=300)
 @given(st.data())
 def test_hostile_streams_match_the_model(data) -> None:
     stream = data.draw(streams())
