@@ -13,6 +13,15 @@ its last response (or ``request_timeout`` after blank lines that began no reques
 so bytes that complete nothing never extend a connection's life.  Beyond ``max_connections``
 (upgraded WebSockets included) the oldest idle keep-alive connections make room; when none is
 idle, a newcomer gets a 503.
+
+Flow control (docs/decisions.md, decision 22): a connection whose unsent output is above the
+transport's high-water mark, or that has :data:`MAX_PIPELINE` handlers in flight, is neither
+read nor parsed further; what it already sent waits as parsed requests and unparsed bytes (a
+:class:`_Backlog`) and is answered in order once the client reads.  A read is parsed
+:data:`PARSE_SLICE` bytes at a time, so a burst of tiny pipelined requests never turns into
+more than a few writes' worth of responses at once.  A connection closed after a final
+response while its client was still sending lingers (:class:`_LingeringClose`) so that the
+response is not lost to a reset.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import heapq
 import json
 import logging
 import resource
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aro.net.aio import Suspended, first_step
 from aro.net.http import CONTINUE, MAX_BODY, HttpError, HttpParser, Request, encode_response
@@ -41,6 +50,15 @@ UpgradeHandler = Callable[[Request, asyncio.Transport, "HttpProtocol"], bool]
 
 #: Requests of one connection in flight at once before we stop reading from it.
 MAX_PIPELINE = 32
+#: Bytes parsed at once from a larger read: bounds the requests parsed ahead of their answers.
+PARSE_SLICE = 16 * 1024
+#: Responses gathered for one write before the transport's write buffer is looked at again
+#: (the transport's own default high-water mark).
+BATCH_BYTES = 64 * 1024
+#: How long, and for how many bytes, a closing connection keeps reading what its client still
+#: sends (nginx's lingering close), so that our last response is not destroyed by a reset.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 16 * 1024 * 1024
 
 _JSON = [(b"Content-Type", b"application/json")]
 _KEEP_ALIVE = (b"Connection", b"keep-alive")
@@ -85,6 +103,23 @@ class _Slot:
         self.task: asyncio.Task | None = None
 
 
+class _Backlog:
+    """What a connection holds while it may not go on: parsed requests not yet handled, then
+    received bytes not yet parsed (``data`` from ``offset``)."""
+
+    __slots__ = ("data", "events", "offset")
+
+    def __init__(self, events: Sequence[Request | HttpError], data: bytes = b"") -> None:
+        self.events = events
+        self.data = data
+        self.offset = 0
+
+    def next_slice(self) -> bytes:
+        start = self.offset
+        self.offset = start + PARSE_SLICE
+        return self.data[start : self.offset]
+
+
 class HttpProtocol(asyncio.Protocol):
     """One HTTP/1.1 connection: keep-alive, pipelining, timeouts, flow control, upgrade.
 
@@ -93,7 +128,9 @@ class HttpProtocol(asyncio.Protocol):
     """
 
     __slots__ = (
+        "_backlog",
         "_batch",
+        "_batch_bytes",
         "_closed",
         "_closing",
         "_handler",
@@ -119,6 +156,8 @@ class HttpProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._pending: list[_Slot] = []  # short (≤ MAX_PIPELINE): a list is smaller than a deque
         self._batch: list[bytes] | None = None
+        self._batch_bytes = 0
+        self._backlog: _Backlog | None = None
         self._closed = self._closing = self._write_paused = False
         self._reading = True
         self._upgrade: Request | None = None
@@ -149,27 +188,43 @@ class HttpProtocol(asyncio.Protocol):
         self._server._forget(self)
 
     def data_received(self, data: bytes) -> None:
+        backlog = self._backlog
+        if backlog is None and len(data) <= PARSE_SLICE:
+            self._parse(data)
+            if self._backlog is not None:
+                self._proceed()
+        elif backlog is None:
+            self._backlog = _Backlog((), data)
+            self._proceed()
+        else:  # read before reading paused: it queues behind the rest
+            backlog.data = backlog.data[backlog.offset :] + data
+            backlog.offset = 0
+
+    def _parse(self, data: bytes) -> None:
         parser = self.parser
         events = parser.feed(data)
         now = self._loop.time()
         if len(events) == 1:
             self._handle(events[0])
         elif events:
-            self._batch = []
-            for event in events:
-                self._handle(event)
-                if self._closed or self._upgrade is not None:
-                    break
-            self._flush_batch()
+            self._handle_all(events)
+            if self._backlog is not None and self._backlog.events:
+                return  # the rest of this slice is answered first
+        self._after_requests(now, bool(events))
+
+    def _after_requests(self, now: float, had_events: bool) -> None:
+        """Announce 100-continue; start the keep-alive or request clock, as the last bytes
+        parsed left the connection idle or in a request."""
         if self._closed:
             return
+        parser = self.parser
         if parser.expect_continue:
             parser.expect_continue = False
             if self._pending:
                 self._pending.append(_Slot(CONTINUE))  # after the responses owed before it
             else:
                 self._send(CONTINUE)
-        if events:
+        if had_events:
             if not self._pending:
                 self._idle_since = now  # the responses are out: keep-alive counts from here
             if not parser.partial:
@@ -186,7 +241,7 @@ class HttpProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         # A half-closed client still gets the responses it is owed; close once they are out.
         self._closing = True
-        if not self._pending:
+        if not self._pending and self._backlog is None:
             self._end()
         return True
 
@@ -196,6 +251,53 @@ class HttpProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        self._proceed()
+
+    # flow control --------------------------------------------------------------------------
+
+    def _stalled(self) -> bool:
+        """Whether handling more requests must wait: output above the high-water mark, too
+        many handlers in flight, an upgrade waiting, or the connection over."""
+        return (
+            self._write_paused
+            or len(self._pending) >= MAX_PIPELINE
+            or self._upgrade is not None
+            or self._closed
+        )
+
+    def _handle_all(self, events: list[Request | HttpError]) -> None:
+        """Handle pipelined requests with their responses in one write, up to
+        :data:`BATCH_BYTES` of responses or a stall; the rest is held for :meth:`_proceed`
+        (which every caller runs next), to go on once that write left the high-water mark."""
+        self._batch = []
+        self._batch_bytes = 0
+        handled = 0
+        for handled, event in enumerate(events, 1):  # noqa: B007 (read after the loop)
+            self._handle(event)
+            # Reading stops for every stall (a full pipeline, an upgrade waiting, pressure).
+            if self._batch_bytes >= BATCH_BYTES or not self._reading or self._closed:
+                break
+        self._flush_batch()
+        if handled < len(events) and not self._closed and self._upgrade is None:
+            # (nothing after a final response or an upgrade request is answered)
+            if self._backlog is None:
+                self._backlog = _Backlog(events[handled:])
+            else:
+                self._backlog.events = events[handled:]
+
+    def _proceed(self) -> None:
+        """Go on with what the connection holds, held requests first, then held bytes a slice
+        at a time, until it is all handled (reading resumes) or output stalls again."""
+        while (backlog := self._backlog) is not None and not self._stalled():
+            if backlog.events:
+                events, backlog.events = backlog.events, ()
+                self._handle_all(events)
+                if not backlog.events:
+                    self._after_requests(self._loop.time(), True)
+            elif backlog.offset < len(backlog.data):
+                self._parse(backlog.next_slice())
+            else:
+                self._backlog = None
         self._update_reading()
 
     # requests ------------------------------------------------------------------------------
@@ -274,12 +376,15 @@ class HttpProtocol(asyncio.Protocol):
             self._pending.append(_Slot(data, False))
         else:
             self._send(data)
-            self._end()
+            self._end(linger=True)
 
     def _do_upgrade(self) -> None:
         """Hand the connection to the upgrade handler; serve it as plain HTTP if declined."""
         request, self._upgrade = self._upgrade, None
         request.remote_address = self.remote_address
+        backlog, self._backlog = self._backlog, None
+        if backlog is not None:  # bytes received after the upgrade request belong to it
+            self.parser.upgrade_tail += backlog.data[backlog.offset :]
         self._update_reading()  # the new protocol gets the transport reading
         self._flush_batch()  # responses to earlier pipelined requests go first
         try:
@@ -304,8 +409,10 @@ class HttpProtocol(asyncio.Protocol):
     # writing -------------------------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
-        if self._batch is not None:
-            self._batch.append(data)
+        batch = self._batch
+        if batch is not None:
+            batch.append(data)
+            self._batch_bytes += len(data)
         else:
             self._transport.write(data)
 
@@ -332,22 +439,32 @@ class HttpProtocol(asyncio.Protocol):
         self._idle_since = self._loop.time()
         if self._upgrade is not None:
             self._do_upgrade()
-        elif self._closing and not self.parser.partial:
+        elif self._closing and not self.parser.partial and self._backlog is None:
             self._end()
         else:
-            self._update_reading()
+            self._proceed()
 
-    def _end(self) -> None:
-        """Close after what is queued has been written; later requests are ignored."""
+    def _end(self, linger: bool = False) -> None:
+        """Close after what is queued has been written; later requests are ignored.  Linger
+        when the client may still be sending: after a refusal, in the middle of a request, or
+        with requests we have not read."""
         if self._closed:
             return
         self._flush_batch()
         self._closed = True
-        self._transport.close()
+        transport = self._transport
+        linger = linger or self.parser.partial or self._backlog is not None
+        if linger and transport.can_write_eof():
+            _LingeringClose(self, transport)
+        else:
+            transport.close()
 
     def _update_reading(self) -> None:
         want = not (
-            self._write_paused or self._upgrade is not None or len(self._pending) >= MAX_PIPELINE
+            self._write_paused
+            or self._upgrade is not None
+            or len(self._pending) >= MAX_PIPELINE
+            or self._backlog is not None
         )
         if want != self._reading and not self._closed:
             self._reading = want
@@ -370,8 +487,8 @@ class HttpProtocol(asyncio.Protocol):
             return
         server = self._server
         now = self._loop.time()
-        if self._pending:
-            deadline = now + server.keepalive_timeout  # handlers are not timed here
+        if self._pending or self._backlog is not None:
+            deadline = now + server.keepalive_timeout  # handlers and flow control are not timed
         elif self.parser.partial:
             deadline = self._request_since + server.request_timeout
             if now >= deadline:
@@ -390,14 +507,14 @@ class HttpProtocol(asyncio.Protocol):
     @property
     def idle_since(self) -> float | None:
         """When this connection last became idle between requests; None while it is busy."""
-        if self._closed or self._pending or self.parser.partial:
+        if self._closed or self._pending or self.parser.partial or self._backlog is not None:
             return None
         return self._idle_since
 
     def shutdown(self) -> None:
         """Graceful stop: close now if idle, else after the responses still owed."""
         self._closing = True
-        if not self._pending and not self.parser.partial:
+        if not self._pending and not self.parser.partial and self._backlog is None:
             self._end()
 
     def abort(self) -> None:
@@ -441,6 +558,41 @@ class _Refusal(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._server._lingering -= 1
+
+
+class _LingeringClose(asyncio.Protocol):
+    """A connection after its final response while its client may still be sending.
+
+    Closing a socket with unread input makes the kernel send a reset, which can destroy the
+    response before the client has read it (a 413 answered while the body is still coming).
+    So we shut down our side once the response is written, read and drop what still comes
+    until the client closes, for at most :data:`LINGER_SECONDS` and :data:`LINGER_BYTES`,
+    and then close.
+    """
+
+    __slots__ = ("_left", "_owner", "_timer", "_transport")
+
+    def __init__(self, owner: HttpProtocol, transport: asyncio.Transport) -> None:
+        self._owner = owner
+        self._transport = transport
+        self._left = LINGER_BYTES
+        self._timer = owner._loop.call_later(LINGER_SECONDS, transport.close)
+        transport.set_protocol(self)
+        transport.write_eof()
+        if not owner._reading:
+            transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        self._left -= len(data)
+        if self._left < 0:
+            self._transport.close()
+
+    def eof_received(self) -> bool:
+        return False  # the client is done too: the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._timer.cancel()
+        self._owner.connection_lost(exc)
 
 
 class HttpServer:
