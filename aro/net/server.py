@@ -14,7 +14,7 @@ so bytes that complete nothing never extend a connection's life.  Beyond ``max_c
 (upgraded WebSockets included) the oldest idle keep-alive connections make room; when none is
 idle, a newcomer gets a 503.
 
-Flow control (docs/decisions.md, decision 22): a connection whose unsent output is above the
+Flow control (docs/decisions.md, decision 23): a connection whose unsent output is above the
 transport's high-water mark, or that has :data:`MAX_PIPELINE` handlers in flight, is neither
 read nor parsed further; what it already sent waits as parsed requests and unparsed bytes (a
 :class:`_Backlog`) and is answered in order once the client reads.  A read is parsed
@@ -287,8 +287,10 @@ class HttpProtocol(asyncio.Protocol):
 
     def _proceed(self) -> None:
         """Go on with what the connection holds, held requests first, then held bytes a slice
-        at a time, until it is all handled (reading resumes) or output stalls again."""
-        while (backlog := self._backlog) is not None and not self._stalled():
+        at a time, until it is all handled (reading resumes) or output stalls again.  One
+        step per loop iteration, so that other connections are served in between."""
+        backlog = self._backlog
+        if backlog is not None and not self._stalled():
             if backlog.events:
                 events, backlog.events = backlog.events, ()
                 self._handle_all(events)
@@ -298,6 +300,9 @@ class HttpProtocol(asyncio.Protocol):
                 self._parse(backlog.next_slice())
             else:
                 self._backlog = None
+            if self._backlog is not None and not self._stalled():
+                self._loop.call_soon(self._proceed)
+                return
         self._update_reading()
 
     # requests ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Flow control and lingering close of aro.net.server over real sockets on 127.0.0.1
-(docs/decisions.md, decision 17).
+(docs/decisions.md, decision 23).
 
 Pipelined response amplification: tiny pipelined requests for a large response, sent by a client
 that never reads, must not make the server build every response in memory; the requests wait
