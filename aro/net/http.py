@@ -5,6 +5,11 @@ chunked bodies, limits) is unit-testable with plain bytes; ``aro.net.server`` is
 asyncio glue around it.  Parsing is httptools (llhttp, C); this module only turns its callbacks
 into one :class:`Request` per message and enforces the limits of docs/decisions.md, decision 6
 (body → 413, header block → 431) *while* reading, so nothing is buffered past a limit.
+
+Framing is strict (docs/decisions.md, decision 22): llhttp runs with none of its leniencies,
+and what it still lets through is refused here — an HTTP/1.1 request without exactly one Host,
+a version other than 1.0/1.1, a transfer coding other than a lone ``chunked`` — because a
+request two parsers could frame differently is how requests are smuggled past a proxy.
 """
 
 from __future__ import annotations
@@ -133,10 +138,12 @@ class HttpParser:
     __slots__ = (
         "_body",
         "_body_size",
+        "_codings",
         "_expect",
         "_head_bytes",
         "_head_spill",
         "_headers",
+        "_hosts",
         "_length",
         "_max_body",
         "_max_head",
@@ -180,6 +187,8 @@ class HttpParser:
         self._head_spill = 0
         self._length = -1
         self._expect = False
+        self._hosts = 0
+        self._codings: bytes | None = None
 
     def feed(self, data: bytes) -> list[Request | HttpError]:
         """Parse ``data``; answer the requests it completed, then at most one error.
@@ -229,15 +238,26 @@ class HttpParser:
         self._head_bytes += len(name) + len(value) + 4
         if self._head_bytes > self._max_head or len(self._headers) >= self._max_headers:
             raise HttpError(431, "Request Header Fields Too Large")
-        if len(name) == 14 and name.lower() == b"content-length":
+        # The few headers read here are told apart by length first, and Host (in every
+        # request) by its usual spelling before lower(): that keeps this hot path cheap.
+        size = len(name)
+        if size == 4:
+            if name == b"Host" or name.lower() == b"host":
+                self._hosts += 1
+        elif size == 14 and name.lower() == b"content-length":
             self._length = int(value)
-        elif len(name) == 6 and name.lower() == b"expect":
+        elif size == 17 and name.lower() == b"transfer-encoding":
+            codings = self._codings
+            self._codings = value if codings is None else codings + b"," + value
+        elif size == 6 and name.lower() == b"expect":
             self._expect = value.lower() == b"100-continue"
         self._headers[name.decode("latin-1")] = value.decode("utf-8", "replace")
 
     def on_headers_complete(self) -> None:
         parser = self._parser
         version = parser.get_http_version()
+        if version != "1.1" or self._hosts != 1 or self._codings is not None:
+            self._check_framing(version)
         self._request = Request(
             parser.get_method().decode("ascii"),
             self._url.decode("utf-8", "replace"),
@@ -248,6 +268,17 @@ class HttpParser:
         if self._length > self._max_body:
             raise HttpError(413, "Payload Too Large")
         self.expect_continue = self._expect and version == "1.1"
+
+    def _check_framing(self, version: str) -> None:
+        """Refuse what llhttp accepts but RFC 9112 does not (off the common path)."""
+        if version not in ("1.1", "1.0"):  # llhttp reads a missing version as 0.9
+            raise HttpError(400, f"Bad Request: unsupported HTTP version {version}")
+        if self._hosts > 1:
+            raise HttpError(400, "Bad Request: more than one Host header")
+        if version == "1.1" and not self._hosts:
+            raise HttpError(400, "Bad Request: missing Host header")
+        if self._codings is not None:
+            _check_codings(version, self._codings)
 
     def on_body(self, chunk: bytes) -> None:
         size = self._body_size + len(chunk)
@@ -267,6 +298,19 @@ class HttpParser:
             self._stopped = True
 
 
+def _check_codings(version: str, value: bytes) -> None:
+    """Transfer-Encoding rules of RFC 9112 §6.1 and §6.3 (Content-Length beside it and a
+    repeated ``chunked`` are llhttp's own refusals)."""
+    if version == "1.0":
+        raise HttpError(400, "Bad Request: Transfer-Encoding in an HTTP/1.0 request")
+    codings = [c.strip().lower() for c in value.split(b",") if c.strip()]
+    if not codings or codings[-1] != b"chunked":
+        raise HttpError(400, "Bad Request: chunked is not the final transfer coding")
+    if len(codings) > 1:  # a coding we cannot undo: the body would be taken still encoded
+        unknown = b", ".join(codings[:-1]).decode("latin-1")
+        raise HttpError(501, f"Not Implemented: transfer coding {unknown}")
+
+
 def _refusal(exc: httptools.HttpParserError) -> HttpError:
     """The response status for a stream llhttp (or one of our limits) rejected."""
     cause = exc.__context__
@@ -275,8 +319,8 @@ def _refusal(exc: httptools.HttpParserError) -> HttpError:
             return cause
         raise exc from cause  # a bug in a callback, not a bad request
     if isinstance(exc, httptools.HttpParserInvalidMethodError):
-        return HttpError(501, "Not Implemented")
-    return HttpError(400, "Bad Request")
+        return HttpError(501, "Not Implemented: unknown method")
+    return HttpError(400, f"Bad Request: {exc.args[0] if exc.args else 'malformed request'}")
 
 
 # Responses ---------------------------------------------------------------------------------
