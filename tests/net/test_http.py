@@ -265,6 +265,13 @@ def test_ambiguous_framing_is_refused_and_ends_the_stream(
     assert parser.feed(GET) == []  # nothing after it is read: the connection closes
 
 
+def test_an_unknown_coding_is_named_in_the_refusal_but_only_in_part() -> None:
+    head = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: " + b"x" * 5000 + b", chunked\r\n\r\n"
+    assert HttpParser().feed(head) == [
+        HttpError(501, "Not Implemented: transfer coding " + "x" * 40)
+    ]
+
+
 # What RFC 9112 allows and we accept, pinned so a stricter check cannot refuse it by accident.
 ACCEPTED = {
     "absolute-form target": b"GET http://h/p?q HTTP/1.1\r\nHost: h\r\n\r\n",
