@@ -21,7 +21,7 @@ from tests.net.test_http import Client, serving
 
 run = test_http.run  # the fixture: each test on asyncio and on uvloop
 
-GET = b"GET / HTTP/1.1\r\n\r\n"
+GET = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
 
 
 async def dribble(client: Client, every: float, limit: float) -> float:
@@ -75,7 +75,7 @@ def test_beyond_the_limit_a_newcomer_gets_503_and_the_others_keep_working(run) -
             second = await connect(server.port)
             # Both are busy (a request begun), so neither may be shed to make room.
             for client in (first, second):
-                client.writer.write(b"GET /busy HTTP/1.1\r\n")
+                client.writer.write(b"GET /busy HTTP/1.1\r\nHost: h\r\n")
             await asyncio.sleep(0.05)
             third = await connect(server.port)
             third.writer.write(GET)
