@@ -6,7 +6,7 @@ asyncio glue around it.  Parsing is httptools (llhttp, C); this module only turn
 into one :class:`Request` per message and enforces the limits of docs/decisions.md, decision 6
 (body → 413, header block → 431) *while* reading, so nothing is buffered past a limit.
 
-Framing is strict (docs/decisions.md, decision 23): llhttp runs with none of its leniencies,
+Framing is strict (docs/decisions.md, decision 24): llhttp runs with none of its leniencies,
 and what it still lets through is refused here — an HTTP/1.1 request without exactly one Host,
 a version other than 1.0/1.1, a transfer coding other than a lone ``chunked`` — because a
 request two parsers could frame differently is how requests are smuggled past a proxy.

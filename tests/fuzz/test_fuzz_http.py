@@ -7,7 +7,7 @@ asterisk, odd bytes), versions (1.0, 1.1, 0.9, 2.0, none, garbage), header names
 with odd bytes (NUL, CR, LF, tab, space before the colon, obs-fold, bytes >= 0x80), the framing
 headers (Host, Content-Length, Transfer-Encoding) duplicated and conflicting in any spelling,
 chunked bodies with bad sizes, extensions and missing CRLFs, several requests pipelined. Every
-Request that comes out must be unambiguous (decision 23 in docs/decisions.md): version 1.0 or
+Request that comes out must be unambiguous (decision 24 in docs/decisions.md): version 1.0 or
 1.1, at most one Host and exactly one for 1.1, Transfer-Encoding only as a lone ``chunked``
 and never beside Content-Length. A smaller budget drives a real ``HttpProtocol`` over a fake
 transport: whatever it writes is a sequence of well-formed responses, and an error response
@@ -224,6 +224,9 @@ class FakeTransport(asyncio.Transport):
         self.closed = True
 
     abort = close
+
+    def can_write_eof(self) -> bool:
+        return False  # so a refusal closes at once instead of lingering on a timer
 
     def pause_reading(self) -> None:
         pass

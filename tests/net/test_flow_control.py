@@ -112,7 +112,7 @@ def test_pipelined_requests_in_a_large_read_are_answered_in_order(loop_factory) 
         port = await server.start()
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         paths = [f"/{index}/{'x' * (index % 50)}" for index in range(3000)]
-        writer.write(b"".join(f"GET {path} HTTP/1.1\r\n\r\n".encode() for path in paths))
+        writer.write(b"".join(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for path in paths))
         received = []
         for _ in paths:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -129,7 +129,10 @@ def test_pipelined_requests_in_a_large_read_are_answered_in_order(loop_factory) 
 def test_every_client_sending_too_large_a_body_reads_the_413(loop_factory) -> None:
     clients = 50
     body = b"x" * (256 * 1024)  # four times the limit, sent in one go before reading
-    request = b"POST /upload HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    request = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
 
     def send_then_read(port: int) -> bytes:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

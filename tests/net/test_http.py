@@ -170,7 +170,7 @@ def test_requests_before_an_error_are_kept_in_order() -> None:
 
 
 # Framing that two parsers could read differently is refused and ends the connection
-# (docs/decisions.md, decision 23): (request, status, words the error message must hold).
+# (docs/decisions.md, decision 24): (request, status, words the error message must hold).
 AMBIGUOUS = {
     "HTTP/1.1 without Host": (b"GET / HTTP/1.1\r\n\r\n", 400, "missing host"),
     "two Host headers": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "one host"),
