@@ -82,6 +82,19 @@ def _positive(value: str) -> float:
     return number
 
 
+def first_port(configured: int | None, with_value: Any, *fallbacks: int | None) -> int:
+    """The port a server listens on: the configured one (flag or variable), else the program's
+    ``Start … with N`` or ``with {port: N}``, else the first fallback given (the last one is the
+    default, so one always is)."""
+    if configured is not None:
+        return configured
+    if isinstance(with_value, int) and not isinstance(with_value, bool):
+        return with_value
+    if isinstance(with_value, dict) and isinstance(with_value.get("port"), int):
+        return with_value["port"]
+    return next(port for port in fallbacks if port is not None)
+
+
 def _origins(value: str) -> tuple[str, ...]:
     """``*``, or origins as browsers send them: ``scheme://host[:port]``, compared in lower
     case (a trailing ``/`` is forgiven)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aro.config import Config
+from aro.config import Config, first_port
 from aro.net.tcp import TcpConnection, TcpServer
 from aro.runtime.dispatch import ConnectionDispatcher
 from aro.runtime.errors import listen_failure
@@ -24,13 +24,7 @@ CLOSED_REASON = "connection closed"
 def resolve_socket_port(config: Config, with_value: Any) -> int:
     """``--socket-port`` or ``ARO_SOCKET_PORT`` (``config.socket_port``), then ``with
     {port: N}`` or ``with N``, then 9000."""
-    if config.socket_port is not None:
-        return config.socket_port
-    if isinstance(with_value, int) and not isinstance(with_value, bool):
-        return with_value
-    if isinstance(with_value, dict) and isinstance(with_value.get("port"), int):
-        return with_value["port"]
-    return DEFAULT_SOCKET_PORT
+    return first_port(config.socket_port, with_value, DEFAULT_SOCKET_PORT)
 
 
 class SocketService:

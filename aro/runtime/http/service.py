@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aro.config import Config
+from aro.config import Config, first_port
 from aro.lang.bytecode import CodeObject
 from aro.net.http import Request
 from aro.net.openapi import Contract
@@ -41,15 +41,8 @@ UPGRADE_REQUIRED = (
 def resolve_port(config: Config, with_value: Any, contract: Contract | None) -> int:
     """The port by docs/decisions.md, decision 7: --port or ARO_HTTP_PORT (``config.port``),
     the program's ``Start … with`` value, the contract, 8080."""
-    if config.port is not None:
-        return config.port
-    if isinstance(with_value, int) and not isinstance(with_value, bool):
-        return with_value
-    if isinstance(with_value, dict) and isinstance(with_value.get("port"), int):
-        return with_value["port"]
-    if contract is not None and contract.server_port is not None:
-        return contract.server_port
-    return DEFAULT_PORT
+    contract_port = contract.server_port if contract is not None else None
+    return first_port(config.port, with_value, contract_port, DEFAULT_PORT)
 
 
 class HttpService:
