@@ -529,15 +529,41 @@ class HttpProtocol(asyncio.Protocol):
             self._transport.abort()
 
 
-class _Refusal(asyncio.Protocol):
-    """A connection beyond ``max_connections``: a 503, then close once the client has it.
+class _Drain(asyncio.Protocol):
+    """A connection after its final answer while its client may still be sending.
 
-    Writing is shut down after the answer and what the client sends is read and dropped
-    (unread bytes at close would reset the connection and lose the 503), for at most
-    :data:`REFUSAL_LINGER` seconds and only while few refusals linger.
+    Closing a socket with unread input makes the kernel send a reset, which can destroy the
+    answer before the client has read it (a 413 answered while the body is still coming).
+    So our side is shut once the answer is written, and what still comes is read and dropped
+    until the client closes, for at most ``seconds`` and :data:`LINGER_BYTES`; then we close.
     """
 
-    __slots__ = ("_server", "_timer")
+    __slots__ = ("_left", "_timer", "_transport")
+
+    def _linger(self, transport: asyncio.Transport, seconds: float) -> None:
+        self._transport = transport
+        self._left = LINGER_BYTES
+        self._timer = asyncio.get_running_loop().call_later(seconds, transport.close)
+        transport.write_eof()
+
+    def data_received(self, data: bytes) -> None:
+        self._left -= len(data)
+        if self._left < 0:
+            self._transport.close()
+
+    def eof_received(self) -> bool:
+        return False  # the client is done too: the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+class _Refusal(_Drain):
+    """A connection beyond ``max_connections``: a 503, then close once the client has it
+    (draining for at most :data:`REFUSAL_LINGER` seconds, and only while few refusals do)."""
+
+    __slots__ = ("_server",)
 
     def __init__(self, server: HttpServer) -> None:
         self._server = server
@@ -550,53 +576,29 @@ class _Refusal(asyncio.Protocol):
             transport.close()
             return
         server._lingering += 1
-        transport.write_eof()
-        self._timer = asyncio.get_running_loop().call_later(REFUSAL_LINGER, transport.close)
-
-    def data_received(self, data: bytes) -> None:
-        pass  # the request is not served
-
-    def eof_received(self) -> bool:
-        return False  # the client has its answer: close
+        self._linger(transport, REFUSAL_LINGER)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._timer is not None:
-            self._timer.cancel()
+            super().connection_lost(exc)
             self._server._lingering -= 1
 
 
-class _LingeringClose(asyncio.Protocol):
-    """A connection after its final response while its client may still be sending.
+class _LingeringClose(_Drain):
+    """An HTTP connection after a refusal (413, 431, 408, 400 …) or a close in the middle of a
+    request: drained for at most :data:`LINGER_SECONDS`, then its owner hears it ended."""
 
-    Closing a socket with unread input makes the kernel send a reset, which can destroy the
-    response before the client has read it (a 413 answered while the body is still coming).
-    So we shut down our side once the response is written, read and drop what still comes
-    until the client closes, for at most :data:`LINGER_SECONDS` and :data:`LINGER_BYTES`,
-    and then close.
-    """
-
-    __slots__ = ("_left", "_owner", "_timer", "_transport")
+    __slots__ = ("_owner",)
 
     def __init__(self, owner: HttpProtocol, transport: asyncio.Transport) -> None:
         self._owner = owner
-        self._transport = transport
-        self._left = LINGER_BYTES
-        self._timer = owner._loop.call_later(LINGER_SECONDS, transport.close)
         transport.set_protocol(self)
-        transport.write_eof()
+        self._linger(transport, LINGER_SECONDS)
         if not owner._reading:
             transport.resume_reading()
 
-    def data_received(self, data: bytes) -> None:
-        self._left -= len(data)
-        if self._left < 0:
-            self._transport.close()
-
-    def eof_received(self) -> bool:
-        return False  # the client is done too: the transport closes
-
     def connection_lost(self, exc: Exception | None) -> None:
-        self._timer.cancel()
+        super().connection_lost(exc)
         self._owner.connection_lost(exc)
 
 
