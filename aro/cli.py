@@ -1,4 +1,4 @@
-"""The ``aro`` command: run, check, disasm, --version.
+"""The ``aro`` command: run, check, test, disasm, --version.
 
 Heavy modules are imported inside the commands so ``aro --version`` starts fast.
 """
@@ -104,6 +104,28 @@ def command_run(path: Path, app_arguments: list[str], config: Config) -> int:
         sys.stdout.flush()
 
 
+def command_test(path: Path, name_filter: str | None, colors: bool) -> int:
+    """Run the test feature sets; exit 1 when one fails or errs, or when there is none."""
+    from aro.lang.diagnostics import AroSyntaxError
+    from aro.runtime.loader import application_root, load_program
+    from aro.runtime.testing import NO_TESTS_HINT, Reporter, run_tests, select_tests
+
+    try:
+        program = load_program(path)
+    except AroSyntaxError as error:
+        return _report_compile_errors(error)
+    import aro.actions  # noqa: F401 - registers every action
+
+    tests = select_tests(program, None)
+    if not tests:
+        sys.stdout.write(NO_TESTS_HINT)
+        return 1
+    tests = select_tests(program, name_filter)
+    outcomes = _event_loop_runner()(run_tests(program, tests, application_root(path), sys.stdout))
+    Reporter(sys.stdout, colors).report(outcomes)
+    return 0 if all(outcome.status == "PASS" for outcome in outcomes) else 1
+
+
 def _event_loop_runner() -> Any:
     """uvloop when installed (it is a dependency; the fallback keeps odd platforms working)."""
     try:
@@ -191,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("rest", nargs=argparse.REMAINDER, help="app arguments (and run's options)")
     check = commands.add_parser("check", help="check an application for errors")
     check.add_argument("path", type=Path)
+    test = commands.add_parser("test", help="run the test feature sets (activity ending in Test)")
+    test.add_argument("path", type=Path)
+    test.add_argument("--filter", help="run only tests whose name contains this text")
+    test.add_argument("--no-color", action="store_true", help="never colour the report")
     disasm = commands.add_parser("disasm", help="print the compiled code objects")
     disasm.add_argument("path", type=Path)
     return parser
@@ -213,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--version"]:  # before the parser, which imports the option table
         print(version_text())
         return 0
-    if argv and argv[0] not in ("run", "check", "disasm") and not argv[0].startswith("-"):
+    if argv and argv[0] not in ("run", "check", "disasm", "test") and not argv[0].startswith("-"):
         argv = ["run", *argv]  # `aro APP` means `aro run APP`
     arguments = build_parser().parse_args(argv)
     if arguments.version:
@@ -237,4 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         return command_run(arguments.path, app_arguments, config)
     if arguments.command == "check":
         return command_check(arguments.path)
+    if arguments.command == "test":
+        colors = sys.stdout.isatty() and not arguments.no_color
+        return command_test(arguments.path, arguments.filter, colors)
     return command_disasm(arguments.path)

@@ -13,9 +13,10 @@ from aro.actions import (
     response,
     services,
     templates,
+    testing,
 )
 
 __all__ = [
     "collections", "core", "events", "net", "output", "repository", "response", "services",
-    "templates",
+    "templates", "testing",
 ]  # fmt: skip

@@ -90,6 +90,8 @@ GROUPS: tuple[tuple[Binding, FastPath, str], ...] = (
     (NONE, EXPRESSION, "dispatch output debug render repaint patch"),
     # Tests: the result is the value under test.
     (NONE, RUN, "then assert"),
+    # Tests: the result is the value set up or the feature set's answer.
+    (NEW, RUN, "given when"),
     # Building values.
     (NEW, SPECIFIERS, "create make build construct compute calculate derive"),
     (NEW, EXPRESSION, "validate verify check compare transform convert sort order arrange"),

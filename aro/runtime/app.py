@@ -32,6 +32,7 @@ from aro.vm import values
 from aro.vm.errors import ActionError, AroError, StatementError
 from aro.vm.frame import Frame, Response
 from aro.vm.machine import execute
+from aro.vm.services import Testing
 
 IDLE_KEEPALIVE_SECONDS = 2.0
 FORCED_EXIT_SECONDS = 5.0
@@ -77,6 +78,7 @@ class Application:
         self.templates = TemplateEngine(root / "templates" if root is not None else None, self)
         self.console = self.events = self.servers = self.actions = self
         self.services_running: dict[str, Any] = {}
+        self.testing: Testing | None = None  # set by the test runner only
         self.root_frame: Frame | None = None  # Application-Start's: parent of handler frames
         self.shutdown_requested = asyncio.Event()
         self.shutdown_signal = "SIGTERM"

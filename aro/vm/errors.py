@@ -23,6 +23,10 @@ class ActionError(AroError):
     """Raised by an action; the VM turns it into a StatementError naming the statement."""
 
 
+class AssertionFailed(ActionError):
+    """A test's Then or Assert found another value: the test fails rather than errs."""
+
+
 class BreakSignal(AroError):
     """``break.`` outside of a while loop propagates as this error."""
 

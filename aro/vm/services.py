@@ -107,6 +107,15 @@ class Actions(Protocol):
         """Run a user-defined action feature set (``Application.Name``)."""
 
 
+class Testing(Protocol):
+    """Present only under ``aro test``: what the When step needs."""
+
+    async def run_feature_set(self, name: str, caller: Any) -> Any:
+        """Run the feature set called ``name`` (exact, ``-`` as space, any case) in a fresh
+        frame holding the variables ``caller`` (a ``Frame``) sees; answer that frame once it
+        finished.  ActionError when no feature set has that name."""
+
+
 class Services(Protocol):
     """``frame.services``: one object holding the capabilities.  A new family of actions adds
     a capability here instead of widening one interface; an implementation may hold small
@@ -119,6 +128,7 @@ class Services(Protocol):
     templates: Templates
     actions: Actions
     repositories: Repositories
+    testing: Testing | None  # None outside ``aro test``
     environ: Mapping[str, str]
     parameters: Mapping[str, Any]  # application arguments: <parameter: name>
 
