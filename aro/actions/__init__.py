@@ -4,6 +4,7 @@ Order matters where modules share a verb: a later registration wins.
 """
 
 from aro.actions import (
+    calls,
     collections,
     core,
     events,
@@ -17,6 +18,6 @@ from aro.actions import (
 )
 
 __all__ = [
-    "collections", "core", "events", "net", "output", "repository", "response", "services",
+    "calls", "collections", "core", "events", "net", "output", "repository", "response", "services",
     "templates", "testing",
 ]  # fmt: skip

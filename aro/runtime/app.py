@@ -32,10 +32,11 @@ from aro.vm import values
 from aro.vm.errors import ActionError, AroError, StatementError
 from aro.vm.frame import Frame, Response
 from aro.vm.machine import execute
-from aro.vm.services import Testing
+from aro.vm.services import ActionCall, Testing
 
 IDLE_KEEPALIVE_SECONDS = 2.0
 FORCED_EXIT_SECONDS = 5.0
+USER_ACTION_NAMESPACE = "Application"
 HTTP_SERVER = "http-server"
 SOCKET_SERVER = "socket-server"
 #: Without a contract there are no routes, and every request gets the reference's generic
@@ -145,12 +146,26 @@ class Application:
         finally:
             waiter.cancel()
 
-    async def call_action(self, name: str, payload: Any) -> Any:
-        code = self.handlers.user_actions.get(name)
+    async def call_action(self, call: ActionCall) -> Any:
+        if call.namespace == USER_ACTION_NAMESPACE:
+            return await self._call_user_action(call)
+        raise ActionError(f"Unknown action: {call.namespace}.{call.verb}")
+
+    async def _call_user_action(self, call: ActionCall) -> dict[str, Any]:
+        """Run the ``(Name: Action)`` feature set in a child of the caller's frame with
+        ``input`` bound; answer its response flattened: status, reason, then its values."""
+        code = self.handlers.user_actions.get(call.verb)
         if code is None:
-            raise ActionError(f"Unknown action: Application.{name}")
-        response = await execute(Frame(code, self, bindings={"input": payload}))
-        return response.payload
+            raise ActionError(f"Unknown action: {USER_ACTION_NAMESPACE}.{call.verb}")
+        frame = Frame(
+            code, self, parent=call.caller, bindings={"input": user_action_input(code, call)}
+        )
+        response = await execute(frame)
+        flat: dict[str, Any] = {"status": response.status}
+        if response.reason:
+            flat["reason"] = response.reason
+        flat.update(response.payload)
+        return flat
 
     def magic(self, name: str, specifiers: tuple[str, ...]) -> Any:
         http = self.services_running.get("http-server")
@@ -237,6 +252,18 @@ class Application:
         lines = [f"[{response.status}] {response.reason}"]
         lines.extend(values.format_payload_lines(response.payload))
         self.stdout.write("\n".join(lines) + "\n")
+
+
+def user_action_input(code: CodeObject, call: ActionCall) -> dict[str, Any]:
+    """A user-defined action's ``input``: the ``with`` map; else, for ``Action takes
+    <field>``, ``{field: object}``; else the object when it is a map; else empty."""
+    if isinstance(call.with_value, dict):
+        return call.with_value
+    if code.takes and call.object_value is not None:
+        return {code.takes[0][0]: call.object_value}
+    if isinstance(call.object_value, dict):
+        return call.object_value
+    return {}
 
 
 class Service(Protocol):

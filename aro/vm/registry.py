@@ -29,6 +29,8 @@ class ActionSpec:
 
 
 ACTIONS: dict[str, ActionSpec] = {}
+#: The action behind every ``Namespace.Verb`` verb (user-defined and plugin actions).
+NAMESPACED: list[ActionSpec] = []
 
 
 def action(*verbs: str, prepositions: tuple[str, ...] | None = None) -> Callable:
@@ -57,5 +59,16 @@ def action(*verbs: str, prepositions: tuple[str, ...] | None = None) -> Callable
     return register
 
 
+def namespaced_action(func: Callable) -> Callable:
+    """Register ``func`` as the action of every ``Namespace.Verb`` that no built-in verb
+    matches; the verb is then the namespace's business (the application resolves it)."""
+    spec = ActionSpec("namespace.verb", func, None, inspect.iscoroutinefunction(func))
+    NAMESPACED[:] = [spec]
+    return func
+
+
 def lookup(verb: str) -> ActionSpec | None:
-    return ACTIONS.get(verb.lower())
+    spec = ACTIONS.get(verb.lower())
+    if spec is None and "." in verb and NAMESPACED:
+        return NAMESPACED[0]
+    return spec

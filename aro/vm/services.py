@@ -7,6 +7,7 @@ the layer order (actions never import runtime or net).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -102,9 +103,27 @@ class Templates(Protocol):
         also sees ``extra``; raises the ``TemplateError``s of ``aro.runtime.templates``."""
 
 
+@dataclass(frozen=True, slots=True)
+class ActionCall:
+    """A ``Namespace.Verb`` statement as its callee sees it: ``Application.Double the <d>
+    from 5 with {…}`` has namespace ``Application``, verb ``Double``, result ``d``, the
+    object's value (``object_value``, None when there is none) and name, and the ``with``
+    value (None when absent)."""
+
+    namespace: str
+    verb: str
+    result: str
+    preposition: str | None
+    object_name: str | None
+    object_value: Any
+    with_value: Any
+    caller: Any  # the calling Frame: a user-defined action's frame is its child
+
+
 class Actions(Protocol):
-    async def call_action(self, name: str, payload: Any) -> Any:
-        """Run a user-defined action feature set (``Application.Name``)."""
+    async def call_action(self, call: ActionCall) -> Any:
+        """Run a ``Namespace.Verb`` action: a user-defined action (``Application.Name``) or
+        a plugin's; ActionError when nothing provides it."""
 
 
 class Testing(Protocol):
