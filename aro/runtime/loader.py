@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from aro.lang.ast import Span
+from aro.lang.ast import SourceFile, Span
 from aro.lang.bytecode import Program
 from aro.lang.compiler import compile_files
 from aro.lang.diagnostics import AroSyntaxError, Diagnostic
@@ -50,19 +51,68 @@ def read_source(file: Path) -> str:
         raise AroSyntaxError([Diagnostic("error", message, span)]) from None
 
 
+#: Feature sets an imported application does not bring along: the importing root's own
+#: lifecycle is the program's.
+ROOT_ONLY = frozenset(("Application-Start", "Application-End"))
+
+Parsed = list[tuple[SourceFile, str]]
+
+
 def load_program(path: Path) -> Program:
-    """Parse every file (collecting all their diagnostics) and compile them into one Program."""
+    """Parse every file of the application and of the applications it imports (collecting
+    all their diagnostics) and compile them into one Program."""
     files = source_files(path)
     if not files:
         raise FileNotFoundError(f"No ARO source files found in {path}")
-    parsed = []
-    diagnostics = []
-    for file in files:
-        try:
-            text = read_source(file)
-            parsed.append((parse_source(text, str(file)), text))
-        except AroSyntaxError as error:
-            diagnostics.extend(error.diagnostics)
+    parsed: Parsed = []
+    diagnostics: list[Diagnostic] = []
+    _parse_application(files, application_root(path), set(), parsed, diagnostics)
     if diagnostics:
         raise AroSyntaxError(diagnostics)
     return compile_files(parsed)
+
+
+def _parse_files(files: list[Path], parsed: Parsed, diagnostics: list[Diagnostic]) -> Parsed:
+    """Parse ``files`` into ``parsed``; answer the ones parsed here."""
+    added: Parsed = []
+    for file in files:
+        try:
+            text = read_source(file)
+            added.append((parse_source(text, str(file)), text))
+        except AroSyntaxError as error:
+            diagnostics.extend(error.diagnostics)
+    parsed.extend(added)
+    return added
+
+
+def _parse_application(
+    files: list[Path],
+    root: Path,
+    visited: set[Path],
+    parsed: Parsed,
+    diagnostics: list[Diagnostic],
+) -> None:
+    """Parse one application's files, then every application they import (``import
+    ../Other``, relative to this application's root), depth first; an application already
+    loaded is not loaded again, so import cycles end."""
+    visited.add(root.resolve())
+    for source, _ in _parse_files(files, parsed, diagnostics):
+        for statement in source.imports:
+            imported = (root / statement.path).resolve()
+            if imported in visited:
+                continue
+            imported_files = source_files(imported) if imported.is_dir() else []
+            if not imported_files:
+                problem = "is not a directory" if not imported.is_dir() else "has no .aro files"
+                message = f"Imported application '{statement.path}' ({imported}) {problem}"
+                diagnostics.append(Diagnostic("error", message, statement.span))
+                continue
+            start = len(parsed)
+            _parse_application(imported_files, imported, visited, parsed, diagnostics)
+            parsed[start:] = [_without_lifecycle(item) for item in parsed[start:]]
+
+
+def _without_lifecycle(item: tuple[SourceFile, str]) -> tuple[SourceFile, str]:
+    source, text = item
+    kept = tuple(fs for fs in source.feature_sets if fs.name not in ROOT_ONLY)
+    return replace(source, feature_sets=kept), text

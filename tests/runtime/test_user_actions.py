@@ -66,7 +66,7 @@ def test_a_map_object_is_the_input_and_no_object_means_empty() -> None:
         "[Application-Start] 1",
         "[Application-Start] reason: _expression_",
         "status: OK",
-    ]  # a multi-line Log prefixes its first line only; an empty input adds nothing to the flattened response
+    ]  # a multi-line Log prefixes its first line; an empty input adds nothing to the response
 
 
 def test_unknown_actions_fail_with_their_name() -> None:
