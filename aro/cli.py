@@ -73,11 +73,15 @@ def command_run(path: Path, app_arguments: list[str], config: Config) -> int:
     from aro.net.openapi import ContractError
     from aro.runtime.app import Application, StartupError, install_signal_handlers
     from aro.runtime.loader import application_root, load_program
+    from aro.runtime.plugins import PluginError
 
     try:
         program = load_program(path)
     except AroSyntaxError as error:
         return _report_compile_errors(error)
+    except PluginError as error:
+        print(f"Error: {error}")
+        return 1
     import aro.actions  # noqa: F401 - registers every action
 
     async def main() -> int:
@@ -89,7 +93,7 @@ def command_run(path: Path, app_arguments: list[str], config: Config) -> int:
 
     try:
         return _event_loop_runner()(main())
-    except (StartupError, ContractError) as error:
+    except (StartupError, ContractError, PluginError) as error:
         print(f"Error: {error}")
         return 1
     except Exception:
@@ -108,12 +112,18 @@ def command_test(path: Path, name_filter: str | None, colors: bool) -> int:
     """Run the test feature sets; exit 1 when one fails or errs, or when there is none."""
     from aro.lang.diagnostics import AroSyntaxError
     from aro.runtime.loader import application_root, load_program
+    from aro.runtime.plugins import PluginError, PluginSet
     from aro.runtime.testing import NO_TESTS_HINT, Reporter, run_tests, select_tests
 
+    root = application_root(path)
     try:
         program = load_program(path)
+        plugins = PluginSet.load(root, lambda line: print(line, file=sys.stderr))
     except AroSyntaxError as error:
         return _report_compile_errors(error)
+    except PluginError as error:
+        print(f"Error: {error}")
+        return 1
     import aro.actions  # noqa: F401 - registers every action
 
     tests = select_tests(program, None)
@@ -121,7 +131,7 @@ def command_test(path: Path, name_filter: str | None, colors: bool) -> int:
         sys.stdout.write(NO_TESTS_HINT)
         return 1
     tests = select_tests(program, name_filter)
-    outcomes = _event_loop_runner()(run_tests(program, tests, application_root(path), sys.stdout))
+    outcomes = _event_loop_runner()(run_tests(program, tests, root, plugins, sys.stdout))
     Reporter(sys.stdout, colors).report(outcomes)
     return 0 if all(outcome.status == "PASS" for outcome in outcomes) else 1
 
@@ -141,6 +151,7 @@ def _event_loop_runner() -> Any:
 def command_check(path: Path) -> int:
     from aro.lang.diagnostics import AroSyntaxError
     from aro.runtime.loader import load_program, source_files
+    from aro.runtime.plugins import PluginError
 
     count = len(source_files(path))
     try:
@@ -148,6 +159,9 @@ def command_check(path: Path) -> int:
     except AroSyntaxError as error:
         print(str(error))
         print(f"❌ {len(error.diagnostics)} error(s) found")
+        return 1
+    except PluginError as error:
+        print(f"Error: {error}")
         return 1
     print(f"✅ No issues found in {count} file(s)")
     return 0

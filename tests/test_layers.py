@@ -18,7 +18,7 @@ PACKAGE = ROOT / "aro"
 
 #: Leaves: importable from anywhere, and themselves importing nothing of aro but their own
 #: modules.  ``aro`` is the package root (``__version__``).
-LEAVES = frozenset({"aro", "_speedups", "config"})
+LEAVES = frozenset({"aro", "_speedups", "config", "plugin"})
 
 #: What each layer may import besides itself and the leaves (so nothing but ``python -m aro``
 #: imports the cli).

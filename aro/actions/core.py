@@ -152,6 +152,10 @@ def compute(plan: Plan, frame: Frame) -> Any:
         argument = plan.with_fn(frame)
     elif plan.to_fn is not None:
         argument = plan.to_fn(frame)
+    if "." in op:  # `<x: handler.name>`: a plugin's qualifier, when one provides it
+        qualifier = frame.services.qualifiers.qualifier(op)
+        if qualifier is not None:
+            return qualifier(value, argument)
     return values.compute(op, value, argument)
 
 

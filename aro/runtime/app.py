@@ -24,6 +24,7 @@ from aro.runtime.errors import StartupError
 from aro.runtime.events import EventBus
 from aro.runtime.handlers import END, classify
 from aro.runtime.http import HttpService, Metrics, resolve_port
+from aro.runtime.plugins import PluginSet
 from aro.runtime.repositories import RepositoryRegistry, load_store_files
 from aro.runtime.socket_service import SocketService, resolve_socket_port
 from aro.runtime.templates import TemplateEngine
@@ -60,6 +61,7 @@ class Application:
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
         config: Config | None = None,
+        plugins: PluginSet | None = None,
     ) -> None:
         self.program = program
         self.root = root
@@ -78,6 +80,8 @@ class Application:
         self.contract = Contract.load(root) if root is not None else None
         self.templates = TemplateEngine(root / "templates" if root is not None else None, self)
         self.console = self.events = self.servers = self.actions = self
+        self.plugins = PluginSet.load(root, self.warn) if plugins is None else plugins
+        self.qualifiers = self.plugins
         self.services_running: dict[str, Any] = {}
         self.testing: Testing | None = None  # set by the test runner only
         self.root_frame: Frame | None = None  # Application-Start's: parent of handler frames
@@ -89,6 +93,9 @@ class Application:
         )
 
     # -- Services ----------------------------------------------------------------------------
+
+    def warn(self, line: str) -> None:
+        self.stderr.write(line + "\n")
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         target = self.stderr if stream == "stderr" else self.stdout
@@ -149,7 +156,7 @@ class Application:
     async def call_action(self, call: ActionCall) -> Any:
         if call.namespace == USER_ACTION_NAMESPACE:
             return await self._call_user_action(call)
-        raise ActionError(f"Unknown action: {call.namespace}.{call.verb}")
+        return self.plugins.call_action(call)
 
     async def _call_user_action(self, call: ActionCall) -> dict[str, Any]:
         """Run the ``(Name: Action)`` feature set in a child of the caller's frame with

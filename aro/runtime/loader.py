@@ -10,6 +10,7 @@ from aro.lang.bytecode import Program
 from aro.lang.compiler import compile_files
 from aro.lang.diagnostics import AroSyntaxError, Diagnostic
 from aro.lang.parser import parse_source
+from aro.runtime.plugins import aro_sources
 
 SOURCE_SUFFIXES = (".aro", ".fdd")
 
@@ -59,14 +60,21 @@ Parsed = list[tuple[SourceFile, str]]
 
 
 def load_program(path: Path) -> Program:
-    """Parse every file of the application and of the applications it imports (collecting
-    all their diagnostics) and compile them into one Program."""
+    """Parse every file of the application, of the applications it imports and of its
+    ``aro-files`` plugins (collecting all their diagnostics) and compile them into one
+    Program.  A plugin whose manifest is wrong raises PluginError."""
     files = source_files(path)
     if not files:
         raise FileNotFoundError(f"No ARO source files found in {path}")
     parsed: Parsed = []
     diagnostics: list[Diagnostic] = []
-    _parse_application(files, application_root(path), set(), parsed, diagnostics)
+    root = application_root(path)
+    _parse_application(files, root, set(), parsed, diagnostics)
+    for manifest, sources in aro_sources(root):
+        plugin_files = source_files(sources)
+        if not plugin_files:
+            raise manifest.error(f"aro-files path {sources} has no .aro files")
+        _parse_files(plugin_files, parsed, diagnostics)
     if diagnostics:
         raise AroSyntaxError(diagnostics)
     return compile_files(parsed)

@@ -16,6 +16,7 @@ from typing import TextIO
 from aro.lang.bytecode import CodeObject, Program
 from aro.runtime.app import Application
 from aro.runtime.dispatch import error_text
+from aro.runtime.plugins import PluginSet
 from aro.vm.errors import ActionError, AroError, AssertionFailed, StatementError
 from aro.vm.frame import Frame
 from aro.vm.machine import execute
@@ -109,12 +110,17 @@ async def run_test(
 
 
 async def run_tests(
-    program: Program, tests: Iterable[CodeObject], root: Path | None, out: TextIO
+    program: Program,
+    tests: Iterable[CodeObject],
+    root: Path | None,
+    plugins: PluginSet,
+    out: TextIO,
 ) -> list[TestOutcome]:
-    """Run ``tests`` one after the other, each in its own Application."""
+    """Run ``tests`` one after the other, each in its own Application (sharing the plugins,
+    loaded once)."""
 
     def make_app() -> Application:
-        return Application(program, root, stdout=out)
+        return Application(program, root, stdout=out, plugins=plugins)
 
     return [await run_test(program, code, make_app) for code in tests]
 

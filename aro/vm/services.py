@@ -6,7 +6,7 @@ the layer order (actions never import runtime or net).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -126,6 +126,12 @@ class Actions(Protocol):
         a plugin's; ActionError when nothing provides it."""
 
 
+class Qualifiers(Protocol):
+    def qualifier(self, name: str) -> Callable[[Any, Any], Any] | None:
+        """The plugin qualifier ``handler.name`` as ``(value, with-params) -> value``
+        (raising ActionError when it fails), or None when no plugin provides it."""
+
+
 class Testing(Protocol):
     """Present only under ``aro test``: what the When step needs."""
 
@@ -147,6 +153,7 @@ class Services(Protocol):
     templates: Templates
     actions: Actions
     repositories: Repositories
+    qualifiers: Qualifiers
     testing: Testing | None  # None outside ``aro test``
     environ: Mapping[str, str]
     parameters: Mapping[str, Any]  # application arguments: <parameter: name>

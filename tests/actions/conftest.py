@@ -40,6 +40,10 @@ class FakeServices:
         self.publications: list[tuple[str, Any, str]] = []
         self.repositories = FakeRepositories()
         self.console = self.events = self  # the capabilities it records
+        self.qualifiers = self
+
+    def qualifier(self, name: str) -> None:
+        return None  # no plugins
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))
