@@ -46,10 +46,12 @@ def load_module(manifest: Manifest, entry: Provided) -> ModuleType:
     if spec is None or spec.loader is None:
         raise manifest.error(f"cannot import {file}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # as an import would: dataclasses and pickling look it up
     sys.path.insert(0, str(file.parent))  # the plugin's own helper modules
     try:
         spec.loader.exec_module(module)
     except Exception as error:  # any failure of foreign code is this plugin's load error
+        del sys.modules[name]
         problem = " ".join(f"{type(error).__name__}: {error}".split())
         raise manifest.error(f"cannot load {file.name}: {problem}") from None
     finally:
