@@ -18,6 +18,7 @@ import aro.actions  # noqa: F401 - registers every action
 from aro.runtime.app import Application
 from aro.runtime.loader import load_program
 from aro.runtime.plugins import PluginError, PluginSet, native
+from aro.vm.errors import ActionError
 
 TALLY_C = Path(__file__).resolve().parents[1] / "support" / "plugins" / "tally.c"
 
@@ -121,9 +122,9 @@ def test_python_qualifier_errors_and_type_checks_name_the_qualifier(tmp_path: Pa
     assert code == 1 and "Cannot compute the p: picks.second" in out
     plugins = PluginSet.load(tmp_path, print)
     qualifier = plugins.qualifier("PICKS.second")
-    with pytest.raises(Exception, match="Qualifier 'PICKS.second' expects List, got String"):
+    with pytest.raises(ActionError, match=r"Qualifier 'PICKS\.second' expects List, got String"):
         qualifier("text", None)
-    with pytest.raises(Exception, match="needs two items"):
+    with pytest.raises(ActionError, match="needs two items"):
         qualifier([1], None)
     assert plugins.qualifier("picks.nothing") is None
 
