@@ -8,6 +8,7 @@ from aro.actions import (
     collections,
     core,
     events,
+    files,
     net,
     output,
     repository,
@@ -18,6 +19,6 @@ from aro.actions import (
 )
 
 __all__ = [
-    "calls", "collections", "core", "events", "net", "output", "repository", "response", "services",
-    "templates", "testing",
+    "calls", "collections", "core", "events", "files", "net", "output", "repository", "response",
+    "services", "templates", "testing",
 ]  # fmt: skip

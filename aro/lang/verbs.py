@@ -85,6 +85,8 @@ GROUPS: tuple[tuple[Binding, FastPath, str], ...] = (
     (NONE, RUN, "return respond throw raise fail"),
     (NONE, RUN, "send emit broadcast notify alert signal"),
     (NONE, RUN, "log print write store save persist include embed insert"),
+    # File effects: the result names the source or the text, not a new value.
+    (NONE, RUN, "copy move rename append"),
     # Given an expression object these take the fast path, which binds nothing: the statement
     # then does nothing at all (unlike Send and Log, whose synonyms they are or resemble).
     (NONE, EXPRESSION, "dispatch output debug render repaint patch"),
@@ -93,7 +95,9 @@ GROUPS: tuple[tuple[Binding, FastPath, str], ...] = (
     # Tests: the result is the value set up or the feature set's answer.
     (NEW, RUN, "given when"),
     # Building values.
-    (NEW, SPECIFIERS, "create make build construct compute calculate derive"),
+    (NEW, SPECIFIERS, "create build construct compute calculate derive"),
+    # Make creates a directory (or touches a file) even when its path is an expression.
+    (NEW, RUN, "make touch createdirectory mkdir"),
     (NEW, EXPRESSION, "validate verify check compare transform convert sort order arrange"),
     (NEW, RUN, "filter map reduce aggregate split group"),
     # Services, connections, time, calls.
@@ -105,6 +109,7 @@ GROUPS: tuple[tuple[Binding, FastPath, str], ...] = (
     (REBIND, EXPRESSION, "accept delete remove destroy clear show"),
     # External reads.
     (REQUEST, RUN, "retrieve fetch request probe read"),
+    (REQUEST, RUN, "list stat exists"),
     (REQUEST, SPECIFIERS, "extract parse get"),
     (REQUEST, EXPRESSION, "load find receive"),
     # Publication under an alias.

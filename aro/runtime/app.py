@@ -22,6 +22,7 @@ from aro.runtime.broadcast import Connections, LocalClients
 from aro.runtime.dispatch import error_text
 from aro.runtime.errors import StartupError
 from aro.runtime.events import EventBus
+from aro.runtime.files import LocalFiles
 from aro.runtime.handlers import END, classify
 from aro.runtime.http import HttpService, Metrics, resolve_port
 from aro.runtime.plugins import PluginSet
@@ -82,6 +83,7 @@ class Application:
         self.console = self.events = self.servers = self.actions = self
         self.plugins = PluginSet.load(root, self.warn) if plugins is None else plugins
         self.qualifiers = self.plugins
+        self.files = LocalFiles()
         self.services_running: dict[str, Any] = {}
         self.testing: Testing | None = None  # set by the test runner only
         self.root_frame: Frame | None = None  # Application-Start's: parent of handler frames

@@ -16,6 +16,7 @@ from aro.vm.errors import ActionError, AroError, BreakSignal, StatementError
 from aro.vm.expressions import link, regex_literal
 from aro.vm.frame import UNBOUND, Frame, Response
 from aro.vm.plan import BIND_ALWAYS, BIND_IF_NEW, Plan
+from aro.vm.streams import ItemStream
 
 STMT, JUMP, JUMP_IF_NOT, FOR_INIT, FOR_NEXT = (
     int(Op.STMT), int(Op.JUMP), int(Op.JUMP_IF_NOT), int(Op.FOR_INIT), int(Op.FOR_NEXT)
@@ -28,6 +29,7 @@ PARALLEL_FOR, MATCH, PUBLISH, REQUIRE = (
 )
 BREAK_OUTSIDE = int(Op.BREAK_OUTSIDE)
 DEFAULT_PARALLELISM = 8
+REFILL = object()  # _next_item: the batch in hand is used up, ask the loop's stream for more
 
 
 class LinkedLoop:
@@ -41,16 +43,18 @@ class LinkedLoop:
         self.start = None if bounds is None else link(bounds[0])
         self.end = None if bounds is None else link(bounds[1])
 
-    def items(self, frame: Frame) -> list[Any]:
+    def items(self, frame: Frame) -> list[Any] | ItemStream:
         if self.collection is None:
             start, end = self.start(frame), self.end(frame)
             return list(range(int(start), int(end)))
         collection = self.collection(frame)
-        if isinstance(collection, list):
+        if isinstance(collection, (list, ItemStream)):
             return collection
-        if isinstance(collection, dict):
-            return [collection]
         return [collection]
+
+    async def all_items(self, frame: Frame) -> list[Any]:
+        items = self.items(frame)
+        return await items.collect() if isinstance(items, ItemStream) else items
 
 
 class LinkedMatch:
@@ -150,10 +154,16 @@ async def execute(frame: Frame) -> Response:
             if not truthy(code.conditions[condition](frame)):
                 pc = target
         elif op == FOR_INIT:
-            loop = code.loops[arg]
-            frame.loop_state.append([loop.items(frame), 0])
+            items = code.loops[arg].items(frame)
+            # A stream's loop state keeps the stream after the batch in hand.
+            state = [items, 0] if type(items) is list else [[], 0, items]
+            frame.loop_state.append(state)
         elif op == FOR_NEXT:
-            if not _next_item(frame, code.loops[arg[0]]):
+            advanced = _next_item(frame, code.loops[arg[0]])
+            if advanced is REFILL:
+                await _refill(frame.loop_state[-1])
+                pc -= 1  # advance again, from the new batch
+            elif not advanced:
                 pc = arg[1]
         elif op == MATCH:
             pc = code.matches[arg].choose(frame)
@@ -190,10 +200,11 @@ def statement_error(plan: Plan, cause: BaseException) -> StatementError:
     return StatementError(plan.headline, plan.feature, plan.activity, plan.statement, cause=cause)
 
 
-def _next_item(frame: Frame, loop: LinkedLoop) -> bool:
-    """Advance the innermost loop: bind the next item passing ``where``, or finish the loop."""
+def _next_item(frame: Frame, loop: LinkedLoop) -> bool | object:
+    """Advance the innermost loop: bind the next item passing ``where``, or finish the loop;
+    ``REFILL`` when its batch is used up and a stream may have more."""
     state = frame.loop_state[-1]
-    items, position = state
+    items, position = state[0], state[1]
     info = loop.info
     slots = frame.slots
     while position < len(items):
@@ -206,6 +217,8 @@ def _next_item(frame: Frame, loop: LinkedLoop) -> bool:
         if loop.where is None or loop.where(frame) is True:
             state[1] = position
             return True
+    if len(state) > 2:
+        return REFILL
     for slot in info.body_slots:
         slots[slot] = UNBOUND
     slots[info.item_slot] = UNBOUND
@@ -213,6 +226,15 @@ def _next_item(frame: Frame, loop: LinkedLoop) -> bool:
         slots[info.index_slot] = UNBOUND
     frame.loop_state.pop()
     return False
+
+
+async def _refill(state: list) -> None:
+    """Replace a stream loop's used-up batch with the next one; an empty batch ends the
+    stream, and the state then finishes like a list's."""
+    batch = await state[2].next_batch()
+    state[0], state[1] = batch, 0
+    if not batch:
+        del state[2]
 
 
 async def _parallel_for(frame: Frame, loop: LinkedLoop) -> None:
@@ -231,7 +253,8 @@ async def _parallel_for(frame: Frame, loop: LinkedLoop) -> None:
         async with limit:
             await execute(child)
 
-    await asyncio.gather(*(run_one(i, item) for i, item in enumerate(loop.items(frame))))
+    items = await loop.all_items(frame)
+    await asyncio.gather(*(run_one(i, item) for i, item in enumerate(items)))
 
 
 def _require(frame: Frame, name: str, source: str, slot: int) -> None:

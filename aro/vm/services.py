@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from aro.vm.streams import ItemStream
+
 
 class Repository(Protocol):
     """An application-wide, insertion-ordered store named ``*-repository``.
@@ -141,6 +143,42 @@ class Testing(Protocol):
         finished.  ActionError when no feature set has that name."""
 
 
+class Files(Protocol):
+    """The file system.  Relative paths resolve against the process's working directory.
+    Every method does its I/O (and the ``decode``/``encode`` it is given) off the event loop,
+    and fails with an ``ActionError`` in the reference runtime's words ("File not found: …")."""
+
+    async def read(self, path: str, decode: Callable[[str | bytes], Any]) -> Any:
+        """``decode`` of the file's text (bytes when it is not UTF-8)."""
+
+    async def write(self, path: str, encode: Callable[[], str | bytes]) -> None:
+        """Replace the file with what ``encode`` answers, creating missing directories."""
+
+    async def append(self, path: str, text: str) -> None: ...
+
+    async def list(self, directory: str, pattern: str | None, recursive: bool) -> list[dict]:
+        """Entries ``{name, path, size, isFile, isDirectory, modified, created}`` sorted by
+        path; ``pattern`` is a case-insensitive glob on the name."""
+
+    async def stat(self, path: str) -> dict:
+        """An entry plus ``accessed``, ``permissions``, ``owner`` and ``group``."""
+
+    async def kind(self, path: str) -> str | None:
+        """``"file"``, ``"directory"`` or None when nothing is there."""
+
+    async def make_directory(self, path: str) -> None:
+        """With its parents; an existing directory is fine."""
+
+    async def touch(self, path: str) -> None: ...
+
+    async def copy(self, source: str, destination: str) -> None: ...
+
+    async def move(self, source: str, destination: str) -> None: ...
+
+    async def open_lines(self, path: str) -> ItemStream:
+        """The file's lines without their line breaks, read a batch at a time."""
+
+
 class Services(Protocol):
     """``frame.services``: one object holding the capabilities.  A new family of actions adds
     a capability here instead of widening one interface; an implementation may hold small
@@ -155,6 +193,7 @@ class Services(Protocol):
     repositories: Repositories
     qualifiers: Qualifiers
     testing: Testing | None  # None outside ``aro test``
+    files: Files
     environ: Mapping[str, str]
     parameters: Mapping[str, Any]  # application arguments: <parameter: name>
 

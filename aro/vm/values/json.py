@@ -93,6 +93,16 @@ def to_json(value: Value) -> bytes:
     return out.replace(b"/", b"\\/") if b"/" in out else out
 
 
+def pretty_json(value: Value) -> str:
+    """JSON for people (files): as ``to_json``, indented by two spaces."""
+    data = _jsonable(value)
+    option = orjson.OPT_INDENT_2 | (orjson.OPT_SORT_KEYS if data is value else 0)
+    try:
+        return orjson.dumps(data, option=option).decode()
+    except orjson.JSONEncodeError:  # ints beyond 64 bits, lone surrogates
+        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=data is value)
+
+
 class JsonTooDeep(ValueError):
     """JSON text whose arrays and objects nest deeper than the parse allows."""
 
