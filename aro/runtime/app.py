@@ -22,6 +22,7 @@ from aro.runtime.broadcast import Connections, LocalClients
 from aro.runtime.dispatch import error_text
 from aro.runtime.errors import StartupError
 from aro.runtime.events import EventBus
+from aro.runtime.file_monitor import FileMonitor, monitored_path
 from aro.runtime.files import LocalFiles
 from aro.runtime.handlers import END, classify
 from aro.runtime.http import HttpService, Metrics, resolve_port
@@ -121,8 +122,9 @@ class Application:
         running, started = kind.build(self, with_value)
         description = await running.start()
         self.services_running[service] = running
-        self.stdout.write(started.format(port=running.port) + "\n")
-        self.stdout.flush()
+        if started:
+            self.stdout.write(started.format(port=running.port) + "\n")
+            self.stdout.flush()
         return description
 
     async def stop(self, service: str, with_value: Any) -> None:
@@ -276,7 +278,8 @@ def user_action_input(code: CodeObject, call: ActionCall) -> dict[str, Any]:
 
 
 class Service(Protocol):
-    """What ``Start the <name>`` starts."""
+    """What ``Start the <name>`` starts; ``port`` is read only by a "started" line that
+    names it."""
 
     port: int
 
@@ -314,10 +317,17 @@ def _socket_server(app: Application, with_value: Any) -> tuple[SocketService, st
     return socket, "Socket Server started on port {port}"
 
 
+def _file_monitor(app: Application, with_value: Any) -> tuple[FileMonitor, str]:
+    """Prints nothing: the program says what it watches, as with the reference."""
+    path = monitored_path(with_value)
+    return FileMonitor(app, app.handlers, app.root_frame, path), ""
+
+
 #: The services ``Start the <name>`` knows, by name: a new service is one row.
 SERVICES: dict[str, ServiceKind] = {
     HTTP_SERVER: ServiceKind(_http_server),
     SOCKET_SERVER: ServiceKind(_socket_server, "Socket Server stopped"),
+    "file-monitor": ServiceKind(_file_monitor),
 }
 
 

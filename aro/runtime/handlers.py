@@ -20,6 +20,7 @@ By activity:
   (:data:`WEBSOCKET_EVENTS`, docs/decisions.md, decision 10);
 * contains ``Socket Event Handler`` but not ``WebSocket``: TCP events, chosen by name
   (:data:`SOCKET_EVENTS`);
+* contains ``File Event Handler``: file-monitor events, chosen by name (:data:`FILE_EVENTS`);
 * contains `` Observer`` and ``-repository``: observes the repository named before
   `` Observer``;
 * ends with `` Evicted Handler`` and contains ``-repository``: hears that repository's maxSize
@@ -58,6 +59,11 @@ SOCKET_EVENTS = (
     ("received", DATA),
 )
 
+FILE_HANDLER = "File Event Handler"
+CREATED, MODIFIED, DELETED = "created", "modified", "deleted"
+#: File events by feature-set name, case-insensitive, as for connection events.
+FILE_EVENTS = ((CREATED, CREATED), (MODIFIED, MODIFIED), (DELETED, DELETED))
+
 OBSERVER = " Observer"
 EVICTED_HANDLER = " Evicted Handler"
 STATE_TRANSITION_HANDLER = "StateTransition Handler"
@@ -66,7 +72,7 @@ HANDLER = " Handler"
 #: Activities that contain " Handler" but are not domain event handlers.
 NOT_DOMAIN_HANDLERS = (
     SOCKET_HANDLER,  # WebSocket Event Handler too
-    "File Event Handler",
+    FILE_HANDLER,
     "KeyPress Handler",
     STATE_TRANSITION_HANDLER,
     STATE_OBSERVER,
@@ -92,6 +98,7 @@ class HandlerTable:
     state_observers: Handlers
     websocket: Mapping[str, Handlers]  # connect / message / disconnect
     socket: Mapping[str, Handlers]  # connect / data / disconnect
+    files: Mapping[str, Handlers]  # created / modified / deleted
 
 
 def classify(program: Program) -> HandlerTable:
@@ -121,6 +128,7 @@ class _Builder:
         self.state_observers: list[CodeObject] = []
         self.websocket: dict[str, list[CodeObject]] = {CONNECT: [], MESSAGE: [], DISCONNECT: []}
         self.socket: dict[str, list[CodeObject]] = {CONNECT: [], DATA: [], DISCONNECT: []}
+        self.files: dict[str, list[CodeObject]] = {CREATED: [], MODIFIED: [], DELETED: []}
 
     def add(self, code: CodeObject) -> None:
         name, activity = code.name, code.activity
@@ -131,14 +139,16 @@ class _Builder:
             self.end.setdefault(activity, code)
         if activity.startswith(USER_ACTION):
             self.user_actions[name] = code
-        self._add_connection_handler(code)
+        self._add_handler_chosen_by_name(code)
         self._add_event_handler(code)
 
-    def _add_connection_handler(self, code: CodeObject) -> None:
+    def _add_handler_chosen_by_name(self, code: CodeObject) -> None:
         if WEBSOCKET_HANDLER in code.activity:
             kinds, words = self.websocket, WEBSOCKET_EVENTS
         elif SOCKET_HANDLER in code.activity:
             kinds, words = self.socket, SOCKET_EVENTS
+        elif FILE_HANDLER in code.activity:
+            kinds, words = self.files, FILE_EVENTS
         else:
             return
         event = connection_event(code.name, words)
@@ -174,6 +184,7 @@ class _Builder:
             state_observers=tuple(self.state_observers),
             websocket=_grouped(self.websocket),
             socket=_grouped(self.socket),
+            files=_grouped(self.files),
         )
 
 

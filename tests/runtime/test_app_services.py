@@ -67,8 +67,8 @@ def test_an_unknown_service_keeps_its_error_text() -> None:
     assert "Cannot start the mail-server" in outcome.stdout
 
 
-def test_http_and_socket_servers_are_in_the_table() -> None:
-    assert set(SERVICES) == {"http-server", "socket-server"}
+def test_the_servers_and_the_file_monitor_are_in_the_table() -> None:
+    assert set(SERVICES) == {"http-server", "socket-server", "file-monitor"}
 
 
 def _capabilities() -> dict[str, type]:

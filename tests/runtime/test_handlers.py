@@ -150,3 +150,18 @@ def test_a_feature_set_may_have_several_roles() -> None:
     assert found.entry_points == (both,)
     assert found.user_actions == {"Application-Start": both}
     assert found.by_name == {"Application-Start": both}
+
+
+def test_file_event_handlers_by_the_word_in_their_name() -> None:
+    found = table(
+        code("Handle File Created", "File Event Handler"),
+        code("On modified files", "File Event Handler"),
+        code("Audit Deleted", "Uploads File Event Handler"),
+        code("Something else", "File Event Handler"),
+    )
+    assert grouped(found.files) == {
+        "created": ["Handle File Created"],
+        "modified": ["On modified files"],
+        "deleted": ["Audit Deleted"],
+    }
+    assert found.domain == {}
