@@ -95,9 +95,8 @@ class PageRun:
         return text.replace(DOCUMENTED_PORT, self.port)
 
     def run(self, block: Block) -> None:
-        if "same-as" in block.options:
-            quoted = (ROOT / block.options["same-as"]).read_text()
-            assert block.text == quoted, f"{self.where(block)}: differs from {block.options['same-as']}"
+        if quoted := block.options.get("same-as"):
+            assert block.text == (ROOT / quoted).read_text(), f"{self.where(block)}: not {quoted}"
         if "file" in block.options:
             target = self.directory / block.options["file"]
             target.parent.mkdir(parents=True, exist_ok=True)
