@@ -9,16 +9,21 @@ from aro.actions import (
     core,
     events,
     files,
+    http_client,
     net,
     output,
     repository,
     response,
     services,
+    sockets_client,
+    system,
     templates,
+    terminal,
     testing,
 )
 
 __all__ = [
-    "calls", "collections", "core", "events", "files", "net", "output", "repository", "response",
-    "services", "templates", "testing",
+    "calls", "collections", "core", "events", "files", "http_client", "net", "output",
+    "repository", "response", "services", "sockets_client", "system", "templates", "terminal",
+    "testing",
 ]  # fmt: skip

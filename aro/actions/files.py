@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aro.actions import http_client
 from aro.lang.bytecode import NounInfo
 from aro.vm import values
 from aro.vm.errors import ActionError
@@ -87,7 +88,7 @@ async def read(plan: Plan, frame: Frame) -> Any:
     """The file parsed by its format; bytes when the file is not UTF-8 text."""
     plan.check_preposition()
     if _names_url(plan):
-        raise ActionError("Reading from a URL is not available in this runtime yet")
+        return await http_client.read_url(plan, frame)
     path = object_path(plan, frame, FILE_WORDS, "a file path", "Read")
     qualifiers = plan.result.specifiers
     if formats.is_raw(qualifiers):
@@ -109,10 +110,10 @@ def _unchanged(content: str | bytes) -> str | bytes:
 async def write(plan: Plan, frame: Frame) -> Any:
     """The result's value, serialized by the file's format (``raw``: its text as it is)."""
     plan.check_preposition()
-    if _names_url(plan):
-        raise ActionError("Writing to a URL is not available in this runtime yet")
-    path = object_path(plan, frame, FILE_WORDS, "a file path", "Write")
     value = plan.sink_fn(frame) if plan.sink_fn is not None else plan.result_value(frame)
+    if _names_url(plan):
+        return await http_client.write_url(plan, frame, value)
+    path = object_path(plan, frame, FILE_WORDS, "a file path", "Write")
     qualifiers = plan.result.specifiers
     fmt = formats.from_qualifiers(qualifiers) or formats.detect(path)
     options = _format_options(plan, frame)
@@ -219,5 +220,7 @@ async def stream(plan: Plan, frame: Frame) -> Any:
 
 
 async def stream_url(plan: Plan, frame: Frame, url: str) -> Any:
-    """Events from a network stream: not in this runtime yet."""
+    """Server-sent events from an http(s) URL; WebSocket streams are not in this runtime yet."""
+    if url.startswith(("http://", "https://")):
+        return http_client.stream_url(plan, frame, url)
     raise ActionError(f"Streaming from {url} is not available in this runtime yet")

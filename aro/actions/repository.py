@@ -23,6 +23,7 @@ STATE_TRANSITION = "state.transition"
 TRANSITION_SEPARATOR = "_to_"
 DEFAULT_STATE_FIELD = "status"
 NEW_ENTRY = "new-entry"
+SYSTEM = "system"  # Retrieve the <stats> from the <system>: CPU, memory and disk
 _MISSING: Any = object()
 
 
@@ -81,13 +82,16 @@ async def store(plan: Plan, frame: Frame) -> Any:
 
 @action("retrieve", "fetch", "load", "find", prepositions=("from",))
 def retrieve(plan: Plan, frame: Frame) -> Any:
-    """Rows of a repository, or the value of any other named variable.
+    """Rows of a repository, the machine's load from ``<system>``, or the value of any other
+    named variable.
 
     Order of the rules: an object specifier ``first``/``last`` (``""`` when empty) or a reverse
     index (out of range or unknown: every row); then a ``where`` matching exactly one row gives
     that row; then no rows give the ``default`` when there is one; else the list.
     """
     plan.check_preposition()
+    if plan.obj is not None and plan.obj.base == SYSTEM:
+        return frame.services.system.metrics()
     repository = _repository(plan, frame)
     if repository is None:
         value = plan.object_value(frame, _MISSING)

@@ -104,11 +104,12 @@ GROUPS: tuple[tuple[Binding, FastPath, str], ...] = (
     (NEW, RUN, "start stop restart keepalive schedule stream subscribe listen"),
     (NEW, EXPRESSION, "wait block"),
     (NEW, RUN, "close disconnect terminate sleep delay pause call invoke"),
+    (NEW, RUN, "connect execute exec run shell"),
     # The rebinding verbs.
     (REBIND, RUN, "update modify change set configure merge combine join concat"),
     (REBIND, EXPRESSION, "accept delete remove destroy clear show"),
     # External reads.
-    (REQUEST, RUN, "retrieve fetch request probe read"),
+    (REQUEST, RUN, "retrieve fetch request http probe read"),
     (REQUEST, RUN, "list stat exists"),
     (REQUEST, SPECIFIERS, "extract parse get"),
     (REQUEST, EXPRESSION, "load find receive"),

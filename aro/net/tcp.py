@@ -1,17 +1,19 @@
-"""The TCP socket server behind ``Start the <socket-server>``.
+"""TCP connections: the server behind ``Start the <socket-server>`` and the outbound
+connections of ``Connect``.
 
 Raw bytes without framing: every read becomes one ``on_data`` call, whatever the sender's
-message boundaries were.  The server knows nothing about ARO; it reports connect, data and
+message boundaries were.  Neither side knows anything about ARO; each reports connect, data and
 disconnect to a :class:`TcpHandler` and lets the runtime write to a connection by its id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from typing import Protocol
 
-__all__ = ["TcpConnection", "TcpHandler", "TcpServer"]
+__all__ = ["TcpClients", "TcpConnection", "TcpHandler", "TcpServer"]
 
 #: Bytes a connection may have waiting in its transport before it counts as a slow reader
 #: and is dropped, so that one stuck client cannot grow the server's memory without bound.
@@ -33,7 +35,7 @@ class TcpConnection(asyncio.Protocol):
 
     __slots__ = ("_server", "closing", "id", "remote_address", "transport")
 
-    def __init__(self, server: TcpServer) -> None:
+    def __init__(self, server: TcpEndpoint) -> None:
         self._server = server
         self.id = str(uuid.uuid4()).upper()
         self.remote_address = ""
@@ -71,44 +73,22 @@ class TcpConnection(asyncio.Protocol):
             self.transport.close()
 
 
-class TcpServer:
-    """The listening socket and its open connections, by id."""
+class TcpEndpoint:
+    """Open connections by id, reported to a handler: what a server and a client share."""
 
-    def __init__(
-        self, handler: TcpHandler, host: str, port: int, write_limit: int = WRITE_LIMIT
-    ) -> None:
+    def __init__(self, handler: TcpHandler, write_limit: int = WRITE_LIMIT) -> None:
         self.handler = handler
-        self.host = host
-        self.port = port
         self.write_limit = write_limit
         self.connections: dict[str, TcpConnection] = {}
-        self._server: asyncio.AbstractServer | None = None
         self._drained: asyncio.Future | None = None
-
-    async def start(self) -> int:
-        """Bind and listen; answer the actual port (``port=0`` picks a free one)."""
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: TcpConnection(self), self.host, self.port, reuse_address=True, backlog=1024
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.port
 
     def get(self, connection_id: str) -> TcpConnection | None:
         connection = self.connections.get(connection_id)
         return None if connection is None or connection.closing else connection
 
-    def broadcast(self, data: bytes) -> int:
-        """Write ``data`` to every open connection; answer how many got it."""
-        return sum(connection.send(data) for connection in list(self.connections.values()))
-
-    async def stop(self, grace: float = 5.0) -> None:
-        """Stop listening and close every connection; return once all of them reported their
-        disconnect (connections still open after ``grace`` seconds are aborted)."""
-        if self._server is None:
-            return
-        server, self._server = self._server, None
-        server.close()
+    async def close_all(self, grace: float) -> None:
+        """Close every connection; return once all of them reported their disconnect
+        (connections still open after ``grace`` seconds are aborted)."""
         for connection in list(self.connections.values()):
             connection.close()
         if self.connections:
@@ -129,3 +109,58 @@ class TcpServer:
         self.handler.on_disconnect(connection)
         if not self.connections and self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
+
+
+class TcpServer(TcpEndpoint):
+    """The listening socket and its open connections, by id."""
+
+    def __init__(
+        self, handler: TcpHandler, host: str, port: int, write_limit: int = WRITE_LIMIT
+    ) -> None:
+        super().__init__(handler, write_limit)
+        self.host = host
+        self.port = port
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> int:
+        """Bind and listen; answer the actual port (``port=0`` picks a free one)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: TcpConnection(self), self.host, self.port, reuse_address=True, backlog=1024
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    def broadcast(self, data: bytes) -> int:
+        """Write ``data`` to every open connection; answer how many got it."""
+        return sum(connection.send(data) for connection in list(self.connections.values()))
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop listening and close every connection (see ``close_all``)."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.close()
+        await self.close_all(grace)
+
+
+class TcpClients(TcpEndpoint):
+    """Connections this process opened to other servers."""
+
+    async def connect(self, host: str, port: int) -> TcpConnection:
+        """Open a connection to the first address of ``host`` that accepts one, IPv4 ones
+        first: ``localhost`` may name ::1 and 127.0.0.1 while a server listens on 127.0.0.1
+        only.  Raises the last address's OSError when none accepts."""
+        loop = asyncio.get_running_loop()
+        found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = sorted(found, key=lambda info: info[0] != socket.AF_INET)
+        failure: OSError = OSError(f"no address for {host}")
+        for family, _, _, _, address in addresses:
+            try:
+                _, connection = await loop.create_connection(
+                    lambda: TcpConnection(self), address[0], address[1], family=family
+                )
+                return connection
+            except OSError as error:
+                failure = error
+        raise failure

@@ -2,7 +2,8 @@
 
 ``Application`` is ``frame.services`` (``aro.vm.services.Services``): the one object through
 which actions reach their capabilities.  It is the console, events, servers and actions
-capabilities itself; connections, templates and repositories are objects of their own.
+capabilities itself; connections, templates, repositories, the HTTP and socket clients, the
+system, timers and the terminal are objects of their own.
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ from aro.runtime.handlers import END, classify
 from aro.runtime.http import HttpService, Metrics, resolve_port
 from aro.runtime.plugins import PluginSet
 from aro.runtime.repositories import RepositoryRegistry, load_store_files
+from aro.runtime.socket_client import SocketClientService
 from aro.runtime.socket_service import SocketService, resolve_socket_port
+from aro.runtime.sources import EventSources, EventTimers
+from aro.runtime.system import HostSystem
 from aro.runtime.templates import TemplateEngine
+from aro.runtime.terminal import ConsoleTerminal
 from aro.runtime.websocket_service import WebSocketService, websocket_settings
 from aro.vm import values
 from aro.vm.errors import ActionError, AroError, StatementError
 from aro.vm.frame import Frame, Response
 from aro.vm.machine import execute
-from aro.vm.services import ActionCall, Testing
+from aro.vm.services import ActionCall, HttpClient, Testing
 
 IDLE_KEEPALIVE_SECONDS = 2.0
 FORCED_EXIT_SECONDS = 5.0
@@ -92,8 +97,32 @@ class Application:
         self.shutdown_signal = "SIGTERM"
         self._published: dict[str, dict[str, Any]] = {}
         self.connections = Connections(
-            LocalClients(self._websocket, self._sockets), self.config.bus
+            LocalClients(self._websocket, self._sockets, self._socket_clients), self.config.bus
         )
+        self.sources = EventSources()
+        self.timers = EventTimers(self, self.sources)
+        self.system = HostSystem()
+        self.terminal = ConsoleTerminal(self.stdout, self.environ)
+        self._http: Any = None
+        self._outbound: SocketClientService | None = None
+
+    @property
+    def http(self) -> HttpClient:
+        """The HTTP client, made on first use: its library is imported only by programs that
+        make requests, which keeps it out of every other program's start-up time."""
+        if self._http is None:
+            from aro.runtime.http_client import AiohttpClient
+
+            self._http = AiohttpClient(self, self.sources)
+        return self._http
+
+    @property
+    def sockets(self) -> SocketClientService:
+        """Outbound TCP connections; made on first use, after Application-Start's frame
+        exists (their handlers run as its children)."""
+        if self._outbound is None:
+            self._outbound = SocketClientService(self, self.handlers, self.root_frame, self.sources)
+        return self._outbound
 
     # -- Services ----------------------------------------------------------------------------
 
@@ -142,8 +171,12 @@ class Application:
     def _sockets(self) -> SocketService | None:
         return self.services_running.get(SOCKET_SERVER)
 
+    def _socket_clients(self) -> SocketClientService | None:
+        return self._outbound
+
     async def keepalive(self) -> None:
-        """Wait for a signal; with no server running, also return once events are idle."""
+        """Wait for a signal; with no server running, also return once events are idle and
+        no event source (stream, timer, outbound connection) runs any more."""
         if self.services_running:
             await self.shutdown_requested.wait()
             return
@@ -152,7 +185,7 @@ class Application:
             while not waiter.done():
                 await self.bus.idle()
                 done, _ = await asyncio.wait({waiter}, timeout=IDLE_KEEPALIVE_SECONDS)
-                if not done and self.bus.is_idle():
+                if not done and self.bus.is_idle() and not self.sources:
                     return
         finally:
             waiter.cancel()
@@ -184,6 +217,8 @@ class Application:
             return self._server_description(http)
         if name == "metrics":
             return http.metrics.snapshot() if http else Metrics().snapshot()
+        if name == "terminal":
+            return self.terminal.describe()
         raise KeyError(name)
 
     def _server_description(self, http: HttpService | None) -> dict[str, Any]:
@@ -256,6 +291,15 @@ class Application:
                 self.stderr.write(f"[{END}] {error}\n")
         for service in list(self.services_running):
             await self.stop(service, None)
+        await self._close_clients()
+
+    async def _close_clients(self) -> None:
+        """Stop the event sources (streams, timers, connections), then close the clients."""
+        await self.sources.close()
+        if self._outbound is not None:
+            await self._outbound.close()
+        if self._http is not None:
+            await self._http.close()
 
     def _print_response(self, response: Response) -> None:
         if response.reason == "application":

@@ -26,6 +26,7 @@ from aro.vm import values
 from aro.vm.errors import ActionError
 
 if TYPE_CHECKING:
+    from aro.runtime.socket_client import SocketClientService
     from aro.runtime.socket_service import SocketService
     from aro.runtime.websocket_service import WebSocketService
 
@@ -61,15 +62,17 @@ class LocalClients:
     """This worker's clients: the connections of its WebSocket endpoint and socket server,
     found when a message goes out (either server may start or stop at any time)."""
 
-    __slots__ = ("_sockets", "_websocket")
+    __slots__ = ("_outbound", "_sockets", "_websocket")
 
     def __init__(
         self,
         websocket: Callable[[], WebSocketService | None],
         sockets: Callable[[], SocketService | None],
+        outbound: Callable[[], SocketClientService | None] = lambda: None,
     ) -> None:
         self._websocket = websocket
         self._sockets = sockets
+        self._outbound = outbound
 
     def deliver(self, channel: str, payload: bytes, text: bool) -> int:
         """Queue a serialized message to every client of ``channel``; answer how many."""
@@ -87,17 +90,22 @@ class LocalClients:
         websocket = self._websocket()
         if websocket is not None and websocket.send(connection_id, message):
             return True
-        sockets = None if websocket_only else self._sockets()
-        if sockets is None:
+        if websocket_only:
             return False
-        return sockets.send(connection_id, message.encode() if type(message) is str else message)
+        data = message.encode() if type(message) is str else message
+        sockets, outbound = self._sockets(), self._outbound()
+        if sockets is not None and sockets.send(connection_id, data):
+            return True
+        return outbound is not None and outbound.send(connection_id, data)
 
     def close(self, connection_id: str) -> bool:
         websocket = self._websocket()
         if websocket is not None and websocket.close(connection_id):
             return True
-        sockets = self._sockets()
-        return sockets is not None and sockets.close(connection_id)
+        sockets, outbound = self._sockets(), self._outbound()
+        if sockets is not None and sockets.close(connection_id):
+            return True
+        return outbound is not None and outbound.close_connection(connection_id)
 
 
 class BroadcastBus(Protocol):

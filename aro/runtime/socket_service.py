@@ -27,6 +27,19 @@ def resolve_socket_port(config: Config, with_value: Any) -> int:
     return first_port(config.socket_port, with_value, DEFAULT_SOCKET_PORT)
 
 
+def packet(connection_id: str, data: bytes) -> dict[str, Any]:
+    """What a Socket Event Handler sees of received bytes, as ``packet``."""
+    text = data.decode("utf-8", "replace")
+    return {
+        "connection": connection_id,
+        "connectionId": connection_id,
+        "buffer": data,
+        "data": data,
+        "message": text,
+        "text": text,
+    }
+
+
 class SocketService:
     """``Start the <socket-server>``: a TCP server whose events run Socket Event Handlers.
 
@@ -70,16 +83,7 @@ class SocketService:
         handlers = self.data_handlers
         if not handlers:
             return
-        text = data.decode("utf-8", "replace")
-        packet = {
-            "connection": connection.id,
-            "connectionId": connection.id,
-            "buffer": data,
-            "data": data,
-            "message": text,
-            "text": text,
-        }
-        self.dispatcher.deliver(connection.id, handlers, {"packet": packet})
+        self.dispatcher.deliver(connection.id, handlers, {"packet": packet(connection.id, data)})
 
     def on_disconnect(self, connection: TcpConnection) -> None:
         event = {"id": connection.id, "connectionId": connection.id, "reason": CLOSED_REASON}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from aro.vm.streams import ItemStream
 
@@ -179,6 +179,78 @@ class Files(Protocol):
         """The file's lines without their line breaks, read a batch at a time."""
 
 
+class HttpReply(NamedTuple):
+    """An HTTP response as the client read it: any status is a reply, not an error."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class HttpClient(Protocol):
+    """Outbound HTTP: one connection pool per application, closed when it ends."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float | None,
+    ) -> HttpReply:
+        """Send one request; ActionError when no reply comes (refused, timed out, bad URL)."""
+
+    def subscribe(
+        self, url: str, event_name: str, headers: Mapping[str, str], retry: float | None
+    ) -> None:
+        """Read the server-sent events at ``url`` in the background, emitting the domain event
+        ``event_name`` once per message; reconnect with a growing delay starting at ``retry``
+        seconds.  Keepalive waits while it runs."""
+
+
+class SocketClients(Protocol):
+    """Outbound TCP connections: their data runs the Socket Event Handlers."""
+
+    async def connect(self, host: str, port: int) -> str:
+        """Open a connection and answer its id, which Send and Close then take."""
+
+
+class System(Protocol):
+    """The machine the application runs on."""
+
+    async def execute(
+        self, command: str, cwd: str | None, env: Mapping[str, str] | None, timeout: float
+    ) -> dict[str, Any]:
+        """Run ``command`` with ``/bin/sh -c``: ``{command, error, exitCode, message, output}``.
+        A command that fails or times out is a result with ``error: true``, not an error."""
+
+    def metrics(self) -> dict[str, Any]:
+        """``{cpu, memory: {used, total, percent}, disk: {used, total, percent}}``."""
+
+
+class Timers(Protocol):
+    def schedule(self, event_name: str, interval: float) -> None:
+        """Emit the domain event ``event_name`` every ``interval`` seconds until the
+        application ends.  Keepalive waits while a timer runs."""
+
+
+class Terminal(Protocol):
+    """The standard output as a screen: control sequences only when it is a terminal."""
+
+    is_tty: bool
+
+    def control(self, command: str) -> None:
+        """``clear-screen``, ``clear-line``, ``hide-cursor``, ``show-cursor``: ANSI sequences on
+        a terminal, nothing otherwise."""
+
+    def render(self, section: str, text: str) -> None:
+        """Show ``text`` as the named section: redrawn in place on a terminal, printed as is
+        otherwise."""
+
+    def describe(self) -> dict[str, Any]:
+        """``<terminal>`` in templates: rows, columns, colour support, whether it is a TTY."""
+
+
 class Services(Protocol):
     """``frame.services``: one object holding the capabilities.  A new family of actions adds
     a capability here instead of widening one interface; an implementation may hold small
@@ -194,6 +266,11 @@ class Services(Protocol):
     qualifiers: Qualifiers
     testing: Testing | None  # None outside ``aro test``
     files: Files
+    http: HttpClient
+    sockets: SocketClients
+    system: System
+    timers: Timers
+    terminal: Terminal
     environ: Mapping[str, str]
     parameters: Mapping[str, Any]  # application arguments: <parameter: name>
 

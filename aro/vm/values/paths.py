@@ -73,10 +73,17 @@ def _from_text(text: str, key: str) -> Value:
     return MISSING
 
 
+#: The keys of Request's result; a key it lacks is looked up in its body.
+HTTP_RESULT_KEYS = frozenset(("body", "headers", "status"))
+
+
 def _property(value: Value, key: str) -> Value:
     kind = type(value)
     if kind is dict:
-        return value.get(key, MISSING)
+        found = value.get(key, MISSING)
+        if found is MISSING and value.keys() == HTTP_RESULT_KEYS:
+            return _property(value["body"], key)
+        return found
     if kind is list:
         return _list_element(value, key)
     if kind is str:
