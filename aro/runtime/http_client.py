@@ -68,6 +68,10 @@ class AiohttpClient:
         body: bytes | None,
         timeout: float | None,
     ) -> HttpReply:
+        if asyncio.current_task() is None:
+            # A handler's first step runs before it has a task (aro/net/aio.py), and aiohttp's
+            # timeout needs one: the first suspension makes it.
+            await asyncio.sleep(0)
         limit = aiohttp.ClientTimeout(total=timeout or DEFAULT_TIMEOUT_S)
         try:
             async with self._client().request(

@@ -2,9 +2,11 @@
 (so that a test may run an ARO program with ``asyncio.run`` while it answers).
 
 Routes: ``/json`` (an object), ``/text``, ``/down`` (503), ``/echo`` (the request as JSON:
-method, headers, contentType, body), ``/slow?seconds=S``, ``/events`` (server-sent events: two
+method, headers, contentType, body), ``/slow?seconds=S``, ``/hold`` (answers once ``release()``
+is called; ``held`` counts the requests that arrived), ``/events`` (server-sent events: two
 messages, then the connection ends).  ``peers`` counts the client ports seen, to check
-connection reuse; ``event_requests`` records the ``Last-Event-ID`` of each request to ``/events``.
+connection reuse; ``event_requests`` records the ``Last-Event-ID`` of each request to
+``/events``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class StubServer:
         self.port = 0
         self.peers: set[int] = set()
         self.event_requests: list[str | None] = []
+        self.held = 0
+        self._released: asyncio.Event | None = None
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -42,6 +46,10 @@ class StubServer:
         self._thread.join(10)
         self._loop.close()
 
+    def release(self) -> None:
+        """Let every request to ``/hold`` be answered."""
+        self._loop.call_soon_threadsafe(self._released.set)
+
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         self._loop.run_until_complete(self._start())
@@ -49,12 +57,14 @@ class StubServer:
         self._loop.run_forever()
 
     async def _start(self) -> None:
+        self._released = asyncio.Event()
         app = web.Application(middlewares=[self._count_peer])
         app.router.add_get("/json", self._json)
         app.router.add_get("/text", self._text)
         app.router.add_get("/down", self._down)
         app.router.add_route("*", "/echo", self._echo)
         app.router.add_get("/slow", self._slow)
+        app.router.add_get("/hold", self._hold)
         app.router.add_get("/events", self._events)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -91,6 +101,11 @@ class StubServer:
     async def _slow(self, request: web.Request) -> web.Response:
         await asyncio.sleep(float(request.query.get("seconds", "1")))
         return web.Response(text="late")
+
+    async def _hold(self, request: web.Request) -> web.Response:
+        self.held += 1
+        await self._released.wait()
+        return web.json_response({"released": True})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         self.event_requests.append(request.headers.get("Last-Event-ID"))
