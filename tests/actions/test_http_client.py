@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
+import textwrap
 
 import pytest
 
+from aro.lang.compiler import compile_source
+from aro.runtime.app import Application
 from aro.runtime.http_client import REFUSED, TIMED_OUT, AiohttpClient, EventStreamParser
 from aro.runtime.sources import EventSources
 from aro.vm.errors import ActionError
@@ -198,3 +202,76 @@ def test_the_event_stream_parser_follows_the_format():
     assert parser.feed(b"\n") is None  # no data: no message
     assert parser.feed(b"retry: 2500\n") is None
     assert parser.retry == 2.5
+
+
+# -- Read and Write on <url: …>, Stream from a URL --------------------------------------------
+
+
+def test_read_from_a_url_parses_json_by_its_content_type(stub):
+    lines = run_lines(f"""
+        Read the <data> from the <url: "{stub.url}/json">.
+        Extract the <latitude> from the <data: latitude>.
+        Read the <words> from the <url: "{stub.url}/text">.
+        Read the <raw: raw> from the <url: "{stub.url}/json">.
+        Log <latitude> to the <console>.
+        Log <words> to the <console>.
+        Log <raw> to the <console>.
+    """)
+    raw = '{"latitude": 52.52, "current": {"temperature": 15}}'
+    assert lines[:3] == ["52.52", "plain words", raw]
+
+
+def test_read_from_a_url_sends_the_headers_it_is_given(stub):
+    lines = run_lines(f"""
+        Read the <echo> from the <url: "{stub.url}/echo"> with {{
+            headers: {{ X-Custom-Header: "ARO" }}, timeout: 5
+        }}.
+        Extract the <sent> from the <echo: headers.X-Custom-Header>.
+        Log <sent> to the <console>.
+    """)
+    assert lines[0] == "ARO"
+
+
+def test_write_to_a_url_posts_the_value(stub):
+    lines = run_lines(f"""
+        Create the <post> with {{ title: "Hello" }}.
+        Write the <post> to the <url: "{stub.url}/echo">.
+        Write "plain" to the <url: "{stub.url}/echo">.
+        Log "posted" to the <console>.
+    """)
+    assert lines[0] == "posted"
+
+
+def test_stream_from_a_url_returns_at_once_and_emits_an_event_per_message(stub):
+    program = compile_source(
+        textwrap.dedent(f"""
+        (Application-Start: Flights) {{
+            Stream the <flight-update> from "{stub.url}/events" with {{ retry: 0.05 }}.
+            Log "streaming" to the <console>.
+            Keepalive the <application> for the <events>.
+            Return an <OK: status> for the <startup>.
+        }}
+        (Show Update: flight-update Handler) {{
+            Extract the <kind> from the <event: kind>.
+            Log "update ${{kind}}" to the <console> when <event: kind> exists.
+            Return an <OK: status> for the <update>.
+        }}
+        """),
+        "main.aro",
+    )
+    out = io.StringIO()
+    app = Application(program, None, {}, {}, stdout=out, stderr=out)
+
+    async def run_until_two_updates() -> int:
+        running = asyncio.ensure_future(app.run())
+        for _ in range(1000):
+            if out.getvalue().count("update flight") >= 2:
+                break
+            await asyncio.sleep(0.01)
+        app.request_shutdown()
+        return await asyncio.wait_for(running, 10)
+
+    assert asyncio.run(run_until_two_updates()) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "[Application-Start] streaming"
+    assert lines.count("[Show Update] update flight") >= 2
