@@ -161,7 +161,9 @@ def test_stream_yields_every_line_lazily(workdir: Path) -> None:
 
 
 def test_stream_from_a_url_is_left_to_the_network_branch(workdir: Path) -> None:
-    outcome = run('Stream the <events> from "http://127.0.0.1:9/events".')
+    """http(s) streams server-sent events (tests/actions/test_http_client.py); WebSocket
+    streams are not available."""
+    outcome = run('Stream the <events> from "ws://127.0.0.1:9/events".')
     assert outcome.exit_code == 1
     assert "Traceback" not in outcome.stdout + outcome.stderr
 
