@@ -9,9 +9,10 @@ Each page runs in a fresh temporary directory, its blocks in order:
 * ```` ```console ````: lines starting with ``$ `` are commands run by ``sh``; the lines that
   follow, up to the next command, are its expected output (stdout then stderr, exactly; an empty
   expectation checks nothing but the exit status, which must be 0 unless the next line is
-  ``[exit N]``). ``aro`` is the tree under test. A command ending in `` &`` starts a server in
-  the background: the page waits for its "started on port" line and stops it (by PID) at the end
-  of the page. Port 8080 in commands and output is replaced by a free port.
+  ``[exit N]``; test durations print as ``(<1ms)``). ``aro`` is the tree under test. A command
+  ending in `` &`` starts a server in the background: the page waits for its "started on port"
+  line and stops it (by PID) at the end of the page. Port 8080 in commands and output is
+  replaced by a free port.
 * ```` ```python ````: run as a script in the page's directory (the servers started so far keep
   running); it must exit 0.
 * ```` ```sh ````: commands that must exit 0, except ``pip install …`` of this project, which is
@@ -179,8 +180,11 @@ class PageRun:
                 server.wait()
 
 
+TEST_DURATION = re.compile(r"\(\d+ms\)$")
+
+
 def _lines(text: str) -> list[str]:
-    return [line.rstrip() for line in text.splitlines()]
+    return [TEST_DURATION.sub("(<1ms)", line.rstrip()) for line in text.splitlines()]
 
 
 def commands_of(text: str) -> list[tuple[str, list[str]]]:
