@@ -16,10 +16,12 @@ from aro import __version__
 
 if TYPE_CHECKING:
     from aro.config import Config
+    from aro.lang.bytecode import Program
 
 #: Exit status for a command that cannot run as given (argparse uses it too); a program that
 #: fails to compile or to run exits 1.
 EXIT_USAGE = 2
+COMMANDS = ("run", "serve", "check", "disasm", "test")
 
 
 def version_text() -> str:
@@ -68,20 +70,30 @@ def _report_compile_errors(error: Exception) -> int:
     return 1
 
 
-def command_run(path: Path, app_arguments: list[str], config: Config) -> int:
+def _load(path: Path) -> Program | int:
+    """The compiled program, or the exit status after printing why it cannot be had."""
     from aro.lang.diagnostics import AroSyntaxError
-    from aro.net.openapi import ContractError
-    from aro.runtime.app import Application, StartupError, install_signal_handlers
-    from aro.runtime.loader import application_root, load_program
+    from aro.runtime.loader import load_program
     from aro.runtime.plugins import PluginError
 
     try:
-        program = load_program(path)
+        return load_program(path)
     except AroSyntaxError as error:
         return _report_compile_errors(error)
     except PluginError as error:
         print(f"Error: {error}")
         return 1
+
+
+def command_run(path: Path, app_arguments: list[str], config: Config) -> int:
+    from aro.net.openapi import ContractError
+    from aro.runtime.app import Application, StartupError, install_signal_handlers
+    from aro.runtime.loader import application_root
+    from aro.runtime.plugins import PluginError
+
+    program = _load(path)
+    if isinstance(program, int):
+        return program
     import aro.actions  # noqa: F401 - registers every action
 
     async def main() -> int:
@@ -136,6 +148,84 @@ def command_test(path: Path, name_filter: str | None, colors: bool) -> int:
     return 0 if all(outcome.status == "PASS" for outcome in outcomes) else 1
 
 
+#: Options a worker does not take on its command line: the bus and the reload grace reach it
+#: through the environment (the bus may be the supervisor's relay).
+SUPERVISOR_OPTIONS = ("--workers", "--bus", "--reload-grace")
+
+
+def command_serve(path: Path, serve_arguments: list[str], config: Config) -> int:
+    """Check the application once, then run ``config.workers`` copies of ``aro run`` on one
+    port under the supervisor (docs/deploying.md)."""
+    import tempfile
+
+    from aro.runtime.app import RETIRE_SIGNAL
+    from aro.runtime.http.metrics import MULTIPROCESS_VARIABLE, worker_exited
+    from aro.supervisor import Settings, Supervisor
+
+    checked = _load(path)  # a program that does not compile must not start N failing workers
+    if isinstance(checked, int):
+        return checked
+    with tempfile.TemporaryDirectory(prefix="aro-serve-") as scratch:
+        relay = None if config.bus != "local" else os.path.join(scratch, "bus.sock")
+        metrics = os.path.join(scratch, "metrics")
+        os.mkdir(metrics)
+        reserved, arguments = _reserve_port(config, _worker_arguments(serve_arguments))
+        settings = Settings(
+            argv=[sys.executable, "-m", "aro", "run", *arguments],
+            workers=config.workers,
+            environment={
+                "ARO_BUS": config.bus if relay is None else f"unix:{relay}",
+                "ARO_RELOAD_GRACE": str(config.reload_grace),
+                MULTIPROCESS_VARIABLE: metrics,
+            },
+            relay=relay,
+            retire_signal=RETIRE_SIGNAL,
+            on_exit=lambda pid: worker_exited(pid, metrics),
+        )
+
+        async def supervise() -> int:
+            return await Supervisor(settings, _supervisor_log).run()
+
+        try:
+            return _event_loop_runner()(supervise())
+        finally:
+            if reserved is not None:
+                reserved.close()
+
+
+def _supervisor_log(message: str) -> None:
+    print(f"[aro serve] {message}", file=sys.stderr, flush=True)
+
+
+def _worker_arguments(serve_arguments: list[str]) -> list[str]:
+    """``aro serve``'s arguments without the supervisor's own options (and their values)."""
+    kept: list[str] = []
+    skip_value = False
+    for argument in serve_arguments:
+        if skip_value:
+            skip_value = False
+        elif argument in SUPERVISOR_OPTIONS:
+            skip_value = True
+        elif not argument.startswith(tuple(f"{flag}=" for flag in SUPERVISOR_OPTIONS)):
+            kept.append(argument)
+    return kept
+
+
+def _reserve_port(config: Config, arguments: list[str]) -> tuple[Any, list[str]]:
+    """``--port 0`` means one free port for every worker: bind it here (SO_REUSEPORT, never
+    listening, held for the server's life) and hand its number to the workers, whose later
+    ``--port`` wins."""
+    if config.port != 0:
+        return None, arguments
+    import socket
+
+    reserved = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET)
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    reserved.bind((config.host, 0))
+    return reserved, [*arguments, "--port", str(reserved.getsockname()[1])]
+
+
 def _event_loop_runner() -> Any:
     """uvloop when installed (it is a dependency; the fallback keeps odd platforms working)."""
     try:
@@ -180,13 +270,14 @@ def command_disasm(path: Path) -> int:
     return 0
 
 
-def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    """The options of ``aro run``: one per Config option that has a flag."""
+def _add_config_options(parser: argparse.ArgumentParser, serve: bool = False) -> None:
+    """The options of ``aro run`` (and, with ``serve``, of ``aro serve``): one per Config
+    option that has a flag."""
     from aro.config import OPTIONS
 
     for option in OPTIONS:
         meta = option.metadata
-        if meta["flag"] is None:
+        if meta["flag"] is None or (meta["serve_only"] and not serve):
             continue
         default = "" if option.default in (None, ()) else f"; default {option.default}"
         help_text = f"{meta['help']} ({meta['env']}{default})"
@@ -205,13 +296,16 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 def run_config(
     arguments: argparse.Namespace, environ: Mapping[str, str]
 ) -> tuple[Config, list[str]]:
-    """The Config from ``aro run``'s options, given before or after APP (the reference reads
-    them on either side; given on both, the later wins), and the arguments left for the
-    application.  ConfigError when a value does not parse."""
+    """The Config from ``aro run``'s (or ``aro serve``'s) options, given before or after APP
+    (the reference reads them on either side; given on both, the later wins), and the
+    arguments left for the application.  ConfigError when a value does not parse."""
     from aro.config import OPTIONS, Config
 
-    after_app = argparse.ArgumentParser(prog="aro run", add_help=False, allow_abbrev=False)
-    _add_config_options(after_app)
+    serve = arguments.command == "serve"
+    after_app = argparse.ArgumentParser(
+        prog=f"aro {arguments.command}", add_help=False, allow_abbrev=False
+    )
+    _add_config_options(after_app, serve)
     arguments, app_arguments = after_app.parse_known_args(arguments.rest, namespace=arguments)
     flags = {option.name: getattr(arguments, option.name, None) for option in OPTIONS}
     return Config.load(flags, environ), app_arguments
@@ -225,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(run)
     run.add_argument("path", type=Path)
     run.add_argument("rest", nargs=argparse.REMAINDER, help="app arguments (and run's options)")
+    serve = commands.add_parser(
+        "serve", help="serve an application with worker processes", allow_abbrev=False
+    )
+    _add_config_options(serve, serve=True)
+    serve.add_argument("path", type=Path)
+    serve.add_argument("rest", nargs=argparse.REMAINDER, help="app arguments (and options)")
     check = commands.add_parser("check", help="check an application for errors")
     check.add_argument("path", type=Path)
     test = commands.add_parser("test", help="run the test feature sets (activity ending in Test)")
@@ -234,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     disasm = commands.add_parser("disasm", help="print the compiled code objects")
     disasm.add_argument("path", type=Path)
     return parser
+
+
+def _check_bus(config: Config) -> None:
+    """A bus on another server must answer before anything starts (ConfigError otherwise)."""
+    from aro.runtime.buses import check_reachable
+
+    check_reachable(config.bus)
 
 
 def _app_path_problem(path: Path) -> str | None:
@@ -253,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--version"]:  # before the parser, which imports the option table
         print(version_text())
         return 0
-    if argv and argv[0] not in ("run", "check", "disasm", "test") and not argv[0].startswith("-"):
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
         argv = ["run", *argv]  # `aro APP` means `aro run APP`
     arguments = build_parser().parse_args(argv)
     if arguments.version:
@@ -266,14 +373,17 @@ def main(argv: list[str] | None = None) -> int:
     if usage_error is not None:
         print(f"Error: {usage_error}", file=sys.stderr)
         return EXIT_USAGE
-    if arguments.command == "run":
+    if arguments.command in ("run", "serve"):
         from aro.config import ConfigError
 
         try:
             config, app_arguments = run_config(arguments, os.environ)
+            _check_bus(config)
         except ConfigError as error:
             print(f"Error: {error}", file=sys.stderr)
             return EXIT_USAGE
+        if arguments.command == "serve":
+            return command_serve(arguments.path, argv[1:], config)
         return command_run(arguments.path, app_arguments, config)
     if arguments.command == "check":
         return command_check(arguments.path)

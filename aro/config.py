@@ -18,6 +18,7 @@ This module is a leaf: it imports nothing of ``aro``, so any layer may read a Co
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -106,6 +107,15 @@ def _origins(value: str) -> tuple[str, ...]:
     return origins
 
 
+def _bus(value: str) -> str:
+    """``local``, ``redis://HOST[:PORT][/DB]``, or ``unix:PATH`` (the relay socket that
+    ``aro serve`` gives its workers)."""
+    scheme, _, rest = value.partition(":")
+    if value == "local" or (scheme == "unix" and rest) or (scheme == "redis" and rest[2:]):
+        return value
+    raise ValueError("must be local or redis://HOST:PORT[/DB]")
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -125,10 +135,19 @@ def option(
     flag: str | None = None,
     flag_sets: Any = None,
     env: str | None = None,
+    serve_only: bool = False,
 ) -> Any:
     """A Config field and how a user sets it.  ``flag_sets`` makes ``flag`` a switch that
-    takes no value and sets the field to ``flag_sets``."""
-    meta = {"help": help, "parse": parse, "flag": flag, "env": env, "flag_sets": flag_sets}
+    takes no value and sets the field to ``flag_sets``; ``serve_only`` keeps the flag off
+    ``aro run``."""
+    meta = {
+        "help": help,
+        "parse": parse,
+        "flag": flag,
+        "env": env,
+        "flag_sets": flag_sets,
+        "serve_only": serve_only,
+    }
     return field(default=default, metadata=meta)
 
 
@@ -271,10 +290,43 @@ class Config:
         parse=_switch,
         help="show the Python traceback of an internal error",
     )
-    # Names in the runtime's tables of repository backends and broadcast buses.  Only code
-    # sets them for now: `aro serve` (the workers issue) adds --store/--bus, ARO_STORE/ARO_BUS.
+    # Names in the runtime's tables of repository backends and broadcast buses.
     store: str = option("memory", parse=_text, help="repository backend")
-    bus: str = option("local", parse=_text, help="broadcast bus between workers")
+    bus: str = option(
+        "local",
+        flag="--bus",
+        env="ARO_BUS",
+        parse=_bus,
+        help="broadcast bus: local (this process; under aro serve, its workers) or "
+        "redis://HOST:PORT[/DB] (every server on that Redis forms one chat)",
+    )
+    workers: int = option(
+        os.cpu_count() or 1,
+        flag="--workers",
+        env="ARO_WORKERS",
+        parse=_whole(1),
+        serve_only=True,
+        help="worker processes of aro serve, all on one port; default: the number of CPUs",
+    )
+    reload_grace: float = option(
+        60.0,
+        flag="--reload-grace",
+        env="ARO_RELOAD_GRACE",
+        parse=_non_negative,
+        serve_only=True,
+        help="seconds a worker replaced by SIGHUP keeps serving its open WebSockets (new "
+        "connections go to its successor) before it closes them with 1001",
+    )
+    # Set by aro serve for each worker it starts (docs/deploying.md).
+    worker: str = option(
+        "", env="ARO_WORKER_ID", parse=_text, help="this worker's index under aro serve"
+    )
+    notify_fd: int | None = option(
+        None,
+        env="ARO_NOTIFY_FD",
+        parse=_whole(0),
+        help="pipe on which a worker of aro serve says it accepts connections",
+    )
 
     @classmethod
     def load(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> Config:

@@ -27,8 +27,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "vm": frozenset({"lang"}),
     "actions": frozenset({"lang", "vm"}),
     "net": frozenset(),
-    "runtime": frozenset({"lang", "vm", "actions", "net"}),
-    "cli": frozenset({"lang", "vm", "actions", "net", "runtime"}),
+    # knows nothing of ARO: starts processes and relays frames between them
+    "supervisor": frozenset(),
+    "runtime": frozenset({"lang", "vm", "actions", "net", "supervisor"}),
+    "cli": frozenset({"lang", "vm", "actions", "net", "runtime", "supervisor"}),
     "__main__": frozenset({"cli"}),
     "reference": frozenset(),  # the guide's option table, from config
 }

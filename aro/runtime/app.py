@@ -36,6 +36,7 @@ from aro.runtime.system import HostSystem
 from aro.runtime.templates import TemplateEngine
 from aro.runtime.terminal import ConsoleTerminal
 from aro.runtime.websocket_service import WebSocketService, websocket_settings
+from aro.supervisor import READY
 from aro.vm import values
 from aro.vm.errors import ActionError, AroError, StatementError
 from aro.vm.frame import Frame, Response
@@ -53,7 +54,10 @@ NO_CONTRACT_NOTICE = (
     "Notice: no openapi.yaml found: contract-less mode, every HTTP request answers 200"
     ' "Request received"\n'
 )
-RELOAD_NOTICE = "SIGHUP: stopping gracefully (reload needs worker processes, not available yet)\n"
+RELOAD_NOTICE = "SIGHUP: stopping gracefully (to reload without stopping, use aro serve)\n"
+#: What aro serve sends a worker whose successor accepts connections (docs/deploying.md)
+RETIRE_SIGNAL = signal.SIGUSR1
+RETIRE_POLL_SECONDS = 0.25
 
 
 class Application:
@@ -96,8 +100,12 @@ class Application:
         self.shutdown_requested = asyncio.Event()
         self.shutdown_signal = "SIGTERM"
         self._published: dict[str, dict[str, Any]] = {}
+        self._notified: set[int] = set()
+        self._retiring: asyncio.Future | None = None
         self.connections = Connections(
-            LocalClients(self._websocket, self._sockets, self._socket_clients), self.config.bus
+            LocalClients(self._websocket, self._sockets, self._socket_clients),
+            self.config.bus,
+            self.warn,
         )
         self.sources = EventSources()
         self.timers = EventTimers(self, self.sources)
@@ -128,6 +136,7 @@ class Application:
 
     def warn(self, line: str) -> None:
         self.stderr.write(line + "\n")
+        self.stderr.flush()
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         target = self.stderr if stream == "stderr" else self.stdout
@@ -154,7 +163,17 @@ class Application:
         if started:
             self.stdout.write(started.format(port=running.port) + "\n")
             self.stdout.flush()
+        self._notify_ready()
         return description
+
+    def _notify_ready(self) -> None:
+        """Under aro serve: tell the supervisor, once, that this worker accepts connections
+        (a reload stops the old worker only then)."""
+        fd = self.config.notify_fd
+        if fd is not None and fd not in self._notified:
+            self._notified.add(fd)
+            os.write(fd, READY)
+            os.close(fd)
 
     async def stop(self, service: str, with_value: Any) -> None:
         running = self.services_running.pop(service, None)
@@ -245,6 +264,25 @@ class Application:
     def end_handler(self, activity: str) -> CodeObject | None:
         return self.handlers.end.get(activity)
 
+    def retire(self) -> None:
+        """Replaced by a fresh worker: stop accepting and finish the HTTP requests in flight,
+        keep serving the open WebSockets (they still get every broadcast over the bus) until
+        they have all closed or ``reload_grace`` is over, then stop as on SIGTERM."""
+        if self._retiring is None and not self.shutdown_requested.is_set():
+            self._retiring = asyncio.ensure_future(self._retire())
+
+    async def _retire(self) -> None:
+        http = self.services_running.get(HTTP_SERVER)
+        if http is not None:
+            await http.server.stop()
+        self.stdout.write(f"Worker {self.config.worker} retired (pid {os.getpid()})\n")
+        self.stdout.flush()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.reload_grace
+        while loop.time() < deadline and http is not None and http.open_websockets():
+            await asyncio.sleep(RETIRE_POLL_SECONDS)
+        self.request_shutdown("SIGUSR1")
+
     def request_shutdown(self, signal_name: str = "SIGTERM") -> None:
         self.shutdown_signal = signal_name
         self.shutdown_requested.set()
@@ -262,6 +300,9 @@ class Application:
         self.check_contract()
         root = self.root_frame = Frame(self.entry_point(), self)
         self.bus.bind(self, root)
+        if self.config.worker:
+            self.stdout.write(f"Worker {self.config.worker} started (pid {os.getpid()})\n")
+        await self.connections.bus.start()
         try:
             response = await execute(root)
             await self.bus.idle()
@@ -292,6 +333,7 @@ class Application:
         for service in list(self.services_running):
             await self.stop(service, None)
         await self._close_clients()
+        await self.connections.bus.stop()
 
     async def _close_clients(self) -> None:
         """Stop the event sources (streams, timers, connections), then close the clients."""
@@ -378,9 +420,12 @@ SERVICES: dict[str, ServiceKind] = {
 def install_signal_handlers(app: Application) -> None:
     """SIGINT, SIGTERM and SIGHUP release Keepalive; a second signal or 5 s later the process
     exits.  SIGHUP stops gracefully too (Application-End runs, WebSockets get 1001): a
-    terminal that closes or a supervisor's reload must not drop clients and memory-held data
-    unannounced, and reloading in place needs worker processes (``aro serve``, planned)."""
+    terminal that closes must not drop clients and memory-held data unannounced; reloading
+    is ``aro serve``'s (its supervisor takes the SIGHUP).  A worker of ``aro serve`` also
+    retires on :data:`RETIRE_SIGNAL` (``Application.retire``)."""
     loop = asyncio.get_running_loop()
+    if app.config.worker:
+        loop.add_signal_handler(RETIRE_SIGNAL, app.retire)
 
     def on_signal(name: str) -> None:
         if app.shutdown_requested.is_set():

@@ -10,11 +10,13 @@ delivers it to every worker's clients; in each worker that is one call of
 Send or Close tries this worker's connections first and asks the bus only about an id this
 worker does not hold.
 
-Buses are chosen by name from :data:`BUSES` (``local`` today: one process, so publishing is
-delivering here and any other id is unknown).  A cross-process bus is built the same way, from
-this worker's :class:`LocalClients`: it ships what is published here to the other workers and
-hands what they publish to ``LocalClients.deliver``, once per incoming payload, so each worker
-frames a message once however many clients it has.
+Buses are chosen by the scheme of ``Config.bus`` from :data:`BUSES`: ``local`` (one process,
+so publishing is delivering here and any other id is unknown), ``unix`` (the relay of
+``aro serve`` between the workers of one machine) and ``redis`` (pub/sub, across machines);
+the last two live in ``aro/runtime/buses/``.  A cross-process bus is built from this worker's
+:class:`LocalClients`: it ships what is published here to the other workers and hands what they
+publish to ``LocalClients.deliver``, once per incoming payload, so each worker frames a message
+once however many clients it has.
 """
 
 from __future__ import annotations
@@ -111,6 +113,12 @@ class LocalClients:
 class BroadcastBus(Protocol):
     """Carries messages between the workers that serve one application."""
 
+    async def start(self) -> None:
+        """Join the other workers (before Application-Start); StartupError when it cannot."""
+
+    async def stop(self) -> None:
+        """Leave them (after Application-End)."""
+
     def publish(self, channel: str, payload: bytes, text: bool) -> int:
         """Deliver a serialized message to every client of ``channel`` in every worker;
         answer how many of this worker's clients it was queued to."""
@@ -133,6 +141,12 @@ class LocalBus:
         # no layer of our own on the Broadcast path: publish *is* this worker's deliver
         self.publish: Callable[[str, bytes, bool], int] = local.deliver
 
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
     def send(self, connection_id: str, payload: bytes, text: bool, websocket_only: bool) -> None:
         raise no_open_connection(connection_id, websocket_only)
 
@@ -140,8 +154,28 @@ class LocalBus:
         raise no_open_connection(connection_id)
 
 
-#: Bus implementations by name, each built from this worker's clients.
-BUSES: dict[str, Callable[[LocalClients], BroadcastBus]] = {"local": LocalBus}
+Log = Callable[[str], None]
+
+
+def _relay_bus(local: LocalClients, url: str, log: Log) -> BroadcastBus:
+    from aro.runtime.buses.relay import RelayBus
+
+    return RelayBus(local, url, log)
+
+
+def _redis_bus(local: LocalClients, url: str, log: Log) -> BroadcastBus:
+    from aro.runtime.buses.redis import RedisBus
+
+    return RedisBus(local, url, log)
+
+
+#: Bus implementations by the scheme of ``Config.bus``, each built from this worker's clients,
+#: the bus's URL and where it reports (lost and regained connections).
+BUSES: dict[str, Callable[[LocalClients, str, Log], BroadcastBus]] = {
+    "local": lambda local, url, log: LocalBus(local),
+    "unix": _relay_bus,
+    "redis": _redis_bus,
+}
 
 
 class Connections:
@@ -149,9 +183,9 @@ class Connections:
 
     __slots__ = ("bus", "local")
 
-    def __init__(self, local: LocalClients, bus: str = DEFAULT_BUS) -> None:
+    def __init__(self, local: LocalClients, bus: str = DEFAULT_BUS, log: Log = print) -> None:
         self.local = local
-        self.bus = BUSES[bus](local)
+        self.bus = BUSES[bus.partition(":")[0]](local, bus, log)
 
     def broadcast(self, channel: str, value: Any) -> int:
         """Serialize once, publish to every client of ``channel``; answer how many of this

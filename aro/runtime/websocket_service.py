@@ -31,6 +31,7 @@ from aro.runtime.handlers import CONNECT, DISCONNECT, MESSAGE, HandlerTable
 from aro.vm.frame import Frame
 from aro.vm.services import Services
 
+WORKER_HEADER = b"X-Aro-Worker"  # under aro serve: which worker took the connection
 SHUTDOWN_REASON = "server shutting down"
 CLOSE_REASON = "closed by the server"  # what `Close the <connection>` tells the client
 #: Seconds clients get to answer the shutdown close before they are dropped: well under the
@@ -52,6 +53,8 @@ def websocket_settings(with_value: Any, config: Config) -> WebSocketSettings | N
         broadcast_delay=config.ws_broadcast_delay / 1000,
         allowed_origins=config.ws_allowed_origins,
     )
+    if config.worker:
+        ws.response_headers = ((WORKER_HEADER, config.worker.encode()),)
     if isinstance(path, str):
         ws.path = path if path.startswith("/") else "/" + path
     return ws
@@ -82,6 +85,7 @@ class WebSocketService:
         self.message_handlers = handlers.websocket[MESSAGE]
         self.disconnect_handlers = handlers.websocket[DISCONNECT]
         self.dispatcher = ConnectionDispatcher(services, root)
+        self.broadcasts = 0  # handed to this worker's clients, for the metrics
 
     def upgrade_handler(self) -> UpgradeHandler:
         """What the HTTP server calls for a request with ``Upgrade``."""
@@ -130,6 +134,7 @@ class WebSocketService:
 
     def broadcast_payload(self, payload: bytes, text: bool) -> int:
         """Broadcast a message serialized once already (text: UTF-8 bytes)."""
+        self.broadcasts += 1
         return self.hub.broadcast_payload(payload, text)
 
     def _open_connection(self, connection_id: str) -> WebSocket | None:

@@ -46,7 +46,7 @@ def test_metrics_render_as_prometheus_text(hello) -> None:
     status, headers, body = hello.request("GET", "/metrics")
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    assert b'aro_http_requests_total{operation="sayHello",status="200"}' in body
+    assert b'aro_http_requests_total{operation="sayHello",status="200",worker="0"} ' in body
     assert b"aro_http_open_connections" in body
 
 

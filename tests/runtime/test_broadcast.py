@@ -141,13 +141,14 @@ def test_close_reaches_whichever_service_holds_the_id() -> None:
 
 
 def test_buses_are_chosen_by_name_and_the_bus_gets_only_ids_this_worker_lacks() -> None:
-    assert BUSES["local"] is LocalBus
+    assert type(Connections(LocalClients(lambda: None, lambda: None)).bus) is LocalBus
     with pytest.raises(KeyError):
         Connections(LocalClients(lambda: None, lambda: None), bus="carrier-pigeon")
 
     class RecordingBus:
-        def __init__(self, local: LocalClients) -> None:
+        def __init__(self, local: LocalClients, url: str, log: object) -> None:
             self.local = local
+            self.url = url
             self.calls: list[tuple] = []
 
         def publish(self, channel: str, payload: bytes, text: bool) -> int:
@@ -163,9 +164,10 @@ def test_buses_are_chosen_by_name_and_the_bus_gets_only_ids_this_worker_lacks() 
     websocket = FakeService("here")
     BUSES["recording"] = RecordingBus
     try:
-        reach = Connections(LocalClients(lambda: websocket, lambda: None), bus="recording")
+        reach = Connections(LocalClients(lambda: websocket, lambda: None), "recording:x")
     finally:
         del BUSES["recording"]
+    assert reach.bus.url == "recording:x"  # the scheme chooses, the bus gets the whole URL
     reach.broadcast(WEBSOCKET_CHANNEL, [1])
     reach.send("here", "local")
     reach.send("elsewhere", "remote", websocket_only=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_STARTED = r"HTTP Server started on port (\d+)"
 SOCKET_STARTED = r"Socket Server started on port (\d+)"
-INHERITED_PORTS = ("ARO_HTTP_PORT", "ARO_SOCKET_PORT")
+INHERITED_VARIABLES = ("ARO_HTTP_PORT", "ARO_SOCKET_PORT", "ARO_WORKERS", "ARO_BUS")
 
 
 class LiveApp:
@@ -58,6 +58,27 @@ class LiveApp:
                 return match
         raise AssertionError(f"no line matching {pattern!r} in:\n" + "\n".join(self.lines))
 
+    def wait_for_all(self, pattern: str, count: int, timeout: float = 20.0) -> list[re.Match]:
+        """The first ``count`` lines matching ``pattern``, waiting up to ``timeout`` for them
+        (several workers print the same line)."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        index = 0
+        found: list[re.Match] = []
+        while len(found) < count:
+            if index == len(self.lines):
+                line = self._next(deadline)
+                if line is None:
+                    raise AssertionError(
+                        f"{len(found)} of {count} lines matching {pattern!r} in:\n"
+                        + "\n".join(self.lines)
+                    )
+                self.lines.append(line)
+            if match := regex.search(self.lines[index]):
+                found.append(match)
+            index += 1
+        return found
+
     def _next(self, deadline: float) -> str | None:
         try:
             return self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -86,14 +107,17 @@ class LiveApp:
 
 
 @contextmanager
-def launch(app: Path | str, *arguments: str, env: dict | None = None) -> Iterator[LiveApp]:
-    """``python -m aro run APP ARGS`` with unbuffered output and ``env`` added to the
-    environment (without inherited port variables); killed if still running at the end."""
-    environment = {k: v for k, v in os.environ.items() if k not in INHERITED_PORTS}
+def launch(
+    app: Path | str, *arguments: str, env: dict | None = None, command: str = "run"
+) -> Iterator[LiveApp]:
+    """``python -m aro run APP ARGS`` (or another ``command``, such as ``serve``) with
+    unbuffered output and ``env`` added to the environment (without inherited port
+    variables); killed if still running at the end (``aro serve``'s workers follow it)."""
+    environment = {k: v for k, v in os.environ.items() if k not in INHERITED_VARIABLES}
     environment.update(env or {}, PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "aro", "run", str(app), *arguments]
+    command_line = [sys.executable, "-m", "aro", command, str(app), *arguments]
     process = subprocess.Popen(
-        command,
+        command_line,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

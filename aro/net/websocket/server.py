@@ -57,6 +57,8 @@ class WebSocketSettings:
     broadcast_delay: float = 0.005
     # Origins whose pages may connect besides the server's own; "*" = any (decision 19).
     allowed_origins: tuple[str, ...] = ()
+    # Added to every 101 (a server naming itself, say)
+    response_headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class WebSocketHandler(Protocol):
@@ -342,6 +344,8 @@ class _Upgrader:
         if request.path != settings.path:
             return False  # not ours: HTTP routing answers it
         result = check_upgrade(request, settings.compression, settings.allowed_origins)
+        if result.ok and settings.response_headers:
+            result.headers.extend(settings.response_headers)
         transport.write(response_bytes(result))
         if not result.ok:
             transport.close()

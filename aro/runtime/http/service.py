@@ -22,6 +22,7 @@ from aro.runtime.handlers import HandlerTable
 from aro.runtime.http import responses
 from aro.runtime.http.bindings import BodyError, BodyLimits, request_bindings
 from aro.runtime.http.metrics import Metrics
+from aro.runtime.websocket_service import WORKER_HEADER
 from aro.vm.errors import AroError
 from aro.vm.frame import Frame
 from aro.vm.machine import execute
@@ -59,8 +60,11 @@ class HttpService:
         self.body_limits = BodyLimits.from_config(config)
         self.contract = contract
         self.handlers: Mapping[str, CodeObject] = handlers.by_name
-        self.metrics = Metrics()
-        self.websocket = websocket
+        self.metrics = Metrics(config.worker)
+        self.metrics.websocket = self.websocket = websocket
+        # under aro serve: which worker answered (every response), and a port shared with
+        # the other workers
+        self.worker_header = (WORKER_HEADER, config.worker.encode()) if config.worker else None
         upgrade = None if websocket is None else websocket.upgrade_handler()
         self.server = HttpServer(
             self.handle,
@@ -71,6 +75,7 @@ class HttpService:
             keepalive_timeout=config.keepalive_timeout,
             request_timeout=config.request_timeout,
             max_connections=config.max_connections or None,
+            reuse_port=bool(config.worker),
         )
         self.metrics.server = self.server
         self.port = port
@@ -81,6 +86,7 @@ class HttpService:
             self.port = await self.server.start()
         except OSError as error:
             raise listen_failure(self.host, self.port, error) from None
+        self.metrics.start()
         return {"port": self.port, "hostname": self.host}
 
     async def stop(self) -> None:
@@ -89,6 +95,10 @@ class HttpService:
             await self.server.stop()
         else:
             await asyncio.gather(self.server.stop(), self.websocket.stop())
+        self.metrics.stop()
+
+    def open_websockets(self) -> int:
+        return 0 if self.websocket is None else len(self.websocket.hub)
 
     async def handle(self, request: Request) -> RawResponse:
         started = time.perf_counter()
@@ -108,6 +118,8 @@ class HttpService:
                 operation_id = operation.operation_id
                 status, headers, body = await self._run(request, operation, path_params)
         self.metrics.record(operation_id, status, time.perf_counter() - started)
+        if self.worker_header is not None:
+            headers = [*headers, self.worker_header]
         return status, headers, body
 
     def _is_websocket_path(self, request: Request) -> bool:
