@@ -169,7 +169,7 @@ def command_serve(path: Path, serve_arguments: list[str], config: Config) -> int
         relay = None if config.bus != "local" else os.path.join(scratch, "bus.sock")
         metrics = os.path.join(scratch, "metrics")
         os.mkdir(metrics)
-        reserved, arguments = _reserve_port(config, _worker_arguments(serve_arguments))
+        reserved, arguments = reserve_port(config, worker_arguments(serve_arguments))
         settings = Settings(
             argv=[sys.executable, "-m", "aro", "run", *arguments],
             workers=config.workers,
@@ -197,7 +197,7 @@ def _supervisor_log(message: str) -> None:
     print(f"[aro serve] {message}", file=sys.stderr, flush=True)
 
 
-def _worker_arguments(serve_arguments: list[str]) -> list[str]:
+def worker_arguments(serve_arguments: list[str]) -> list[str]:
     """``aro serve``'s arguments without the supervisor's own options (and their values)."""
     kept: list[str] = []
     skip_value = False
@@ -211,7 +211,7 @@ def _worker_arguments(serve_arguments: list[str]) -> list[str]:
     return kept
 
 
-def _reserve_port(config: Config, arguments: list[str]) -> tuple[Any, list[str]]:
+def reserve_port(config: Config, arguments: list[str]) -> tuple[Any, list[str]]:
     """``--port 0`` means one free port for every worker: bind it here (SO_REUSEPORT, never
     listening, held for the server's life) and hand its number to the workers, whose later
     ``--port`` wins."""

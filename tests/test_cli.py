@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from aro.cli import build_parser, parse_app_arguments, run_config
+from aro.cli import build_parser, parse_app_arguments, reserve_port, run_config, worker_arguments
 from aro.config import OPTIONS, Config, ConfigError
 from aro.runtime.http import resolve_port
 
@@ -413,3 +413,19 @@ def test_a_server_without_a_contract_says_so_at_start(tmp_path: Path) -> None:
         "Notice: no openapi.yaml found: contract-less mode,"
         ' every HTTP request answers 200 "Request received"\n'
     )
+
+
+def test_a_worker_gets_serves_arguments_without_the_supervisors_own() -> None:
+    given = ["--workers", "2", "--port", "0", "App", "--bus=redis://r:6379", "--name", "x"]
+    given += ["--reload-grace", "5", "--ws-no-compression"]
+    assert worker_arguments(given) == ["--port", "0", "App", "--name", "x", "--ws-no-compression"]
+
+
+def test_port_0_is_reserved_once_for_every_worker() -> None:
+    reserved, arguments = reserve_port(Config(port=0), ["App"])
+    try:
+        port = reserved.getsockname()[1]
+        assert arguments == ["App", "--port", str(port)] and port != 0  # the later --port wins
+    finally:
+        reserved.close()
+    assert reserve_port(Config(port=8123), ["App"]) == (None, ["App"])
