@@ -115,18 +115,29 @@ class TcpServer(TcpEndpoint):
     """The listening socket and its open connections, by id."""
 
     def __init__(
-        self, handler: TcpHandler, host: str, port: int, write_limit: int = WRITE_LIMIT
+        self,
+        handler: TcpHandler,
+        host: str,
+        port: int,
+        write_limit: int = WRITE_LIMIT,
+        reuse_port: bool = False,
     ) -> None:
         super().__init__(handler, write_limit)
         self.host = host
         self.port = port
+        self.reuse_port = reuse_port  # several processes accept on the port
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> int:
         """Bind and listen; answer the actual port (``port=0`` picks a free one)."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: TcpConnection(self), self.host, self.port, reuse_address=True, backlog=1024
+            lambda: TcpConnection(self),
+            self.host,
+            self.port,
+            reuse_address=True,
+            reuse_port=self.reuse_port or None,
+            backlog=1024,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port

@@ -399,7 +399,9 @@ def _http_server(app: Application, with_value: Any) -> tuple[HttpService, str]:
 
 def _socket_server(app: Application, with_value: Any) -> tuple[SocketService, str]:
     port = resolve_socket_port(app.config, with_value)
-    socket = SocketService(app, app.handlers, app.root_frame, app.config.host, port)
+    # under aro serve every worker listens on the port (SO_REUSEPORT, docs/decisions.md, 28)
+    shared = bool(app.config.worker)
+    socket = SocketService(app, app.handlers, app.root_frame, app.config.host, port, shared)
     return socket, "Socket Server started on port {port}"
 
 

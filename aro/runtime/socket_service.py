@@ -49,13 +49,19 @@ class SocketService:
     """
 
     def __init__(
-        self, services: Services, handlers: HandlerTable, root: Frame | None, host: str, port: int
+        self,
+        services: Services,
+        handlers: HandlerTable,
+        root: Frame | None,
+        host: str,
+        port: int,
+        reuse_port: bool = False,
     ) -> None:
         self.connect_handlers = handlers.socket[CONNECT]
         self.data_handlers = handlers.socket[DATA]
         self.disconnect_handlers = handlers.socket[DISCONNECT]
         self.dispatcher = ConnectionDispatcher(services, root)
-        self.server = TcpServer(self, host, port)
+        self.server = TcpServer(self, host, port, reuse_port=reuse_port)
 
     @property
     def port(self) -> int:

@@ -26,6 +26,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from aro.config import OPTIONS
+from aro.supervisor import INDEX_VARIABLE, NOTIFY_VARIABLE
 from tests.support.live import HTTP_STARTED, ROOT, LiveApp, launch
 from tests.support.redis_server import free_port, redis_server
 
@@ -224,3 +226,8 @@ def test_metrics_describe_every_worker() -> None:
                 break
             time.sleep(0.2)
         assert {line.split('worker="')[1][0] for line in lines} == {"0", "1"}
+
+
+def test_the_supervisor_and_the_config_name_the_same_variables() -> None:
+    variables = {option.name: option.metadata["env"] for option in OPTIONS}
+    assert (variables["worker"], variables["notify_fd"]) == (INDEX_VARIABLE, NOTIFY_VARIABLE)
