@@ -231,3 +231,18 @@ def test_metrics_describe_every_worker() -> None:
 def test_the_supervisor_and_the_config_name_the_same_variables() -> None:
     variables = {option.name: option.metadata["env"] for option in OPTIONS}
     assert (variables["worker"], variables["notify_fd"]) == (INDEX_VARIABLE, NOTIFY_VARIABLE)
+
+
+def test_a_reload_whose_new_code_does_not_compile_keeps_the_old_workers(tmp_path: Path) -> None:
+    app = tmp_path / "WebChat"
+    shutil.copytree(WEBCHAT, app)
+    with serving(app) as (live, port):
+        (app / "api.aro").write_text("(getMessages: Web Chat API) {\n    Retrieve to.\n}\n")
+        live.sigterm(signal.SIGHUP)
+        deadline = time.monotonic() + RECEIVE_SECONDS
+        while not any("the old ones serve on" in line for line in live.errors):
+            assert time.monotonic() < deadline, live.errors
+            time.sleep(0.1)
+        for _ in range(4):
+            assert request(port, "GET", "/messages")[0] == 200
+        assert live.process.poll() is None

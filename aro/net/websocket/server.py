@@ -71,8 +71,9 @@ class WebSocketHandler(Protocol):
     def on_close(self, conn: WebSocket, code: int, reason: str) -> None: ...
 
 
-# Connection ids: a random per-process prefix (ids stay unique across workers) and a counter.
-_PREFIX = secrets.token_hex(3)
+# Connection ids: a random per-process prefix (ids stay unique across workers and machines on
+# one bus: 48 bits, so a thousand workers share a prefix with odds of about 2e-9) and a counter.
+_PREFIX = secrets.token_hex(6)
 _counter = itertools.count(1)
 
 
