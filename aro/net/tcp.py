@@ -146,6 +146,11 @@ class TcpServer(TcpEndpoint):
         """Write ``data`` to every open connection; answer how many got it."""
         return sum(connection.send(data) for connection in list(self.connections.values()))
 
+    def stop_accepting(self) -> None:
+        """Close the listening socket; open connections go on."""
+        if self._server is not None:
+            self._server.close()
+
     async def stop(self, grace: float = 5.0) -> None:
         """Stop listening and close every connection (see ``close_all``)."""
         if self._server is None:

@@ -266,20 +266,28 @@ class Application:
 
     def retire(self) -> None:
         """Replaced by a fresh worker: stop accepting and finish the HTTP requests in flight,
-        keep serving the open WebSockets (they still get every broadcast over the bus) until
-        they have all closed or ``reload_grace`` is over, then stop as on SIGTERM."""
+        keep serving the open WebSockets and TCP connections (they still get every broadcast
+        over the bus) until they have all closed or ``reload_grace`` is over, then stop as on
+        SIGTERM."""
         if self._retiring is None and not self.shutdown_requested.is_set():
             self._retiring = asyncio.ensure_future(self._retire())
 
     async def _retire(self) -> None:
-        http = self.services_running.get(HTTP_SERVER)
+        http, sockets = self.services_running.get(HTTP_SERVER), self._sockets()
         if http is not None:
-            await http.server.stop()
+            await http.server.stop()  # upgraded connections are not its to close
+        if sockets is not None:
+            sockets.server.stop_accepting()
         self.stdout.write(f"Worker {self.config.worker} retired (pid {os.getpid()})\n")
         self.stdout.flush()
+
+        def connected() -> bool:
+            websockets = http is not None and http.open_websockets() > 0
+            return websockets or (sockets is not None and bool(sockets.server.connections))
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.reload_grace
-        while loop.time() < deadline and http is not None and http.open_websockets():
+        while loop.time() < deadline and connected():
             await asyncio.sleep(RETIRE_POLL_SECONDS)
         self.request_shutdown("SIGUSR1")
 

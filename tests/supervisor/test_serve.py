@@ -28,7 +28,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from aro.config import OPTIONS
 from aro.supervisor import INDEX_VARIABLE, NOTIFY_VARIABLE
-from tests.support.live import HTTP_STARTED, ROOT, LiveApp, launch
+from tests.support.live import HTTP_STARTED, ROOT, SOCKET_STARTED, LiveApp, launch
 from tests.support.redis_server import free_port, redis_server
 
 WEBCHAT = ROOT / "examples" / "WebChat"
@@ -246,3 +246,18 @@ def test_a_reload_whose_new_code_does_not_compile_keeps_the_old_workers(tmp_path
         for _ in range(4):
             assert request(port, "GET", "/messages")[0] == 200
         assert live.process.poll() is None
+
+
+def test_a_reload_keeps_tcp_clients_and_sends_newcomers_to_the_fresh_worker() -> None:
+    arguments = ("--workers", "1", "--socket-port", str(free_port()))
+    with launch(ROOT / "examples" / "EchoTCP", *arguments, command="serve") as live:
+        port = live.port(SOCKET_STARTED)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as old_client:
+            assert old_client.recv(256).startswith(b"welcome ")
+            live.sigterm(signal.SIGHUP)
+            live.wait_for(r"Worker 0 retired")
+            old_client.sendall(b"still here")
+            assert old_client.recv(256) == b"still here"
+            # the retired worker no longer listens: only the fresh one can welcome it
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as newcomer:
+                assert newcomer.recv(256).startswith(b"welcome ")
