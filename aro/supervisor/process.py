@@ -6,8 +6,9 @@ descriptor) on which the worker writes :data:`READY` once it accepts connections
 in their own session, so a terminal's Ctrl-C reaches only the supervisor, which then drains
 them in order; and they get SIGTERM should the supervisor itself die.
 
-- A worker that exits unasked is started again after a delay that doubles with each failure in
-  a row (up to :attr:`Settings.backoff_max`), and resets once a worker is ready.
+- A worker that exits unasked is started again after a delay that doubles with each exit in a
+  row of workers that lived less than :attr:`Settings.stable_after` (up to
+  :attr:`Settings.backoff_max`); a worker that lived longer restarts after the first delay.
 - A worker that fails before it is ready while none has ever been ready, or too many times in a
   row, makes the supervisor stop everything and exit 1: retrying cannot fix a broken start.
 - SIGTERM or SIGINT: every worker gets SIGTERM and drains; those still running after
@@ -46,6 +47,7 @@ class Settings:
     max_failures: int = 5
     backoff_first: float = 0.5
     backoff_max: float = 10.0
+    stable_after: float = 10.0  # a worker that lived this long did not crash at start
     retire_signal: int = signal.SIGTERM  # what a worker replaced by a reload gets
     relay: str | None = None  # path of the relay's Unix socket, when the workers want one
     on_exit: Callable[[int], None] | None = None  # called with each ended worker's pid
@@ -71,6 +73,7 @@ class Worker:
         # business, not a crash to restart
         self.adopted = adopted
         self.retired = False  # asked to stop: its exit is not a failure
+        self.started = asyncio.get_running_loop().time()
         self.ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.watcher: asyncio.Future | None = None  # the supervisor's task following it
         self._watch_ready(notify)
@@ -108,6 +111,7 @@ class Supervisor:
         self.exit_code = 0
         self._ever_ready = False
         self._failures = 0  # workers in a row that ended before they were ready
+        self._quick_exits = 0  # workers in a row that ended before stable_after
         self._stopping = asyncio.Event()
         self._reloading: asyncio.Task | None = None
 
@@ -173,7 +177,7 @@ class Supervisor:
         if self.settings.on_exit is not None:
             self.settings.on_exit(worker.pid)
         if worker.retired and not self._stopping.is_set():
-            self.log(f"worker {worker.index} (pid {worker.pid}) retired")
+            self.log(f"retired worker {worker.index} (pid {worker.pid}) exited")
         if worker.retired or not worker.adopted or self._stopping.is_set():
             return
         self.log(f"worker {worker.index} (pid {worker.pid}) exited with status {exit_code}")
@@ -183,7 +187,10 @@ class Supervisor:
             self.log(f"worker {worker.index} keeps failing at start: giving up")
             self.stop("failure", exit_code or 1)
             return
-        delay = min(self.settings.backoff_max, self.settings.backoff_first * 2**self._failures)
+        lived = asyncio.get_running_loop().time() - worker.started
+        self._quick_exits = self._quick_exits + 1 if lived < self.settings.stable_after else 0
+        doubling = 2 ** max(0, self._quick_exits - 1)
+        delay = min(self.settings.backoff_max, self.settings.backoff_first * doubling)
         self.log(f"restarting worker {worker.index} in {delay:g}s")
         try:
             await asyncio.wait_for(self._stopping.wait(), delay)

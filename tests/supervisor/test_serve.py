@@ -86,6 +86,14 @@ def receive_text(client: ClientConnection, containing: str) -> str:
             return message
 
 
+def wait_for_error_line(live: LiveApp, text: str) -> None:
+    """Wait (bounded) for the supervisor or a worker to say ``text`` on stderr."""
+    deadline = time.monotonic() + 2 * RECEIVE_SECONDS
+    while not any(text in line for line in live.errors):
+        assert time.monotonic() < deadline, live.errors
+        time.sleep(0.1)
+
+
 def test_a_broadcast_in_one_worker_reaches_the_clients_of_every_worker() -> None:
     with serving(WEBCHAT) as (live, port), ExitStack() as stack:
         clients = clients_on_every_worker(port, stack)
@@ -239,10 +247,7 @@ def test_a_reload_whose_new_code_does_not_compile_keeps_the_old_workers(tmp_path
     with serving(app) as (live, port):
         (app / "api.aro").write_text("(getMessages: Web Chat API) {\n    Retrieve to.\n}\n")
         live.sigterm(signal.SIGHUP)
-        deadline = time.monotonic() + RECEIVE_SECONDS
-        while not any("the old ones serve on" in line for line in live.errors):
-            assert time.monotonic() < deadline, live.errors
-            time.sleep(0.1)
+        wait_for_error_line(live, "the old ones serve on")
         for _ in range(4):
             assert request(port, "GET", "/messages")[0] == 200
         assert live.process.poll() is None
@@ -261,3 +266,19 @@ def test_a_reload_keeps_tcp_clients_and_sends_newcomers_to_the_fresh_worker() ->
             # the retired worker no longer listens: only the fresh one can welcome it
             with socket.create_connection(("127.0.0.1", port), timeout=10) as newcomer:
                 assert newcomer.recv(256).startswith(b"welcome ")
+
+
+def test_a_worker_that_keeps_crashing_after_start_is_restarted_ever_more_slowly(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "main.aro").write_text(
+        "(Application-Start: Crashy) {\n"
+        "    Start the <http-server> with {}.\n"
+        "    Throw a <ServiceUnavailable: error> for the <startup>.\n"
+        "}\n"
+    )
+    with launch(tmp_path, "--workers", "1", "--port", "0", command="serve") as live:
+        for delay in ("0.5s", "1s", "2s"):
+            wait_for_error_line(live, f"restarting worker 0 in {delay}")
+        code, _ = live.terminate(timeout=30)
+    assert code == 0
