@@ -172,7 +172,7 @@ def command_serve(path: Path, serve_arguments: list[str], config: Config) -> int
         reserved, arguments = reserve_port(config, worker_arguments(serve_arguments))
         settings = Settings(
             argv=[sys.executable, "-m", "aro", "run", *arguments],
-            workers=config.workers,
+            workers=config.workers or os.cpu_count() or 1,
             environment={
                 "ARO_BUS": config.bus if relay is None else f"unix:{relay}",
                 "ARO_RELOAD_GRACE": str(config.reload_grace),

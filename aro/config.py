@@ -18,7 +18,6 @@ This module is a leaf: it imports nothing of ``aro``, so any layer may read a Co
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -300,13 +299,13 @@ class Config:
         help="broadcast bus: local (this process; under aro serve, its workers) or "
         "redis://HOST:PORT[/DB] (every server on that Redis forms one chat)",
     )
-    workers: int = option(
-        os.cpu_count() or 1,
+    workers: int | None = option(
+        None,
         flag="--workers",
         env="ARO_WORKERS",
         parse=_whole(1),
         serve_only=True,
-        help="worker processes of aro serve, all on one port; default: the number of CPUs",
+        help="worker processes of aro serve, all on one port; unset: the number of CPUs",
     )
     reload_grace: float = option(
         60.0,
@@ -314,18 +313,18 @@ class Config:
         env="ARO_RELOAD_GRACE",
         parse=_non_negative,
         serve_only=True,
-        help="seconds a worker replaced by SIGHUP keeps serving its open WebSockets (new "
-        "connections go to its successor) before it closes them with 1001",
+        help="aro serve: seconds a worker replaced by SIGHUP keeps its WebSockets and TCP "
+        "clients (new connections go to its successor) before it closes them with 1001",
     )
     # Set by aro serve for each worker it starts (docs/deploying.md).
     worker: str = option(
-        "", env="ARO_WORKER_ID", parse=_text, help="this worker's index under aro serve"
+        "", env="ARO_WORKER_ID", parse=_text, help="set by aro serve: this worker's index"
     )
     notify_fd: int | None = option(
         None,
         env="ARO_NOTIFY_FD",
         parse=_whole(0),
-        help="pipe on which a worker of aro serve says it accepts connections",
+        help="set by aro serve: the pipe on which a worker says it accepts connections",
     )
 
     @classmethod
