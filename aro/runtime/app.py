@@ -100,7 +100,7 @@ class Application:
         self.shutdown_requested = asyncio.Event()
         self.shutdown_signal = "SIGTERM"
         self._published: dict[str, dict[str, Any]] = {}
-        self._notified: set[int] = set()
+        self._told_ready = False
         self._retiring: asyncio.Future | None = None
         self.connections = Connections(
             LocalClients(self._websocket, self._sockets, self._socket_clients),
@@ -170,8 +170,8 @@ class Application:
         """Under aro serve: tell the supervisor, once, that this worker accepts connections
         (a reload stops the old worker only then)."""
         fd = self.config.notify_fd
-        if fd is not None and fd not in self._notified:
-            self._notified.add(fd)
+        if fd is not None and not self._told_ready:
+            self._told_ready = True
             os.write(fd, READY)
             os.close(fd)
 
