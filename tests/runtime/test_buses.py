@@ -140,3 +140,13 @@ def test_a_relay_that_is_not_there_stops_the_start(tmp_path: Path) -> None:
     worker = Worker(f"unix:{tmp_path / 'missing.sock'}")
     with pytest.raises(StartupError, match="cannot reach the other workers"):
         asyncio.run(worker.bus.start())
+
+
+def test_what_a_stopping_worker_published_last_still_leaves(tmp_path: Path) -> None:
+    async def last_words_then_stop(first: Worker, second: Worker) -> None:
+        first.connections.broadcast(WEBSOCKET_CHANNEL, "last words")  # as Application-End may
+        await first.bus.stop()
+        await until(lambda: (b"last words", True) in second.service.payloads)
+
+    with redis_server(tmp_path) as server:
+        asyncio.run(_two_workers(server.url, last_words_then_stop))

@@ -10,6 +10,7 @@ messages published meanwhile wait in the queue."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,6 +26,7 @@ CHANNEL = "aro:bus"
 ORIGIN_BYTES = 8
 FIRST_RETRY = 0.1
 LAST_RETRY = 5.0
+FLUSH_AT_STOP = 2.0  # seconds a stopping worker waits for its last messages to leave
 _LOST = (RedisError, OSError)
 
 
@@ -37,6 +39,8 @@ class RedisBus:
         self._client = redis.Redis.from_url(url)
         self._outgoing: list[bytes] = []
         self._wake = asyncio.Event()
+        self._sent = asyncio.Event()  # set while nothing waits to be published
+        self._sent.set()
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
@@ -50,6 +54,10 @@ class RedisBus:
         ]
 
     async def stop(self) -> None:
+        """Leave once what was published here has left (Application-End's broadcasts too),
+        or after FLUSH_AT_STOP when Redis is away."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._sent.wait(), FLUSH_AT_STOP)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -57,6 +65,7 @@ class RedisBus:
 
     def _queue(self, message: bytes) -> None:
         self._outgoing.append(self.origin + message)
+        self._sent.clear()
         self._wake.set()
 
     def publish(self, channel: str, payload: bytes, text: bool) -> int:
@@ -96,6 +105,8 @@ class RedisBus:
                     for message in batch:
                         pipe.publish(CHANNEL, message)
                     await pipe.execute()
+                if not self._outgoing:
+                    self._sent.set()
             except _LOST as error:
                 self._outgoing[:0] = batch  # first in the queue again, in their order
                 await self._reconnect("publisher", error, self._client.ping)
