@@ -407,7 +407,7 @@ def _http_server(app: Application, with_value: Any) -> tuple[HttpService, str]:
 
 def _socket_server(app: Application, with_value: Any) -> tuple[SocketService, str]:
     port = resolve_socket_port(app.config, with_value)
-    # under aro serve every worker listens on the port (SO_REUSEPORT, docs/decisions.md, 28)
+    # under aro serve every worker listens on the port (SO_REUSEPORT, docs/decisions.md, 29)
     shared = bool(app.config.worker)
     socket = SocketService(app, app.handlers, app.root_frame, app.config.host, port, shared)
     return socket, "Socket Server started on port {port}"
