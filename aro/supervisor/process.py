@@ -22,7 +22,6 @@ them in order; and they get SIGTERM should the supervisor itself die.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import signal
 import sys
@@ -53,12 +52,16 @@ class Settings:
     on_exit: Callable[[int], None] | None = None  # called with each ended worker's pid
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the supervisor dies (Linux; elsewhere the
-    workers outlive a killed supervisor)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel send the child SIGTERM when the supervisor dies
+    (Linux; elsewhere None, and workers outlive a killed supervisor).  ctypes is loaded here,
+    in the supervisor, not by every worker that imports this module for :data:`READY`."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Worker:
@@ -114,6 +117,7 @@ class Supervisor:
         self._quick_exits = 0  # workers in a row that ended before stable_after
         self._stopping = asyncio.Event()
         self._reloading: asyncio.Task | None = None
+        self._preexec = _die_with_parent()
 
     async def run(self) -> int:
         """Serve until a signal asks to stop or the workers cannot start; the exit status."""
@@ -156,7 +160,7 @@ class Supervisor:
                 env=environment,
                 pass_fds=(write_end,),
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=self._preexec,
             )
         finally:
             os.close(write_end)
