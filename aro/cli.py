@@ -70,14 +70,14 @@ def _report_compile_errors(error: Exception) -> int:
     return 1
 
 
-def _load(path: Path) -> Program | int:
+def _load(path: Path, cache: Path | None = None) -> Program | int:
     """The compiled program, or the exit status after printing why it cannot be had."""
     from aro.lang.diagnostics import AroSyntaxError
     from aro.runtime.loader import load_program
     from aro.runtime.plugins import PluginError
 
     try:
-        return load_program(path)
+        return load_program(path, cache)
     except AroSyntaxError as error:
         return _report_compile_errors(error)
     except PluginError as error:
@@ -85,13 +85,15 @@ def _load(path: Path) -> Program | int:
         return 1
 
 
-def command_run(path: Path, app_arguments: list[str], config: Config) -> int:
+def command_run(
+    path: Path, app_arguments: list[str], config: Config, cache: Path | None = None
+) -> int:
     from aro.net.openapi import ContractError
     from aro.runtime.app import Application, StartupError, install_signal_handlers
     from aro.runtime.loader import application_root
     from aro.runtime.plugins import PluginError
 
-    program = _load(path)
+    program = _load(path, cache)
     if isinstance(program, int):
         return program
     import aro.actions  # noqa: F401 - registers every action
@@ -120,7 +122,9 @@ def command_run(path: Path, app_arguments: list[str], config: Config) -> int:
         sys.stdout.flush()
 
 
-def command_test(path: Path, name_filter: str | None, colors: bool) -> int:
+def command_test(
+    path: Path, name_filter: str | None, colors: bool, cache: Path | None = None
+) -> int:
     """Run the test feature sets; exit 1 when one fails or errs, or when there is none."""
     from aro.lang.diagnostics import AroSyntaxError
     from aro.runtime.loader import application_root, load_program
@@ -129,7 +133,7 @@ def command_test(path: Path, name_filter: str | None, colors: bool) -> int:
 
     root = application_root(path)
     try:
-        program = load_program(path)
+        program = load_program(path, cache)
         plugins = PluginSet.load(root, lambda line: print(line, file=sys.stderr))
     except AroSyntaxError as error:
         return _report_compile_errors(error)
@@ -238,14 +242,14 @@ def _event_loop_runner() -> Any:
         return asyncio.run
 
 
-def command_check(path: Path) -> int:
+def command_check(path: Path, cache: Path | None = None) -> int:
     from aro.lang.diagnostics import AroSyntaxError
     from aro.runtime.loader import load_program, source_files
     from aro.runtime.plugins import PluginError
 
     count = len(source_files(path))
     try:
-        load_program(path)
+        load_program(path, cache)
     except AroSyntaxError as error:
         print(str(error))
         print(f"❌ {len(error.diagnostics)} error(s) found")
@@ -257,13 +261,13 @@ def command_check(path: Path) -> int:
     return 0
 
 
-def command_disasm(path: Path) -> int:
+def command_disasm(path: Path, cache: Path | None = None) -> int:
     from aro.lang.diagnostics import AroSyntaxError
     from aro.lang.disasm import disassemble_program
     from aro.runtime.loader import load_program
 
     try:
-        program = load_program(path)
+        program = load_program(path, cache)
     except AroSyntaxError as error:
         return _report_compile_errors(error)
     print(disassemble_program(program))
@@ -373,21 +377,26 @@ def main(argv: list[str] | None = None) -> int:
     if usage_error is not None:
         print(f"Error: {usage_error}", file=sys.stderr)
         return EXIT_USAGE
-    if arguments.command in ("run", "serve"):
-        from aro.config import ConfigError
+    from aro.config import Config, ConfigError
+    from aro.runtime.compile_cache import directory_for
 
-        try:
+    try:
+        if arguments.command in ("run", "serve"):
             config, app_arguments = run_config(arguments, os.environ)
             _check_bus(config)
-        except ConfigError as error:
-            print(f"Error: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        if arguments.command == "serve":
-            return command_serve(arguments.path, argv[1:], config)
-        return command_run(arguments.path, app_arguments, config)
+        else:  # the other commands take no options, only the ARO_* variables
+            config, app_arguments = Config.load({}, os.environ), []
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    cache = directory_for(config.compile_cache)
+    if arguments.command == "serve":
+        return command_serve(arguments.path, argv[1:], config)
+    if arguments.command == "run":
+        return command_run(arguments.path, app_arguments, config, cache)
     if arguments.command == "check":
-        return command_check(arguments.path)
+        return command_check(arguments.path, cache)
     if arguments.command == "test":
         colors = sys.stdout.isatty() and not arguments.no_color
-        return command_test(arguments.path, arguments.filter, colors)
-    return command_disasm(arguments.path)
+        return command_test(arguments.path, arguments.filter, colors, cache)
+    return command_disasm(arguments.path, cache)

@@ -289,6 +289,14 @@ class Config:
         parse=_switch,
         help="show the Python traceback of an internal error",
     )
+    compile_cache: str = option(
+        "",
+        flag="--compile-cache",
+        env="ARO_COMPILE_CACHE",
+        parse=_text,
+        help="directory keeping compiled programs of large apps (default: $XDG_CACHE_HOME/aro),"
+        " or off",
+    )
     # Names in the runtime's tables of repository backends and broadcast buses.
     store: str = option("memory", parse=_text, help="repository backend")
     bus: str = option(

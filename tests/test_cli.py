@@ -147,6 +147,7 @@ SAMPLES = {
     "bus": ("redis://cache:6379/1", "redis://cache:6379/1"),
     "workers": ("3", 3),
     "reload_grace": ("2.5", 2.5),
+    "compile_cache": ("/tmp/aro-cache", "/tmp/aro-cache"),
 }
 #: A variable's text for each option, and the typed value it means: not the default, and for
 #: options with a value not the flag's sample either.
@@ -167,6 +168,7 @@ ENVIRONMENT = {
     "ws_compress_min": ("512", 512),
     "ws_broadcast_delay": ("0", 0.0),
     "ws_allowed_origins": ("*", ("*",)),
+    "compile_cache": ("off", "off"),
     "keep_alive": ("on", True),
     "debug": ("1", True),
     "bus": ("redis://127.0.0.1:6390", "redis://127.0.0.1:6390"),
@@ -192,6 +194,7 @@ BAD = {
     "ws_broadcast_delay": "nan",
     "ws_compression": "maybe",
     "ws_allowed_origins": "chat.example.com",
+    "compile_cache": " ",
     "keep_alive": "2",
     "debug": "yes please",
     "bus": "nats://queue:4222",

@@ -8,8 +8,8 @@ with their real source positions, and parsed later as expressions.
 
 from __future__ import annotations
 
-import bisect
 import re
+from bisect import bisect_right
 
 from aro.lang.diagnostics import DiagnosticSink
 from aro.lang.tokens import (
@@ -34,6 +34,28 @@ _UNICODE_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]{1,8})\}")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'", "0": "\0", "$": "$"}
 _TWO_CHAR_PUNCT = frozenset(p for p in PUNCTUATION if len(p) == 2)
 _ONE_CHAR_PUNCT = frozenset(p for p in PUNCTUATION if len(p) == 1)
+
+IDENT, PUNCT = TokenKind.IDENT, TokenKind.PUNCT
+_RESERVED_WORDS = {
+    **{word: TokenKind.PREPOSITION for word in PREPOSITIONS},
+    **{word: TokenKind.ARTICLE for word in ARTICLES},
+    **{word: TokenKind.KEYWORD for word in KEYWORDS},
+}
+
+# The common tokens in one match.  Left to the scanners: '/' (a regex literal or a slash,
+# depending on the previous token), '(*' (a block comment), '-' before a digit and every
+# number (one regex could not keep the scanner's exact rules), quotes, and anything else.
+# A "word" match is a word only if it starts with a letter or '_': the regex class also
+# admits numeric characters such as '²', which the language does not.
+_COMMON_TOKEN = re.compile(
+    r"(?P<trivia>\s+|//[^\n]*)"
+    r"|(?P<word>[^\W\d]\w*)"
+    r"|(?P<punct>"
+    + "|".join(re.escape(p) for p in PUNCTUATION if len(p) == 2)
+    + r"|\((?!\*)|-(?![0-9])|["
+    + "".join(re.escape(p) for p in _ONE_CHAR_PUNCT - {"(", "-", "/"})
+    + "])"
+)
 
 
 def is_identifier(text: str) -> bool:
@@ -67,8 +89,36 @@ class Lexer:
     # -- driver -------------------------------------------------------------------------------
 
     def tokenize(self) -> list[Token]:
-        while self._skip_trivia():
-            self._scan_token()
+        """Words, numbers, punctuation and plain whitespace come from one regex match each;
+        everything that needs context or decoding (strings, regex literals, block comments,
+        stray characters) goes through the scanners below."""
+        text, stop, tokens, line_starts = self.text, self.stop, self.tokens, self.line_starts
+        match_common = _COMMON_TOKEN.match
+        while self.pos < stop:
+            match = match_common(text, self.pos, stop)
+            group = match.lastgroup if match else None
+            if group == "trivia":
+                self.pos = match.end()
+            elif group == "word" and _starts_word(text[self.pos]):
+                start, end = match.span()
+                word = match.group()
+                lowered = word.lower()
+                kind = _RESERVED_WORDS.get(lowered)
+                if kind is None:
+                    kind, lowered = IDENT, word
+                line = bisect_right(line_starts, start)
+                col = start - line_starts[line - 1] + 1
+                tokens.append(Token(kind, lowered, word, start, end, line, col))
+                self.pos = end
+            elif group == "punct":
+                start, end = match.span()
+                symbol = match.group()
+                line = bisect_right(line_starts, start)
+                col = start - line_starts[line - 1] + 1
+                tokens.append(Token(PUNCT, symbol, symbol, start, end, line, col))
+                self.pos = end
+            elif self._skip_trivia():
+                self._scan_token()
         # The end of a '${...}' is its closing brace, which is what diagnostics should name.
         end = None if self.stop == len(self.text) else "'}'"
         self._add(TokenKind.EOF, end, self.stop, self.stop)
@@ -372,7 +422,7 @@ class Lexer:
         self.pos = end
 
     def _line_col(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self.line_starts, offset)
+        line = bisect_right(self.line_starts, offset)
         return line, offset - self.line_starts[line - 1] + 1
 
     def _error(self, message: str, offset: int) -> None:

@@ -10,6 +10,7 @@ from aro.lang.bytecode import Program
 from aro.lang.compiler import compile_files
 from aro.lang.diagnostics import AroSyntaxError, Diagnostic
 from aro.lang.parser import parse_source
+from aro.runtime.compile_cache import load_or_compile
 from aro.runtime.plugins import aro_sources
 
 SOURCE_SUFFIXES = (".aro", ".fdd")
@@ -59,16 +60,30 @@ ROOT_ONLY = frozenset(("Application-Start", "Application-End"))
 Parsed = list[tuple[SourceFile, str]]
 
 
-def load_program(path: Path) -> Program:
+def load_program(path: Path, cache_directory: Path | None = None) -> Program:
     """Parse every file of the application, of the applications it imports and of its
     ``aro-files`` plugins (collecting all their diagnostics) and compile them into one
-    Program.  A plugin whose manifest is wrong raises PluginError."""
+    Program.  A plugin whose manifest is wrong raises PluginError.
+
+    With a ``cache_directory``, an application made of its own files only (no imports, no
+    plugin sources) is loaded from a Program compiled earlier from the very same texts
+    (``aro.runtime.compile_cache``)."""
     files = source_files(path)
     if not files:
         raise FileNotFoundError(f"No ARO source files found in {path}")
+    root = application_root(path)
+    if cache_directory is not None and not aro_sources(root):
+        sources = _read_all(files)
+        if sources is not None:
+            return load_or_compile(
+                cache_directory, sources, lambda: _compile_alone(sources, files, root)
+            )
+    return _load(files, root)
+
+
+def _load(files: list[Path], root: Path) -> Program:
     parsed: Parsed = []
     diagnostics: list[Diagnostic] = []
-    root = application_root(path)
     _parse_application(files, root, set(), parsed, diagnostics)
     for manifest, sources in aro_sources(root):
         plugin_files = source_files(sources)
@@ -78,6 +93,31 @@ def load_program(path: Path) -> Program:
     if diagnostics:
         raise AroSyntaxError(diagnostics)
     return compile_files(parsed)
+
+
+def _read_all(files: list[Path]) -> list[tuple[str, str]] | None:
+    """Every file's text, or None when one is not UTF-8 (``_load`` reports it with the
+    other files' errors)."""
+    try:
+        return [(str(file), read_source(file)) for file in files]
+    except AroSyntaxError:
+        return None
+
+
+def _compile_alone(
+    sources: list[tuple[str, str]], files: list[Path], root: Path
+) -> tuple[Program, bool]:
+    """Compile the very texts the cache key was made of, and say whether the Program may be
+    cached: not when the files import other applications (their files are inputs too) and
+    not on errors, which ``_load`` reports in full (the imported applications' included)."""
+    parsed: Parsed = []
+    try:
+        parsed = [(parse_source(text, name), text) for name, text in sources]
+    except AroSyntaxError:
+        return _load(files, root), False
+    if any(source.imports for source, _ in parsed):
+        return _load(files, root), False
+    return compile_files(parsed), True
 
 
 def _parse_files(files: list[Path], parsed: Parsed, diagnostics: list[Diagnostic]) -> Parsed:
