@@ -110,7 +110,6 @@ def _compile_alone(
     """Compile the very texts the cache key was made of, and say whether the Program may be
     cached: not when the files import other applications (their files are inputs too) and
     not on errors, which ``_load`` reports in full (the imported applications' included)."""
-    parsed: Parsed = []
     try:
         parsed = [(parse_source(text, name), text) for name, text in sources]
     except AroSyntaxError:

@@ -108,6 +108,21 @@ def test_errors_are_reported_as_without_a_cache_and_nothing_is_stored(tmp_path: 
     assert not entries(cache)
 
 
+def test_an_app_that_imports_another_is_not_cached(tmp_path: Path, compiles: list[int]) -> None:
+    app, cache = write_app(tmp_path / "app"), tmp_path / "cache"
+    other = tmp_path / "Other"
+    other.mkdir()
+    (other / "main.aro").write_text(
+        '(Greet: Other) {\n    Return an <OK: status> for the <greeting>.\n}\n'
+    )
+    main = app / "main.aro"
+    main.write_text("import ../Other\n" + main.read_text())
+    load_program(app, cache)
+    load_program(app, cache)
+    assert len(compiles) == 2  # the imported files are inputs the key does not cover
+    assert not entries(cache)
+
+
 def test_small_programs_are_not_cached(tmp_path: Path) -> None:
     app, cache = write_app(tmp_path / "app"), tmp_path / "cache"
     (app / "main.aro").write_text(
