@@ -51,7 +51,7 @@ def test_retrieve_20_messages(benchmark):
     assert len(benchmark(messages.retrieve)) == RETRIEVED_ROWS
 
 
-def bytes_per_row(fill: Callable[[], Any]) -> float:
+def bytes_per_row(fill: Callable[[], Any], rows: int) -> float:
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -60,21 +60,28 @@ def bytes_per_row(fill: Callable[[], Any]) -> float:
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     del kept
-    return (after - before) / ROWS_FOR_MEMORY
+    return (after - before) / rows
 
 
-def test_memory_per_stored_message():
+def memory_per_stored_message(rows: int = ROWS_FOR_MEMORY) -> tuple[float, float]:
+    """Bytes per message kept by the repository, and by a plain list of the same dicts with
+    the same id (what the aiohttp peer keeps), over ``rows`` messages."""
+
     def plain_list() -> list[dict[str, Any]]:
         return [
             {**message(number), "id": str(uuid.uuid4()).upper()}
-            for number in range(ROWS_FOR_MEMORY)
+            for number in range(rows)
         ]
 
     def stored() -> Repository:
         messages = repository()
-        for number in range(ROWS_FOR_MEMORY):
+        for number in range(rows):
             run(messages.store(message(number)))
         return messages
 
-    plain, repository_row = bytes_per_row(plain_list), bytes_per_row(stored)
+    return bytes_per_row(stored, rows), bytes_per_row(plain_list, rows)
+
+
+def test_memory_per_stored_message():
+    repository_row, plain = memory_per_stored_message()
     print(f"\nper stored message: repository {repository_row:.0f} B, plain list {plain:.0f} B")

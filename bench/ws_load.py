@@ -516,7 +516,7 @@ def show(result: dict) -> None:
     print("  ".join(cells), flush=True)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Defaults follow docs/performance.md and keep each case to about 5 s."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", choices=sorted(RUNNERS))
@@ -537,7 +537,7 @@ def parse_args() -> argparse.Namespace:
         help="another checkout of aro-py (its codec built) to run as server 'baseline', "
         "e.g. --servers ours,baseline,picows",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.conns = args.conns or (16 if args.mode == "echo" else 5000)
     default_messages = 100_000 if args.mode == "echo" else max(1, 1_000_000 // args.subs)
     args.messages = args.messages or default_messages
