@@ -31,6 +31,17 @@ def version_text() -> str:
     return f"aro-py {__version__} (frame codec: {codec})"
 
 
+def pure_codec_notice() -> str | None:
+    """One line for a production server running the slower pure-Python codec, else None."""
+    from aro._speedups import IMPLEMENTATION
+
+    if IMPLEMENTATION == "compiled":
+        return None
+    why = ("ARO_NO_EXTENSIONS=1" if os.environ.get("ARO_NO_EXTENSIONS") == "1"
+           else "no compiled extension is installed for this platform")
+    return f"pure-Python frame codec in use ({why}): WebSocket traffic costs more CPU"
+
+
 def parse_app_arguments(arguments: list[str]) -> dict[str, Any]:
     """``--key value``, ``--key=value``, ``--flag``, ``-abc`` → parameters with coerced values."""
     parameters: dict[str, Any] = {}
@@ -169,6 +180,8 @@ def command_serve(path: Path, serve_arguments: list[str], config: Config) -> int
     checked = _load(path)  # a program that does not compile must not start N failing workers
     if isinstance(checked, int):
         return checked
+    if notice := pure_codec_notice():
+        _supervisor_log(notice)
     with tempfile.TemporaryDirectory(prefix="aro-serve-") as scratch:
         relay = None if config.bus != "local" else os.path.join(scratch, "bus.sock")
         metrics = os.path.join(scratch, "metrics")

@@ -432,3 +432,16 @@ def test_port_0_is_reserved_once_for_every_worker() -> None:
     finally:
         reserved.close()
     assert reserve_port(Config(port=8123), ["App"]) == (None, ["App"])
+
+
+def test_serve_says_in_one_line_when_the_pure_codec_serves(monkeypatch) -> None:
+    import aro._speedups
+    from aro.cli import pure_codec_notice
+
+    monkeypatch.setattr(aro._speedups, "IMPLEMENTATION", "compiled")
+    assert pure_codec_notice() is None
+    monkeypatch.setattr(aro._speedups, "IMPLEMENTATION", "pure")
+    monkeypatch.setenv("ARO_NO_EXTENSIONS", "1")
+    assert "pure-Python frame codec in use (ARO_NO_EXTENSIONS=1)" in pure_codec_notice()
+    monkeypatch.delenv("ARO_NO_EXTENSIONS")
+    assert "no compiled extension is installed" in pure_codec_notice()
