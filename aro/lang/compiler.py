@@ -391,10 +391,11 @@ def compile_files(sources: list[tuple[ast.SourceFile, str]]) -> Program:
     diagnostics: list[Diagnostic] = []
     codes: list[CodeObject] = []
     for source_file, text in sources:
-        seen: dict[str, ast.FeatureSet] = {}
+        seen: set[tuple[str, str]] = set()
         lines = text.splitlines()
         for feature_set in source_file.feature_sets:
-            if feature_set.name in seen:
+            key = _duplicate_key(feature_set)
+            if key in seen:
                 span = feature_set.span
                 line = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
                 diagnostics.append(
@@ -402,13 +403,21 @@ def compile_files(sources: list[tuple[ast.SourceFile, str]]) -> Program:
                         "error", f"Duplicate feature set name '{feature_set.name}'", span, line
                     )
                 )
-            seen[feature_set.name] = feature_set
+            seen.add(key)
             codes.append(compile_feature_set(feature_set, source_file.path, lines, diagnostics))
     diagnostics.extend(_event_cycles(codes))
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise AroSyntaxError(errors)
     return Program(codes, [source_file.path for source_file, _ in sources])
+
+
+def _duplicate_key(feature_set: ast.FeatureSet) -> tuple[str, str]:
+    """What makes two feature sets of one file the same: the name, except that Application-End
+    has one handler per activity (``Success`` and ``Error`` may both be declared)."""
+    if feature_set.name == "Application-End":
+        return feature_set.name, feature_set.activity
+    return feature_set.name, ""
 
 
 def compile_source(text: str, filename: str = "<string>") -> Program:

@@ -61,6 +61,15 @@ def test_duplicate_feature_sets_and_event_cycles_are_reported_together() -> None
     assert any("Circular event chain detected: Ping -> Pong -> Ping" in m for m in messages)
 
 
+def test_application_end_may_have_one_handler_per_activity() -> None:
+    program = compile_source(
+        "(Application-End: Success) { }\n(Application-End: Error) { }\n"
+    )
+    assert [code.activity for code in program.code_objects] == ["Success", "Error"]
+    messages = errors_of("(Application-End: Error) { }\n(Application-End: Error) { }\n")
+    assert any("Duplicate feature set name 'Application-End'" in m for m in messages)
+
+
 def test_each_feature_set_becomes_a_flat_code_object() -> None:
     program = compile_source(
         "(Application-Start: T) {\n"
