@@ -297,6 +297,20 @@ class Config:
         help="directory keeping compiled programs of large apps (default: $XDG_CACHE_HOME/aro),"
         " or off",
     )
+    record: str | None = option(
+        None,
+        flag="--record",
+        env="ARO_RECORD",
+        parse=_text,
+        help="write the events the program publishes to this JSON file when it ends",
+    )
+    replay: str | None = option(
+        None,
+        flag="--replay",
+        env="ARO_REPLAY",
+        parse=_text,
+        help="publish the events recorded in this JSON file (by --record) before the start",
+    )
     # Names in the runtime's tables of repository backends and broadcast buses.
     store: str = option("memory", parse=_text, help="repository backend")
     bus: str = option(

@@ -148,6 +148,8 @@ SAMPLES = {
     "workers": ("3", 3),
     "reload_grace": ("2.5", 2.5),
     "compile_cache": ("/tmp/aro-cache", "/tmp/aro-cache"),
+    "record": ("events.json", "events.json"),
+    "replay": ("events.json", "events.json"),
 }
 #: A variable's text for each option, and the typed value it means: not the default, and for
 #: options with a value not the flag's sample either.
@@ -176,6 +178,8 @@ ENVIRONMENT = {
     "reload_grace": ("0", 0.0),
     "worker": ("1", "1"),
     "notify_fd": ("5", 5),
+    "record": ("run.json", "run.json"),
+    "replay": ("run.json", "run.json"),
 }
 BAD = {
     "host": " ",
@@ -202,6 +206,8 @@ BAD = {
     "reload_grace": "-1",
     "worker": " ",
     "notify_fd": "-1",
+    "record": " ",
+    "replay": " ",
 }
 FLAGGED = [option for option in OPTIONS if option.metadata["flag"]]
 

@@ -10,8 +10,10 @@ from aro.actions import (
     events,
     files,
     http_client,
+    listen,
     net,
     output,
+    parse,
     repository,
     response,
     services,
@@ -23,7 +25,7 @@ from aro.actions import (
 )
 
 __all__ = [
-    "calls", "collections", "core", "events", "files", "http_client", "net", "output",
-    "repository", "response", "services", "sockets_client", "system", "templates", "terminal",
-    "testing",
+    "calls", "collections", "core", "events", "files", "http_client", "listen", "net", "output",
+    "parse", "repository", "response", "services", "sockets_client", "system", "templates",
+    "terminal", "testing",
 ]  # fmt: skip

@@ -101,7 +101,7 @@ GROUPS: tuple[tuple[Binding, FastPath, str], ...] = (
     (NEW, EXPRESSION, "validate verify check compare transform convert sort order arrange"),
     (NEW, RUN, "filter map reduce aggregate split group"),
     # Services, connections, time, calls.
-    (NEW, RUN, "start stop restart keepalive schedule stream subscribe listen"),
+    (NEW, RUN, "start stop restart keepalive schedule stream subscribe listen await"),
     (NEW, EXPRESSION, "wait block"),
     (NEW, RUN, "close disconnect terminate sleep delay pause call invoke"),
     (NEW, RUN, "connect execute exec run shell"),

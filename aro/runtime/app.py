@@ -28,6 +28,7 @@ from aro.runtime.files import LocalFiles
 from aro.runtime.handlers import END, classify
 from aro.runtime.http import HttpService, Metrics, resolve_port
 from aro.runtime.plugins import PluginSet
+from aro.runtime.recording import EventRecorder, replay
 from aro.runtime.repositories import RepositoryRegistry, load_store_files
 from aro.runtime.socket_client import SocketClientService
 from aro.runtime.socket_service import SocketService, resolve_socket_port
@@ -113,6 +114,7 @@ class Application:
         self.terminal = ConsoleTerminal(self.stdout, self.environ)
         self._http: Any = None
         self._outbound: SocketClientService | None = None
+        self.recorder = None if self.config.record is None else EventRecorder(self._name())
 
     @property
     def http(self) -> HttpClient:
@@ -143,6 +145,8 @@ class Application:
         target.write(f"[{feature}] {message}\n")
 
     async def emit(self, event_type: str, payload: dict, wait: bool = True) -> None:
+        if self.recorder is not None:
+            self.recorder.record(event_type, payload)
         await self.bus.emit(event_type, payload, wait=wait)
 
     def publish(self, alias: str, value: Any, activity: str) -> None:
@@ -311,6 +315,14 @@ class Application:
         if self.config.worker:
             self.stdout.write(f"Worker {self.config.worker} started (pid {os.getpid()})\n")
         await self.connections.bus.start()
+        if self.config.replay is not None:
+            await replay(Path(self.config.replay), self.bus.emit)
+        try:
+            return await self._run_lifecycle(root)
+        finally:
+            self._save_recording()
+
+    async def _run_lifecycle(self, root: Frame) -> int:
         try:
             response = await execute(root)
             await self.bus.idle()
@@ -327,6 +339,17 @@ class Application:
         )
         self._print_response(response)
         return 0
+
+    def _name(self) -> str:
+        return self.root.resolve().name if self.root is not None else "ARO Application"
+
+    def _save_recording(self) -> None:
+        if self.recorder is None or self.config.record is None:
+            return
+        try:
+            self.recorder.save(Path(self.config.record))
+        except OSError as error:
+            self.stderr.write(f"Cannot record events to {self.config.record}: {error.strerror}\n")
 
     async def _run_end(self, activity: str, shutdown: dict, root: Frame) -> None:
         """Application-End, then stop what it left running: closing the servers here is what

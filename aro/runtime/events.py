@@ -5,10 +5,10 @@ how each handler filters what it hears: the field-value filter of a domain handl
 (``Evt Handler<field:v1,v2;other:v3>``) or an observer, the ``<toState:x>`` of a
 StateTransition Handler, the ``<from_to_to>`` of a StateObserver, and ``when`` guards.
 
-Besides domain events, ``emit`` carries three internal channels named like the reference's
+Besides domain events, ``emit`` carries four internal channels named like the reference's
 runtime events (a dot cannot occur in an ARO event name): ``repository.changed`` and
 ``repository.evicted`` (payloads built by ``aro.runtime.repositories``) and
-``state.transition`` (from Accept).
+``state.transition`` (from Accept) and ``notification.sent`` (from Notify).
 
 Every matching handler runs as its own task, through ``aro.runtime.dispatch.run_handler``: a
 child of the Application-Start frame whose ``when`` guard is evaluated in that frame, its
@@ -32,6 +32,10 @@ from aro.vm.frame import Frame
 from aro.vm.services import Services
 
 STATE_TRANSITION = "state.transition"
+# Notify's channel (``aro.actions.events.NOTIFICATION_SENT``): delivered to the handlers of
+# the domain event below, with the recipient's fields bound for their guards.
+NOTIFICATION_SENT = "notification.sent"
+NOTIFICATION_EVENT = "NotificationSent"
 TRANSITION_FIELDS = frozenset(("toState", "fromState", "fieldName", "objectName"))
 
 Payload = dict[str, Any]
@@ -160,6 +164,7 @@ class EventBus:
             REPOSITORY_CHANGED: self._observer_deliveries,
             REPOSITORY_EVICTED: self._eviction_deliveries,
             STATE_TRANSITION: self._transition_deliveries,
+            NOTIFICATION_SENT: self._notification_deliveries,
         }
         self._services: Services | None = None
         self._root: Frame | None = None
@@ -220,6 +225,15 @@ class EventBus:
             for handler in self._domain.get(event_type, ())
             if handler.accepts(payload)
         ]
+
+    def _notification_deliveries(self, notification: Payload) -> list[Delivery]:
+        """The reference binds the recipient's fields as plain variables of the handler, so a
+        declaration guard such as ``when <age> >= 16`` reads them; ``event`` wins a clash."""
+        recipient = notification[notification["target"]]
+        fields = dict(recipient) if type(recipient) is dict else {}
+        bindings = {**fields, "event": notification}
+        handlers = self._domain.get(NOTIFICATION_EVENT, ())
+        return [(handler, bindings) for handler in handlers if handler.accepts(notification)]
 
     def _observer_deliveries(self, event: Payload) -> list[Delivery]:
         """Observers see the change as ``event`` and its kind also as ``changeType``."""
