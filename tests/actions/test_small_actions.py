@@ -3,6 +3,7 @@
 import pytest
 
 from aro.actions.parse import parse_link_header
+from aro.vm import registry
 from aro.vm.errors import StatementError
 from tests.support.inproc import run_program, start
 
@@ -86,3 +87,15 @@ def test_notify_runs_the_handler_once_per_recipient_whose_fields_pass_its_guard(
         "[Application-Start] done",
         "[OK] success",
     ]
+
+
+@pytest.mark.parametrize(
+    ("alias", "action"),
+    [
+        ("clear", "delete"), ("remove", "delete"), ("destroy", "delete"),
+        ("await", "listen"), ("alert", "notify"), ("signal", "notify"),
+        ("receive", "receive"), ("parse", "parse"),
+    ],
+)  # fmt: skip
+def test_the_reference_synonyms_run_the_same_action(alias, action):
+    assert registry.lookup(alias).name == action

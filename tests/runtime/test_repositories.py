@@ -676,3 +676,26 @@ def test_program_reads_store_files(run_app, tmp_path: Path):  # before its loop 
         "[Application-Start] Widget",
         "[OK] startup",
     ]
+
+
+def test_clear_empties_a_repository_and_tells_its_observers(run_app):
+    code, lines = run_app(
+        """
+        (Application-Start: Demo) {
+            Create the <first> with { id: "m1", text: "hi" }.
+            Create the <second> with { id: "m2", text: "bye" }.
+            Store the <first> into the <message-repository>.
+            Store the <second> into the <message-repository>.
+            Clear the <all> from the <message-repository>.
+            Log <message-repository: count> to the <console>.
+        }
+
+        (Audit: message-repository Observer) when <changeType> == "deleted" {
+            Log "cleared" to the <console>.
+        }
+        """
+    )
+    assert code == 0
+    assert "[Application-Start] 0" in lines
+    # A clear is one deletion event for the whole repository.
+    assert [line for line in lines if line.startswith("[Audit]")] == ["[Audit] cleared"]
