@@ -19,6 +19,8 @@ from aro.vm.errors import ActionError
 from aro.vm.frame import UNBOUND, Frame
 from aro.vm.plan import Plan
 from aro.vm.registry import action
+from aro.vm.values.dates import required_date
+from aro.vm.values.periods import PERIODS, DateRange, Recurrence, recurrence
 
 VALIDATION_RULES = frozenset(("required", "exists", "nonempty", "email", "numeric"))
 TRANSFORM_TYPES = frozenset(
@@ -88,6 +90,8 @@ def extract(plan: Plan, frame: Frame) -> Any:
         return source
     if isinstance(source, list):
         return values.select_element(source, key)
+    if type(source) in PERIODS:
+        return values.property_path(source, (key,))
     if isinstance(source, dict):
         return source.get(key, source)
     if isinstance(source, str):
@@ -119,17 +123,44 @@ def _is_schema_name(specifier: str) -> bool:
 @action("create", "build", "construct", prepositions=("with", "from", "for", "to"))
 def create(plan: Plan, frame: Frame) -> Any:
     """The ``with``/expression value, else the object's value, else ``""``.  A result with a
-    type specifier (``<order: Order>``) gets an ``id`` when the value is a dict without one."""
+    type specifier (``<order: Order>``) gets an ``id`` when the value is a dict without one;
+    ``date-range`` and ``recurrence`` build those values."""
     plan.check_preposition()
     specifiers = plan.result.specifiers
-    if specifiers and specifiers[0].lower() in ("date-range", "daterange", "recurrence"):
-        raise ActionError(f"{specifiers[0]} values are not available")
+    period = PERIOD_BUILDERS.get(specifiers[0].lower()) if specifiers else None
+    if period is not None:
+        return period(plan, frame)
     value = statement_expression(plan, frame)
     if value is UNBOUND:
         value = plan.object_value(frame, default="")
     if specifiers and isinstance(value, dict) and "id" not in value:
         value = {**value, "id": entity_id()}
     return value
+
+
+def _date_range(plan: Plan, frame: Frame) -> DateRange:
+    """``Create the <r: date-range> from <start> to <end>``."""
+    if plan.to_fn is None:
+        raise ActionError("'Create date-range' requires a 'to' clause")
+    start = required_date(plan.object_value(frame))
+    return DateRange(start, required_date(plan.to_fn(frame)))
+
+
+def _recurrence(plan: Plan, frame: Frame) -> Recurrence:
+    """``Create the <r: recurrence> with "every monday"``; with both a ``with`` pattern and a
+    ``from`` object, the object is the start date (``from <kickoff> with "every 2 weeks"``)."""
+    if plan.with_fn is not None and plan.prep == "from":
+        pattern, start = plan.with_fn(frame), required_date(plan.object_value(frame))
+    else:
+        pattern, start = statement_expression(plan, frame), None
+        if pattern is UNBOUND:
+            pattern = plan.object_value(frame, default=plan.obj.base if plan.obj else "")
+    if not isinstance(pattern, str):
+        raise ActionError(f"Invalid recurrence pattern: '{values.describe(pattern)}'")
+    return recurrence(pattern, start)
+
+
+PERIOD_BUILDERS = {"date-range": _date_range, "daterange": _date_range, "recurrence": _recurrence}
 
 
 def entity_id() -> str:

@@ -11,6 +11,7 @@ from aro.vm.errors import ActionError
 from aro.vm.values.dates import date_property
 from aro.vm.values.json import from_json
 from aro.vm.values.model import MISSING, Value, parse_int, type_label
+from aro.vm.values.periods import PERIODS
 
 
 def _reverse_at(items: list, position: int) -> Value:
@@ -92,6 +93,8 @@ def _property(value: Value, key: str) -> Value:
         return _from_text(value.decode("utf-8", "replace"), key)
     if kind is datetime:
         return date_property(value, key)
+    if kind in PERIODS:
+        return value.property(key)
     return MISSING
 
 
@@ -99,7 +102,8 @@ def property_path(value: Value, specifiers: Sequence[str]) -> Value:
     """Walk an object's specifiers (``<request: body.user>``, ``<items: 0>``).
 
     Dicts by key; lists by reverse index, ``first``/``last``, range ``0-19`` or picks ``0,3,7``;
-    strings are read as JSON, ``k=v&…``, ``k: v`` lines or ``cmd value``; dates by property.
+    strings are read as JSON, ``k=v&…``, ``k: v`` lines or ``cmd value``; dates, date ranges
+    and recurrences by property.
     A missing step raises ActionError.
     """
     for key in specifiers:
