@@ -11,11 +11,19 @@ from aro.vm.frame import UNBOUND, Frame
 from aro.vm.plan import Plan
 from aro.vm.registry import action
 
+METRICS = "metrics"
+
+
+def formatted_metrics(frame: Frame, specifiers: tuple[str, ...]) -> str:
+    """``<metrics: short|table|plain|prometheus>`` as text (``plain`` when no format is named)."""
+    return frame.services.magic(METRICS, specifiers[:1] or ("plain",))
+
 
 @action("log", "print", "output", "debug", prepositions=("to", "for", "with"))
 def log(plan: Plan, frame: Frame) -> Any:
     """Message: the sink expression (``Log "x" to …``), else the object expression or ``with``
-    value, else the result variable's value, else the result's name.  Target ``<console>``
+    value, else the result variable's value, else the result's name; ``<metrics: format>``
+    is the metrics report in that format.  Target ``<console>``
     writes to stdout with the feature-set prefix, ``<console: error>`` and ``<stderr>`` to
     stderr, ``<template>`` into the template being rendered."""
     plan.check_preposition()
@@ -35,6 +43,8 @@ def log(plan: Plan, frame: Frame) -> Any:
 
 
 def _message(plan: Plan, frame: Frame) -> str:
+    if plan.result.base == METRICS:
+        return formatted_metrics(frame, plan.result.specifiers)
     if plan.sink_fn is not None:
         return values.format_log(plan.sink_fn(frame))
     value = statement_expression(plan, frame)

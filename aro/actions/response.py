@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from aro.actions.core import statement_expression
+from aro.actions.output import METRICS, formatted_metrics
 from aro.vm import values
 from aro.vm.errors import ThrownError
 from aro.vm.frame import UNBOUND, Frame, Response
@@ -40,8 +41,8 @@ def return_(plan: Plan, frame: Frame) -> Any:
     if value is not UNBOUND:
         _add_expression(payload, value)
     obj = plan.obj
-    if obj is not None and obj.base == "metrics":
-        payload["value"] = _formatted_metrics(frame, obj.specifiers)
+    if obj is not None and obj.base == METRICS:
+        payload["value"] = formatted_metrics(frame, obj.specifiers)
     elif obj is not None:
         if obj.base not in INTERNAL_NAMES:
             _add_variable(payload, obj.base, frame.load_or_unbound(obj.slot))
@@ -53,17 +54,6 @@ def return_(plan: Plan, frame: Frame) -> Any:
     reason = obj.base if obj is not None else "_expression_"
     frame.response = Response(plan.result.base, reason, payload)
     return UNBOUND
-
-
-def _formatted_metrics(frame: Frame, specifiers: tuple[str, ...]) -> Any:
-    """``with <metrics: prometheus>``: the snapshot rendered in the named format (the
-    reference's special case); other formats print the counters."""
-    snapshot = frame.find("metrics")
-    form = specifiers[0] if specifiers else "plain"
-    if isinstance(snapshot, dict) and isinstance(snapshot.get(form), str):
-        return snapshot[form]
-    counters = {k: v for k, v in snapshot.items() if not isinstance(v, str)}
-    return values.format_log(counters)
 
 
 def _add_expression(payload: dict[str, Any], value: Any) -> None:

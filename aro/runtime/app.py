@@ -23,10 +23,12 @@ from aro.runtime.broadcast import Connections, LocalClients
 from aro.runtime.dispatch import error_text
 from aro.runtime.errors import StartupError
 from aro.runtime.events import EventBus
+from aro.runtime.execution_metrics import ExecutionMetrics, as_dict
 from aro.runtime.file_monitor import FileMonitor, monitored_path
 from aro.runtime.files import LocalFiles
 from aro.runtime.handlers import END, classify
-from aro.runtime.http import HttpService, Metrics, resolve_port
+from aro.runtime.http import HttpService, resolve_port
+from aro.runtime.metrics_formats import render
 from aro.runtime.plugins import PluginSet
 from aro.runtime.recording import EventRecorder, replay
 from aro.runtime.repositories import RepositoryRegistry, load_store_files
@@ -41,7 +43,6 @@ from aro.supervisor import READY
 from aro.vm import values
 from aro.vm.errors import ActionError, AroError, StatementError
 from aro.vm.frame import Frame, Response
-from aro.vm.machine import execute
 from aro.vm.services import ActionCall, HttpClient, Testing
 
 IDLE_KEEPALIVE_SECONDS = 2.0
@@ -83,6 +84,7 @@ class Application:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.handlers = classify(program)
+        self.executions = ExecutionMetrics()
         self.bus = EventBus(self.handlers)
         self.repositories = RepositoryRegistry(
             self._on_repository_change, self.bus.observes_repository, self.config.store
@@ -227,7 +229,7 @@ class Application:
         frame = Frame(
             code, self, parent=call.caller, bindings={"input": user_action_input(code, call)}
         )
-        response = await execute(frame)
+        response = await self.executions.run(frame)
         flat: dict[str, Any] = {"status": response.status}
         if response.reason:
             flat["reason"] = response.reason
@@ -239,10 +241,26 @@ class Application:
         if name in ("http-server", "httpServer", "contract", "Contract"):
             return self._server_description(http)
         if name == "metrics":
-            return http.metrics.snapshot() if http else Metrics().snapshot()
+            return self._metrics(http, specifiers[0] if specifiers else None)
         if name == "terminal":
             return self.terminal.describe()
         raise KeyError(name)
+
+    def _metrics(self, http: HttpService | None, form: str | None) -> Any:
+        """The feature-set and process figures: a map, or text in the named format.  With an
+        HTTP server running the map holds its figures under ``http`` and the Prometheus text
+        ends with its series."""
+        snapshot = self.executions.snapshot()
+        server = http.metrics.snapshot() if http is not None else None
+        if form is None:
+            figures = as_dict(snapshot)
+            if server is not None:
+                figures["http"] = {k: v for k, v in server.items() if k != "prometheus"}
+            return figures
+        text = render(snapshot, form)
+        if server is not None and form.lower() == "prometheus":
+            text += "\n\n" + server["prometheus"].rstrip("\n")
+        return text
 
     def _server_description(self, http: HttpService | None) -> dict[str, Any]:
         port = http.port if http else resolve_port(self.config, None, self.contract)
@@ -324,7 +342,7 @@ class Application:
 
     async def _run_lifecycle(self, root: Frame) -> int:
         try:
-            response = await execute(root)
+            response = await self.executions.run(root)
             await self.bus.idle()
             if self.config.keep_alive:
                 await self.shutdown_requested.wait()
@@ -357,7 +375,8 @@ class Application:
         code = self.end_handler(activity)
         if code is not None:
             try:
-                await execute(Frame(code, self, parent=root, bindings={"shutdown": shutdown}))
+                end = Frame(code, self, parent=root, bindings={"shutdown": shutdown})
+                await self.executions.run(end)
                 await self.bus.idle()
             except AroError as error:
                 self.stderr.write(f"[{END}] {error}\n")

@@ -26,7 +26,6 @@ from aro.vm import values
 from aro.vm.errors import StatementError
 from aro.vm.expressions import Evaluator
 from aro.vm.frame import Frame
-from aro.vm.machine import execute
 from aro.vm.services import Services
 
 
@@ -54,7 +53,7 @@ async def run_handler(
     if guard is not None and not _guard_passes(guard, frame):
         return
     try:
-        await execute(frame)
+        await services.executions.run(frame)
     except Exception as error:  # a failing handler never reaches what triggered it
         services.console.log(code.name, f"Handler error: {error_text(error)}", "stderr")
 

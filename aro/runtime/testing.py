@@ -19,7 +19,6 @@ from aro.runtime.dispatch import error_text
 from aro.runtime.plugins import PluginSet
 from aro.vm.errors import ActionError, AroError, AssertionFailed, StatementError
 from aro.vm.frame import Frame
-from aro.vm.machine import execute
 
 TEST_SUFFIXES = ("Test", "Tests")
 PASSED, FAILED, ERROR = "PASS", "FAIL", "ERROR"
@@ -82,7 +81,7 @@ class FeatureSetRunner:
         if code is None:
             raise ActionError(f"Feature set not found: {name}")
         callee = Frame(code, self.services, bindings=caller.visible_names())
-        await execute(callee)
+        await self.services.executions.run(callee)
         return callee
 
 
@@ -97,7 +96,7 @@ async def run_test(
     app.bus.bind(app, frame)
     started = time.perf_counter()
     try:
-        await execute(frame)
+        await app.executions.run(frame)
         await app.bus.idle()
     except StatementError as error:
         seconds = time.perf_counter() - started

@@ -251,6 +251,12 @@ class Terminal(Protocol):
         """``<terminal>`` in templates: rows, columns, colour support, whether it is a TTY."""
 
 
+class Executions(Protocol):
+    async def run(self, frame: Any) -> Any:
+        """Run a feature set's ``Frame`` to its end (``aro.vm.machine.execute``), counted for
+        ``<metrics>``; answers its ``Response``."""
+
+
 class Services(Protocol):
     """``frame.services``: one object holding the capabilities.  A new family of actions adds
     a capability here instead of widening one interface; an implementation may hold small
@@ -271,6 +277,7 @@ class Services(Protocol):
     system: System
     timers: Timers
     terminal: Terminal
+    executions: Executions
     environ: Mapping[str, str]
     parameters: Mapping[str, Any]  # application arguments: <parameter: name>
 

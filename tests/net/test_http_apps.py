@@ -48,6 +48,7 @@ def test_metrics_render_as_prometheus_text(hello) -> None:
     assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert b'aro_http_requests_total{operation="sayHello",status="200",worker="0"} ' in body
     assert b"aro_http_open_connections" in body
+    assert b'aro_featureset_executions_total{featureset="sayHello",activity="Hello API"}' in body
 
 
 def test_head_has_the_headers_of_get_without_a_body(hello) -> None:

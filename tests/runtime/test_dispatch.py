@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from aro.lang.bytecode import CodeObject
-from aro.runtime import dispatch
 from aro.runtime.dispatch import ConnectionDispatcher, error_text, run_handler
 from aro.vm.errors import ActionError, StatementError
 from aro.vm.frame import Frame, Response
@@ -41,7 +40,7 @@ class Services:
     def __init__(self) -> None:
         self.logs: list[tuple[str, str, str]] = []
         self.running = self.most_running = 0  # handlers in flight, now and at most
-        self.console = self.events = self
+        self.console = self.events = self.executions = self  # `run` is the fixture's
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))
@@ -72,7 +71,7 @@ def handled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, Frame]]:
         runs.append((frame.code.name, frame.named["event"], frame))
         return Response()
 
-    monkeypatch.setattr(dispatch, "execute", fake_execute)
+    monkeypatch.setattr(Services, "run", staticmethod(fake_execute), raising=False)
     return runs
 
 

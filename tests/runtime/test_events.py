@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from aro.lang.bytecode import CodeObject, Program
-from aro.runtime import dispatch
 from aro.runtime.events import (
     STATE_TRANSITION,
     EventBus,
@@ -74,9 +73,9 @@ class Harness:
         self.ran: list[str] = []
         self.frames: dict[str, Frame] = {}
         self.bodies: dict[str, Body] = {}
-        monkeypatch.setattr(dispatch, "execute", self._execute)
+        self.services.executions = self  # handler frames run through `run`
 
-    async def _execute(self, frame: Frame) -> Response:
+    async def run(self, frame: Frame) -> Response:
         self.frames[frame.code.name] = frame
         body = self.bodies.get(frame.code.name)
         if body is not None:

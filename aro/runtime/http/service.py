@@ -25,7 +25,6 @@ from aro.runtime.http.metrics import Metrics
 from aro.runtime.websocket_service import WORKER_HEADER
 from aro.vm.errors import AroError
 from aro.vm.frame import Frame
-from aro.vm.machine import execute
 
 if TYPE_CHECKING:
     from aro.runtime.websocket_service import WebSocketService
@@ -149,7 +148,7 @@ class HttpService:
             return status, [(CONTENT_TYPE, content_type)], body
         frame = Frame(code, self.services, bindings=bindings)
         try:
-            response = await execute(frame)
+            response = await self.services.executions.run(frame)
         except AroError as error:
             self.metrics.errors += 1
             status, content_type, body = responses.error_response(error)
