@@ -9,6 +9,7 @@ from aro.actions import (
     core,
     events,
     files,
+    git,
     http_client,
     listen,
     net,
@@ -25,7 +26,7 @@ from aro.actions import (
 )
 
 __all__ = [
-    "calls", "collections", "core", "events", "files", "http_client", "listen", "net", "output",
-    "parse", "repository", "response", "services", "sockets_client", "system", "templates",
-    "terminal", "testing",
+    "calls", "collections", "core", "events", "files", "git", "http_client", "listen", "net",
+    "output", "parse", "repository", "response", "services", "sockets_client", "system",
+    "templates", "terminal", "testing",
 ]  # fmt: skip

@@ -67,7 +67,7 @@ class Plan:
     def __init__(self, info: StatementInfo, feature: str, activity: str) -> None:
         self.info = info
         self.verb = info.verb.lower()
-        self.spec = registry.lookup(info.verb)
+        self.spec = registry.lookup(info.verb, None if info.obj is None else info.obj.base)
         self.func = self.spec.func if self.spec else _unknown_action
         self.is_async = bool(self.spec and self.spec.is_async)
         self.result: NounInfo = info.result

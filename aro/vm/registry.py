@@ -67,7 +67,35 @@ def namespaced_action(func: Callable) -> Callable:
     return func
 
 
-def lookup(verb: str) -> ActionSpec | None:
+#: Actions for one object name only, by (verb, object base): ``Retrieve the <log> from the
+#: <git>`` runs git's Retrieve, which waits, while Retrieve from a repository stays a plain call.
+#: Chosen when a statement is linked, so the choice costs nothing per run.
+OBJECT_ACTIONS: dict[tuple[str, str], ActionSpec] = {}
+
+
+def object_action(
+    obj: str, *verbs: str, prepositions: tuple[str, ...] | None = None
+) -> Callable:
+    """Register ``func`` for statements of ``verbs`` whose object is ``<obj>``."""
+
+    def register(func: Callable) -> Callable:
+        general = {verb.lower(): ACTIONS.get(verb.lower()) for verb in verbs}
+        action(*verbs, prepositions=prepositions)(func)  # checks the verb table, builds the spec
+        for verb, previous in general.items():
+            OBJECT_ACTIONS[verb, obj] = ACTIONS.pop(verb)
+            if previous is not None:
+                ACTIONS[verb] = previous
+        return func
+
+    return register
+
+
+def lookup(verb: str, obj: str | None = None) -> ActionSpec | None:
+    """The action of ``verb`` for a statement whose object base is ``obj``."""
+    if obj is not None:
+        spec = OBJECT_ACTIONS.get((verb.lower(), obj))
+        if spec is not None:
+            return spec
     spec = ACTIONS.get(verb.lower())
     if spec is None and "." in verb and NAMESPACED:
         return NAMESPACED[0]
