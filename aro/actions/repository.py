@@ -122,7 +122,7 @@ def _select(rows: list[Any], specifier: str) -> Any:
 # -- Delete ------------------------------------------------------------------------------------
 
 
-@action("delete", "remove", "destroy", "clear", prepositions=("from", "for"))
+@action("delete", "remove", "destroy", prepositions=("from", "for"))
 async def delete(plan: Plan, frame: Frame) -> Any:
     """Delete rows of a repository (``where``, else all of them), or take a key out of a dict
     or a reverse-indexed element out of a list.

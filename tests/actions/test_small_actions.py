@@ -92,7 +92,7 @@ def test_notify_runs_the_handler_once_per_recipient_whose_fields_pass_its_guard(
 @pytest.mark.parametrize(
     ("alias", "action"),
     [
-        ("clear", "delete"), ("remove", "delete"), ("destroy", "delete"),
+        ("remove", "delete"), ("destroy", "delete"),
         ("await", "listen"), ("alert", "notify"), ("signal", "notify"),
         ("receive", "receive"), ("parse", "parse"),
     ],
