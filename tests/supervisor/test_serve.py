@@ -229,7 +229,7 @@ def test_metrics_describe_every_worker() -> None:
         deadline = time.monotonic() + RECEIVE_SECONDS  # each worker flushes every second
         while True:
             body = request(port, "GET", "/metrics")[2].decode()
-            lines = [line for line in body.splitlines() if "sayHello" in line]
+            lines = [line for line in body.splitlines() if 'operation="sayHello"' in line]
             if len(lines) == 2 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
