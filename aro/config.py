@@ -257,13 +257,6 @@ class Config:
         parse=_whole(0),
         help="smallest WebSocket message worth compressing, in bytes",
     )
-    ws_broadcast_delay: float = option(
-        5.0,
-        flag="--ws-broadcast-delay",
-        env="ARO_WS_BROADCAST_DELAY",
-        parse=_non_negative,
-        help="ms a broadcast may wait to share writes with the next ones under load (0 = off)",
-    )
     ws_allowed_origins: tuple[str, ...] = option(
         (),
         flag="--ws-allowed-origins",

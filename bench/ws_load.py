@@ -7,6 +7,9 @@ Modes (docs/performance.md says how we measure and what we aim for):
   a keep-alive connection with at most W broadcasts in flight; reports deliveries/s, server CPU
   µs per delivery, and delivery latency p50/p99 (receive time minus the publish stamp).
 - ``echo``: C connections, W=1, 64 B text frames; reports msgs/s and server CPU µs/msg.
+- ``quiet``: a chat at low rate: fan-out with 10 subscribers and W=1 (POST, wait until every
+  subscriber has the message, POST the next); its delivery p50/p99 is the figure, and the
+  default peers are aiohttp and picows.
 
 Ours runs examples/WebChat (fan-out, memory) or tests/apps/Echo (echo) through the VM; the
 peers are bench/peers/ws_peers.py.  The client is one Python process on raw non-blocking
@@ -495,7 +498,7 @@ def run_echo(server: Server, args: argparse.Namespace) -> dict:
 
 # ----------------------------------------------------------------------------- driver
 
-RUNNERS = {"memory": run_memory, "fanout": run_fanout, "echo": run_echo}
+RUNNERS = {"memory": run_memory, "fanout": run_fanout, "echo": run_echo, "quiet": run_fanout}
 
 
 def run_one(name: str, args: argparse.Namespace) -> dict:
@@ -520,10 +523,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Defaults follow docs/performance.md and keep each case to about 5 s."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", choices=sorted(RUNNERS))
-    parser.add_argument("--servers", default="ours,picows,websockets")
+    parser.add_argument("--servers", help="default ours,picows,websockets (quiet: aiohttp)")
     parser.add_argument("--conns", type=int, help="memory: 5000; echo: 16")
-    parser.add_argument("--subs", type=int, default=1000)
-    parser.add_argument("--window", type=int, default=4, help="fan-out broadcasts in flight")
+    parser.add_argument("--subs", type=int, help="fanout: 1000; quiet: 10")
+    parser.add_argument("--window", type=int, help="broadcasts in flight: fanout 4, quiet 1")
     parser.add_argument("--messages", type=int, help="fanout: 1M deliveries; echo: 100000")
     parser.add_argument("--warmup", type=int, default=None)
     parser.add_argument("--duration", type=float, default=5.0, help="hard deadline, seconds")
@@ -538,6 +541,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "e.g. --servers ours,baseline,picows",
     )
     args = parser.parse_args(argv)
+    quiet = args.mode == "quiet"
+    args.servers = args.servers or ("ours,aiohttp,picows" if quiet else "ours,picows,websockets")
+    args.subs = args.subs or (10 if quiet else 1000)
+    args.window = args.window or (1 if quiet else 4)
     args.conns = args.conns or (16 if args.mode == "echo" else 5000)
     default_messages = 100_000 if args.mode == "echo" else max(1, 1_000_000 // args.subs)
     args.messages = args.messages or default_messages

@@ -139,7 +139,6 @@ SAMPLES = {
     "ws_max_message": ("4096", 4096),
     "ws_ping_interval": ("0.5", 0.5),
     "ws_compress_min": ("0", 0),
-    "ws_broadcast_delay": ("2.5", 2.5),
     "ws_allowed_origins": (
         "https://Chat.example.com/, http://localhost:3000",
         ("https://chat.example.com", "http://localhost:3000"),
@@ -168,7 +167,6 @@ ENVIRONMENT = {
     "ws_ping_interval": ("3", 3.0),
     "ws_compression": ("off", False),
     "ws_compress_min": ("512", 512),
-    "ws_broadcast_delay": ("0", 0.0),
     "ws_allowed_origins": ("*", ("*",)),
     "compile_cache": ("off", "off"),
     "keep_alive": ("on", True),
@@ -195,7 +193,6 @@ BAD = {
     "ws_max_message": "1.5",
     "ws_ping_interval": "soon",
     "ws_compress_min": "-1",
-    "ws_broadcast_delay": "nan",
     "ws_compression": "maybe",
     "ws_allowed_origins": "chat.example.com",
     "compile_cache": " ",

@@ -26,15 +26,11 @@ from cpython.sequence cimport PySequence_Tuple
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
-from libc.math cimport INFINITY
 from libc.string cimport memcpy
-
-from time import monotonic
 
 from aro._speedups._pure import (
     JSON_TOO_DEEP,
-    MAX_BROADCAST_GATHER,
-    MAX_GATHERED_BYTES,
+    FLUSH_SLICE,
     MAX_JSON_DEPTH,
     MAX_KEY_ORDERS,
     REASON_BAD_UTF8,
@@ -415,13 +411,12 @@ cdef class _Pending(list):
         self.write_limit = conn.write_limit
 
 
-cdef double MAX_GATHER = MAX_BROADCAST_GATHER
-cdef Py_ssize_t MAX_GATHERED = MAX_GATHERED_BYTES
+cdef Py_ssize_t SLICE = FLUSH_SLICE
 
 
 cdef class Outbox:
     """Coalescing writer, one per event loop; ``_pure.Outbox`` documents the behaviour
-    (broadcast gathering included).
+    (a flush per loop iteration, written in slices, no timer).
 
     Broadcast and flush walk their lists in C (Cython compiles ``for x in <list>`` to
     ``PyList_GET_ITEM``); per delivery the flush makes the two calls it cannot avoid (the
@@ -430,20 +425,11 @@ cdef class Outbox:
 
     cdef object loop
     cdef list dirty  # the _Pending of each connection with frames queued, first-queued first
-    cdef bint scheduled  # a flush is due at the next loop iteration
-    cdef object timer  # a delayed flush gathering broadcasts, or None
-    cdef object clock
-    cdef double broadcast_delay
-    cdef Py_ssize_t gathered  # bytes of broadcast frames queued since the last flush
-    cdef double broadcasts_flushed_at  # when the last flush holding broadcasts ended
-    cdef double last_broadcast_flush  # and how long it took
+    cdef bint scheduled  # a flush turn is due at the next loop iteration
 
-    def __init__(self, loop, double broadcast_delay=0.0, clock=monotonic):
+    def __init__(self, loop):
         self.loop = loop
         self.dirty = []
-        self.broadcast_delay = broadcast_delay
-        self.clock = clock
-        self.broadcasts_flushed_at = -INFINITY
 
     def send(self, conn, frame):
         """Queue ``frame`` for ``conn`` unless it is closing."""
@@ -460,29 +446,34 @@ cdef class Outbox:
                 self._queue(conn, frame)
                 queued += 1
         if queued:
-            self._schedule_broadcast(len(frame))
+            self._schedule()
         return queued
 
     def flush(self):
-        """Write every pending frame now (the scheduled callback; also used at shutdown)."""
-        cdef list dirty = self.dirty
-        cdef _Pending pending
-        cdef bint held_broadcasts = self.gathered > 0
-        cdef double started = self.clock() if held_broadcasts else 0.0
-        self.dirty = []
+        """Write every pending frame now (used at shutdown)."""
+        self._write(PyList_GET_SIZE(self.dirty))
+
+    def _flush_turn(self):
+        """The scheduled callback: one slice, and another turn if connections are left."""
         self.scheduled = False
-        self.gathered = 0
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        for pending in dirty:
+        self._write(SLICE)
+        if PyList_GET_SIZE(self.dirty):
+            self._schedule()
+
+    cdef int _write(self, Py_ssize_t upto) except -1:
+        cdef list batch = self.dirty
+        cdef _Pending pending
+        if upto >= PyList_GET_SIZE(batch):
+            self.dirty = []
+        else:
+            batch = self.dirty[:upto]
+            list_delete_slice(self.dirty, 0, upto, NULL)
+        for pending in batch:
             try:
                 _deliver(pending)
             except Exception as exc:
                 self._report(pending, exc)
-        if held_broadcasts:
-            self.broadcasts_flushed_at = self.clock()
-            self.last_broadcast_flush = self.broadcasts_flushed_at - started
+        return 0
 
     cdef int _queue(self, conn, frame) except -1:
         cdef _Pending pending
@@ -500,28 +491,8 @@ cdef class Outbox:
     cdef int _schedule(self) except -1:
         if not self.scheduled:
             self.scheduled = True
-            self.loop.call_soon(self.flush)
+            self.loop.call_soon(self._flush_turn)
         return 0
-
-    cdef int _schedule_broadcast(self, Py_ssize_t size) except -1:
-        cdef double wait
-        self.gathered += size
-        if self.scheduled:
-            return 0
-        if self.gathered >= MAX_GATHERED:
-            self._schedule()  # the flush cancels a pending timer
-        elif self.timer is None:
-            wait = self.broadcasts_flushed_at + self._broadcast_gather() - self.clock()
-            if wait > 0:
-                self.timer = self.loop.call_later(wait, self.flush)
-            else:
-                self._schedule()
-        return 0
-
-    cdef double _broadcast_gather(self):
-        if self.broadcast_delay <= 0:
-            return 0.0
-        return max(self.broadcast_delay, min(self.last_broadcast_flush / 2, MAX_GATHER))
 
     cdef int _report(self, _Pending pending, exc) except -1:
         """One broken connection must not starve the rest; a transport that closed meanwhile

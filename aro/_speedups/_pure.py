@@ -4,13 +4,12 @@ walk, used when the extension is absent or ``ARO_NO_EXTENSIONS=1``.
 It is also the one home of what both builds share verbatim: the error reasons (they are part
 of the event tuples, which the differential test compares), close-frame validation and close
 payloads (rare, so the compiled module imports them from here instead of restating them), and
-the limits (broadcast gathering, JSON depth).
+the limits (the outbox's flush slice, JSON depth).
 """
 
 import codecs
 import math
 import sys
-import time
 from collections.abc import Callable
 
 # What aro._speedups exports; both builds define these (tests/speedups/test_exports.py).
@@ -39,8 +38,9 @@ IMPLEMENTATION = "pure"
 OP_CONT, OP_TEXT, OP_BINARY = 0, 1, 2
 OP_CLOSE, OP_PING, OP_PONG = 8, 9, 10
 OP_ERROR = -1
-MAX_BROADCAST_GATHER = 0.05  # seconds: the most a broadcast waits for others to share a write
-MAX_GATHERED_BYTES = 64 * 1024  # broadcast bytes per socket that end the wait at once
+# Connections the outbox writes per loop turn: a flush to more yields to the loop between slices,
+# so that work arriving meanwhile (the next broadcast) joins the sockets not yet written.
+FLUSH_SLICE = 128
 COMPRESSED = 0x10  # added to the opcode of a message whose first frame had RSV1 set
 OP_COMPRESSED_TEXT, OP_COMPRESSED_BINARY = COMPRESSED | OP_TEXT, COMPRESSED | OP_BINARY
 
@@ -374,17 +374,18 @@ class _Pending(list):
 class Outbox:
     """Coalescing writer, one per event loop.
 
-    Frames queued for one connection within a loop iteration leave in one ``transport.write``
-    when the outbox flushes; it schedules that itself with ``loop.call_soon``, once per
-    iteration, because the kernel send, not the framing, is what a delivery costs.
+    Frames queued for one connection leave in one ``transport.write`` when the outbox flushes;
+    it schedules that itself with ``loop.call_soon``, so everything queued during one loop
+    iteration (every reply and broadcast its callbacks made) is written at the start of the
+    next, once per socket: the kernel send, not the framing, is what a delivery costs. Nothing
+    waits on a timer, so a quiet chat is delivered at once.
 
-    Broadcasts are gathered longer when they come in a stream: with ``broadcast_delay`` > 0, a
-    flush that carries broadcasts waits until ``broadcast_delay`` seconds (or half as long as
-    the previous such flush took, up to ``MAX_BROADCAST_GATHER``) after that previous flush
-    ended, so each socket gets several frames per write. Broadcasts farther apart, every
-    ``send``, and broadcasts that have gathered ``MAX_GATHERED_BYTES`` still leave at the next
-    iteration; a ``send`` also takes any gathered broadcasts along. ``clock`` is monotonic
-    seconds (a parameter for tests).
+    A flush writes at most ``FLUSH_SLICE`` connections and lets the loop turn before the next
+    slice. That is where batching under load comes from: while a broadcast to thousands of
+    sockets is being written, the loop reads the next requests between slices, and a broadcast
+    they make joins the queue of every socket not yet written, which then gets both frames in
+    one write. The busier the server, the more frames share each write; an idle one writes
+    each frame as soon as the loop turns.
 
     A connection that is ``closing`` gets nothing new, but frames already queued still leave,
     so an owner that queues its close frame and then sets ``closing`` sends it last. When the
@@ -394,30 +395,12 @@ class Outbox:
     the transport and set ``closing``.
     """
 
-    __slots__ = (
-        "_broadcast_delay",
-        "_broadcasts_flushed_at",
-        "_clock",
-        "_dirty",
-        "_gathered",
-        "_last_broadcast_flush",
-        "_loop",
-        "_scheduled",
-        "_timer",
-    )
+    __slots__ = ("_dirty", "_loop", "_scheduled")
 
-    def __init__(
-        self, loop, broadcast_delay: float = 0.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, loop) -> None:
         self._loop = loop
         self._dirty = []  # the _Pending of each connection with frames queued, first-queued first
-        self._scheduled = False  # a flush is due at the next loop iteration
-        self._timer = None  # a delayed flush gathering broadcasts
-        self._broadcast_delay = broadcast_delay
-        self._clock = clock
-        self._gathered = 0  # bytes of broadcast frames queued since the last flush
-        self._broadcasts_flushed_at = -math.inf  # when the last flush holding broadcasts ended
-        self._last_broadcast_flush = 0.0  # and how long it took
+        self._scheduled = False  # a flush turn is due at the next loop iteration
 
     def send(self, conn, frame: bytes) -> None:
         """Queue ``frame`` for ``conn`` unless it is closing."""
@@ -433,26 +416,32 @@ class Outbox:
                 self._queue(conn, frame)
                 queued += 1
         if queued:
-            self._schedule_broadcast(len(frame))
+            self._schedule()
         return queued
 
     def flush(self) -> None:
-        """Write every pending frame now (the scheduled callback; also used at shutdown)."""
-        dirty, self._dirty = self._dirty, []
+        """Write every pending frame now (used at shutdown)."""
+        self._write(len(self._dirty))
+
+    def _flush_turn(self) -> None:
+        """The scheduled callback: one slice, and another turn if connections are left."""
         self._scheduled = False
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        held_broadcasts, self._gathered = self._gathered > 0, 0
-        started = self._clock() if held_broadcasts else 0.0
-        for pending in dirty:
+        self._write(FLUSH_SLICE)
+        if self._dirty:
+            self._schedule()
+
+    def _write(self, upto: int) -> None:
+        dirty = self._dirty
+        if upto >= len(dirty):
+            batch, self._dirty = dirty, []
+        else:
+            batch = dirty[:upto]
+            del dirty[:upto]
+        for pending in batch:
             try:
                 _deliver(pending)
             except Exception as exc:
                 self._report(pending, exc)
-        if held_broadcasts:
-            self._broadcasts_flushed_at = self._clock()
-            self._last_broadcast_flush = self._broadcasts_flushed_at - started
 
     def _queue(self, conn, frame: bytes) -> None:
         pending = conn.outbox_pending
@@ -465,26 +454,7 @@ class Outbox:
     def _schedule(self) -> None:
         if not self._scheduled:
             self._scheduled = True
-            self._loop.call_soon(self.flush)
-
-    def _schedule_broadcast(self, size: int) -> None:
-        self._gathered += size
-        if self._scheduled:
-            return
-        if self._gathered >= MAX_GATHERED_BYTES:
-            self._schedule()  # the flush cancels a pending timer
-        elif self._timer is None:
-            wait = self._broadcasts_flushed_at + self._broadcast_gather() - self._clock()
-            if wait > 0:
-                self._timer = self._loop.call_later(wait, self.flush)
-            else:
-                self._schedule()
-
-    def _broadcast_gather(self) -> float:
-        if self._broadcast_delay <= 0:
-            return 0.0
-        half_the_last = self._last_broadcast_flush / 2
-        return max(self._broadcast_delay, min(half_the_last, MAX_BROADCAST_GATHER))
+            self._loop.call_soon(self._flush_turn)
 
     def _report(self, pending: _Pending, exc: Exception) -> None:
         """One broken connection must not starve the rest; a transport that closed meanwhile

@@ -41,7 +41,7 @@ SHUTDOWN_GRACE = 2.0
 
 def websocket_settings(with_value: Any, config: Config) -> WebSocketSettings | None:
     """Decision 8: on at ``/ws`` unless ``Start … with { websocket: false }``; a string moves
-    it.  Limits come from the Config's ``ws_*`` options (the broadcast delay in ms)."""
+    it.  Limits come from the Config's ``ws_*`` options."""
     path = with_value.get("websocket", True) if isinstance(with_value, dict) else True
     if path is False or path is None:
         return None
@@ -50,7 +50,6 @@ def websocket_settings(with_value: Any, config: Config) -> WebSocketSettings | N
         ping_interval=config.ws_ping_interval,
         compression=config.ws_compression,
         compress_min=config.ws_compress_min,
-        broadcast_delay=config.ws_broadcast_delay / 1000,
         allowed_origins=config.ws_allowed_origins,
     )
     if config.worker:

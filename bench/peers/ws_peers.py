@@ -1,14 +1,16 @@
-"""Minimal picows and websockets servers with the behaviour bench/ws_load.py measures on ours.
+"""Minimal picows, websockets and aiohttp servers behaving as bench/ws_load.py measures ours.
 
-Both echo every message on /ws back to its sender, and broadcast the JSON of each message
+Each echoes every message on /ws back to its sender, and broadcasts the JSON of each message
 POSTed (form ``message=...``) to every open socket, as examples/WebChat does, so that the same
 client measures them in the same run.  websockets broadcasts with ``websockets.broadcast``;
-picows with its documented loop of ``transport.send``.  Neither library serves plain HTTP on
-its WebSocket port with keep-alive, so the POST endpoint is a tiny asyncio protocol on
+picows with its documented loop of ``transport.send``; aiohttp awaits ``send_str`` per socket
+in its POST handler, as its docs' chat example does.  Neither picows nor websockets serves plain
+HTTP on its WebSocket port with keep-alive, so their POST endpoint is a tiny asyncio protocol on
 ``--http-port`` in the same process and loop: its CPU counts in the server's /proc figures,
-and at 1,000 subscribers it is well under 1 % of the per-broadcast cost.
+and at 1,000 subscribers it is well under 1 % of the per-broadcast cost.  aiohttp serves its
+own POST route on both ports.
 
-Run: ``python bench/peers/ws_peers.py picows|websockets --port P --http-port Q`` (uvloop).
+Run: ``python bench/peers/ws_peers.py picows|websockets|aiohttp --port P --http-port Q`` (uvloop).
 """
 
 from __future__ import annotations
@@ -120,6 +122,43 @@ async def serve_websockets(port: int, http_port: int) -> None:
     await serve_http(http_port, broadcast)
 
 
+async def serve_aiohttp(port: int, http_port: int) -> None:
+    """aiohttp: one application (WebSocket echo and POST /messages) listening on both ports."""
+    from aiohttp import WSMsgType, web
+
+    clients: set = set()
+
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=False, autoping=True)
+        await ws.prepare(request)
+        clients.add(ws)
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    await ws.send_str(message.data)
+                elif message.type == WSMsgType.BINARY:
+                    await ws.send_bytes(message.data)
+        finally:
+            clients.discard(ws)
+        return ws
+
+    async def post(request: web.Request) -> web.Response:
+        payload = message_json(await request.read())
+        for ws in list(clients):
+            await ws.send_str(payload)
+        return web.Response(status=201, text=payload, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/ws", socket)
+    app.router.add_post("/messages", post)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    for listen in (port, http_port):
+        await web.TCPSite(runner, HOST, listen, backlog=4096).start()
+    print(f"ready on {HOST} http {http_port}", flush=True)
+    await asyncio.Event().wait()
+
+
 async def serve_http(port: int, broadcast: Callable[[str], None]) -> None:
     """Serve POST /messages forever, then tell the runner the WebSocket side is up."""
     loop = asyncio.get_running_loop()
@@ -128,18 +167,20 @@ async def serve_http(port: int, broadcast: Callable[[str], None]) -> None:
     await asyncio.Event().wait()
 
 
+PEERS = {"picows": serve_picows, "websockets": serve_websockets, "aiohttp": serve_aiohttp}
+
+
 def main() -> None:
     """Parse the command line and run the chosen peer on uvloop."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("peer", choices=("picows", "websockets"))
+    parser.add_argument("peer", choices=sorted(PEERS))
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--http-port", type=int, required=True)
     args = parser.parse_args()
     import uvloop
 
-    serve = serve_picows if args.peer == "picows" else serve_websockets
     try:
-        uvloop.run(serve(args.port, args.http_port))
+        uvloop.run(PEERS[args.peer](args.port, args.http_port))
     except KeyboardInterrupt:
         sys.exit(0)
 

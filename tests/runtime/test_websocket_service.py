@@ -74,15 +74,11 @@ def test_websocket_is_on_at_ws_unless_moved_or_turned_off() -> None:
 
 
 def test_command_line_limits_reach_the_settings() -> None:
-    config = Config(
-        ws_max_message=64, ws_ping_interval=0, ws_compression=False, ws_broadcast_delay=0
-    )
+    config = Config(ws_max_message=64, ws_ping_interval=0, ws_compression=False)
     settings = websocket_settings({}, config)
     assert (settings.max_message, settings.ping_interval, settings.compression) == (64, 0, False)
-    assert settings.broadcast_delay == 0
     defaults = websocket_settings({}, Config())
     assert (defaults.max_message, defaults.compression) == (1 << 20, True)
-    assert defaults.broadcast_delay == 0.005
     listed = Config(ws_allowed_origins=("https://app.example.com",))
     assert websocket_settings({}, listed).allowed_origins == ("https://app.example.com",)
     assert defaults.allowed_origins == ()  # the server's own origin and non-browsers only

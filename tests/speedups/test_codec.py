@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from aro._speedups._pure import MAX_GATHERED_BYTES
+from aro._speedups._pure import FLUSH_SLICE
 from tests.support.codec import BUILDS, MASK, client_frame, load_build
 
 
@@ -500,21 +500,9 @@ class FakeLoop:
     def __init__(self) -> None:
         self.callbacks = []
         self.errors = []
-        self.timers: list[FakeTimer] = []
 
     def call_soon(self, callback, *args):
         self.callbacks.append((callback, args))
-
-    def call_later(self, delay, callback, *args):
-        timer = FakeTimer(delay, callback)
-        self.timers.append(timer)
-        return timer
-
-    def fire_timers(self) -> None:
-        timers, self.timers = self.timers, []
-        for timer in timers:
-            if not timer.cancelled:
-                timer.callback()
 
     def call_exception_handler(self, context):
         self.errors.append(context)
@@ -525,43 +513,17 @@ class FakeLoop:
             callback(*args)
 
 
-class FakeTimer:
-    def __init__(self, delay: float, callback) -> None:
-        self.delay = delay
-        self.callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class FakeClock:
-    """Monotonic seconds that the test (and writes, through ``write_cost``) move forward."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.write_cost = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class FakeTransport:
-    def __init__(
-        self, buffered: int = 0, fail: bool = False, closed: bool = False, clock=None
-    ) -> None:
+    def __init__(self, buffered: int = 0, fail: bool = False, closed: bool = False) -> None:
         self.writes = []
         self.buffered = buffered
         self.fail = fail
         self.closed = closed
-        self.clock = clock
 
     def write(self, data: bytes) -> None:
         if self.fail or self.closed:  # uvloop refuses to write to a closed transport
             raise RuntimeError("broken transport")
         self.writes.append(data)
-        if self.clock is not None:
-            self.clock.now += self.clock.write_cost
 
     def get_write_buffer_size(self) -> int:
         return self.buffered
@@ -745,84 +707,53 @@ def test_outbox_on_a_real_event_loop(codec):
     assert asyncio.run(scenario()) == [b"ab"]
 
 
-# --- Outbox: gathering broadcasts that come in a stream -------------------------------------
+# --- Outbox: batching from work that arrives together, never a timer -----------------------
 
 
-def gathering(codec, delay: float = 0.005, subscribers: int = 2):
-    loop, clock = FakeLoop(), FakeClock()
-    conns = [FakeConn(FakeTransport(clock=clock)) for _ in range(subscribers)]
-    return loop, clock, conns, codec.Outbox(loop, broadcast_delay=delay, clock=clock)
-
-
-def test_a_lone_broadcast_leaves_at_the_next_iteration(codec):
-    loop, clock, conns, outbox = gathering(codec)
-    outbox.broadcast(conns, b"first")
-    assert (len(loop.callbacks), loop.timers) == (1, [])
-    loop.run_once()
-    clock.now += 0.006  # longer ago than the delay: no stream
-    outbox.broadcast(conns, b"later")
-    assert (len(loop.callbacks), loop.timers) == (1, [])
-
-
-def test_a_stream_of_broadcasts_shares_one_write_per_socket(codec):
-    loop, clock, conns, outbox = gathering(codec)
-    outbox.broadcast(conns, b"1")
-    loop.run_once()
-    clock.now += 0.001
-    for frame in (b"2", b"3", b"4"):
-        outbox.broadcast(conns, frame)
-    assert loop.callbacks == []
-    [timer] = loop.timers
-    assert timer.delay == pytest.approx(0.004)
-    loop.fire_timers()
-    assert [conn.transport.writes for conn in conns] == [[b"1", b"234"]] * 2
-
-
-def test_the_wait_grows_with_the_time_a_flush_takes(codec):
-    loop, clock, conns, outbox = gathering(codec, subscribers=4)
-    clock.write_cost = 0.01  # 40 ms to write to 4 sockets
-    outbox.broadcast(conns, b"1")
-    loop.run_once()
-    outbox.broadcast(conns, b"2")
-    assert loop.timers[0].delay == pytest.approx(0.02)  # half the last flush
-    clock.write_cost = 0.05
-    loop.fire_timers()
-    outbox.broadcast(conns, b"3")
-    assert loop.timers[0].delay == pytest.approx(0.05)  # capped: 200 ms / 2 is too long
-
-
-def test_a_send_takes_gathered_broadcasts_along_now(codec):
-    loop, _, conns, outbox = gathering(codec)
-    outbox.broadcast(conns, b"1")
-    loop.run_once()
-    outbox.broadcast(conns, b"2")
-    outbox.send(conns[0], b"reply")
-    loop.run_once()
-    assert [conn.transport.writes for conn in conns] == [[b"1", b"2reply"], [b"1", b"2"]]
-    assert loop.timers[0].cancelled
-
-
-def test_gathering_stops_at_a_byte_bound(codec):
-    loop, _, conns, outbox = gathering(codec)
-    outbox.broadcast(conns, b"1")
-    loop.run_once()
-    chunk = b"x" * (MAX_GATHERED_BYTES // 2)
-    outbox.broadcast(conns, chunk)
-    assert (len(loop.timers), loop.callbacks) == (1, [])
-    outbox.broadcast(conns, chunk)
-    assert len(loop.callbacks) == 1
-    loop.run_once()
-    assert loop.timers[0].cancelled
-    assert [len(conn.transport.writes[-1]) for conn in conns] == [2 * len(chunk)] * 2
-
-
-def test_no_gathering_without_a_delay(codec):
-    loop, clock, conns, outbox = gathering(codec, delay=0.0)
-    clock.write_cost = 0.01
+def test_a_broadcast_leaves_at_the_next_iteration(codec):
+    """FakeLoop has no call_later: a timer would fail here. Back-to-back broadcasts, each in
+    its own iteration, each leave at once."""
+    loop, conns = FakeLoop(), [FakeConn(), FakeConn()]
+    outbox = codec.Outbox(loop)
     for frame in (b"1", b"2"):
         outbox.broadcast(conns, frame)
-        assert (len(loop.callbacks), loop.timers) == (1, [])
+        assert len(loop.callbacks) == 1
         loop.run_once()
+    assert [conn.transport.writes for conn in conns] == [[b"1", b"2"]] * 2
+    assert loop.callbacks == []
+
+
+def test_a_large_flush_yields_to_the_loop_between_slices(codec):
+    loop = FakeLoop()
+    conns = [FakeConn() for _ in range(FLUSH_SLICE + 10)]
+    outbox = codec.Outbox(loop)
+    outbox.broadcast(conns, b"1")
+    loop.run_once()
+    assert [len(conn.transport.writes) for conn in conns] == [1] * FLUSH_SLICE + [0] * 10
+    assert len(loop.callbacks) == 1  # the next slice, after the loop has read what came in
+
+
+def test_a_broadcast_made_during_a_flush_joins_the_sockets_not_yet_written(codec):
+    loop = FakeLoop()
+    conns = [FakeConn() for _ in range(FLUSH_SLICE + 10)]
+    written_first, behind = conns[:FLUSH_SLICE], conns[FLUSH_SLICE:]
+    outbox = codec.Outbox(loop)
+    outbox.broadcast(conns, b"1")
+    loop.run_once()
+    outbox.broadcast(conns, b"2")  # e.g. the next POST, read between two slices
+    while loop.callbacks:
+        loop.run_once()
+    assert [conn.transport.writes for conn in behind] == [[b"12"]] * 10
+    assert [conn.transport.writes for conn in written_first] == [[b"1", b"2"]] * FLUSH_SLICE
+
+
+def test_flush_writes_every_slice_now(codec):
+    loop = FakeLoop()
+    conns = [FakeConn() for _ in range(2 * FLUSH_SLICE + 1)]
+    outbox = codec.Outbox(loop)
+    outbox.broadcast(conns, b"x")
+    outbox.flush()
+    assert all(conn.transport.writes == [b"x"] for conn in conns)
 
 
 # --- package selection ----------------------------------------------------------------------

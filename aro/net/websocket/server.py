@@ -12,7 +12,6 @@ arms a timer only while a connection is closing.
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 import secrets
@@ -52,9 +51,6 @@ class WebSocketSettings:
     write_limit: int = 1 << 20  # bytes queued for a slow reader before it is closed (policy)
     compression: bool = True
     compress_min: int = COMPRESS_MIN  # shorter messages go uncompressed even when negotiated
-    # Seconds a broadcast may wait for the next ones to share its writes when broadcasts come
-    # in a stream (Outbox); 0 writes every broadcast at the next loop iteration.
-    broadcast_delay: float = 0.005
     # Origins whose pages may connect besides the server's own; "*" = any (decision 19).
     allowed_origins: tuple[str, ...] = ()
     # Added to every 101 (a server naming itself, say)
@@ -316,12 +312,9 @@ def make_upgrade_handler(
     """The ``upgrade_handler`` of :class:`aro.net.server.HttpServer` for ``settings.path``.
 
     ``outbox_factory(loop)`` makes the Outbox the connections write through (default:
-    ``Outbox(loop, settings.broadcast_delay)``); pass one that returns a shared Outbox to
-    coalesce with other writers.
+    ``Outbox(loop)``); pass one that returns a shared Outbox to coalesce with other writers.
     """
-    if outbox_factory is None:
-        outbox_factory = functools.partial(Outbox, broadcast_delay=settings.broadcast_delay)
-    return _Upgrader(settings, handler, outbox_factory)
+    return _Upgrader(settings, handler, outbox_factory or Outbox)
 
 
 class _Upgrader:
