@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -437,6 +438,37 @@ def test_ttl_hides_old_rows_from_retrieve_but_not_from_count_store_or_delete():
     assert is_new is False
     assert retrieve(repository) == [{"id": "new", "v": 1}]
     assert delete(repository, ("id", "is", "old")) == [{"id": "old", "v": 2}]
+
+
+def test_birth_times_stay_with_their_rows_through_eviction_and_deletion():
+    clock = Clock()
+    repository = make(clock=clock)
+    repository.configure("ttl", 10)
+    repository.configure("maxSize", 3)
+    for label in "abcdefgh":  # born 1000 … 1007; a to e are evicted
+        store(repository, {"id": label})
+        clock.now += 1
+    delete(repository, ("id", "is", "g"))
+    store(repository, {"id": "i"})  # born 1008
+    clock.now = 1015.5  # rows born before 1005.5 are hidden
+    assert retrieve(repository) == [{"id": "h"}, {"id": "i"}]
+    assert retrieve(repository, ("id", "is", "f")) == []
+    assert count(repository) == 3
+
+
+def test_memory_rows_share_one_key_table_and_read_as_plain_dicts():
+    backend = MemoryBackend()
+    rows = [{"user": "u", "message": str(n), "id": str(n)} for n in range(50)]
+    for row in rows:
+        backend.append(row["id"], row, 0.0)
+    odd = {"__dict__": {}, "id": "odd"}
+    backend.append("odd", odd, 0.0)
+    kept = backend.rows(None)
+    assert kept == [*rows, odd] and all(type(row) is dict for row in kept)
+    assert list(kept[0]) == ["user", "message", "id"]
+    # values only: CPython counts a shared key table's size divided among its sharers
+    assert sys.getsizeof(kept[0]) < sys.getsizeof(rows[0])
+    assert kept[-1] is odd  # a field no attribute can be: kept as given
 
 
 def test_configure_rejects_unknown_options():
