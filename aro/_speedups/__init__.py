@@ -30,6 +30,7 @@ Outbox = _impl.Outbox
 apply_mask = _impl.apply_mask
 encode_close = _impl.encode_close
 encode_frame = _impl.encode_frame
+step_in_context = _impl.step_in_context
 validate_utf8 = _impl.validate_utf8
 
 __all__ = _impl.__all__  # defined once, in _pure.py; the compiled build reuses it

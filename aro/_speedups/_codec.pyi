@@ -2,7 +2,8 @@
 the same names (tests/speedups/test_exports.py holds the three to one list)."""
 
 from asyncio import AbstractEventLoop
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from contextvars import Context
 from typing import Any, Final, Protocol
 
 IMPLEMENTATION: Final[str]  # "compiled" here, "pure" in the twin
@@ -25,6 +26,9 @@ def apply_mask(data: bytes, mask: bytes) -> bytes: ...
 def validate_utf8(data: bytes) -> str | None: ...
 def encode_frame(opcode: int, payload: bytes, rsv1: bool = False) -> bytes: ...
 def encode_close(code: int, reason: str = "") -> bytes: ...
+def step_in_context(
+    coro: Coroutine[Any, Any, Any], context: Context, on_suspend: Callable[..., Any]
+) -> Any: ...
 
 class FrameParser:
     def __init__(self, max_message_size: int = 1 << 20, compression: bool = False) -> None: ...

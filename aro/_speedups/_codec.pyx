@@ -17,7 +17,7 @@ from cpython.bytes cimport (
 from cpython.bool cimport PyBool_Check
 from cpython.dict cimport PyDict_CheckExact, PyDict_Next, PyDict_Size
 from cpython.object cimport Py_EQ, PyObject_RichCompareBool
-from cpython.ref cimport PyObject
+from cpython.ref cimport Py_DECREF, PyObject
 from cpython.float cimport PyFloat_CheckExact
 from cpython.list cimport PyList_Append, PyList_CheckExact, PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_CheckExact
@@ -52,6 +52,10 @@ from aro._speedups._pure import (
 cdef extern from "Python.h":
     # Declared here with a NULL-able item list: PyList_SetSlice(list, low, high, NULL) deletes.
     int list_delete_slice "PyList_SetSlice" (object, Py_ssize_t, Py_ssize_t, void*) except -1
+    # PYGEN_ERROR is -1 (an exception is set), PYGEN_RETURN 0 and PYGEN_NEXT 1.
+    int PyIter_Send(object, object, PyObject**) except -1
+    int PyContext_Enter(object) except -1
+    int PyContext_Exit(object) except -1
 
 # The C kernels: payload unmasking and incremental UTF-8 validation.
 cdef extern from "_mask.h":
@@ -517,6 +521,28 @@ cdef int _deliver(_Pending pending) except -1:
     else:
         pending.write(data)
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting coroutines eagerly: the twin's step_in_context, with PyIter_Send, which reports a
+# finished coroutine by its return value instead of raising StopIteration.
+
+
+def step_in_context(coro, context, on_suspend):
+    """Run ``coro``'s next step inside ``context``: its result when it finished, else
+    ``on_suspend(coro, context, yielded)``."""
+    cdef PyObject* produced = NULL
+    cdef int status
+    PyContext_Enter(context)
+    try:
+        status = PyIter_Send(coro, None, &produced)
+    finally:
+        PyContext_Exit(context)
+    value = <object> produced  # a new reference, now held by ``value`` as well
+    Py_DECREF(value)
+    if status == 0:
+        return value
+    return on_suspend(coro, context, value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ __all__ = [
     "apply_mask",
     "encode_close",
     "encode_frame",
+    "step_in_context",
     "validate_utf8",
 ]
 
@@ -475,6 +476,21 @@ def _deliver(pending: _Pending) -> None:
         pending.conn.overflow()
     else:
         pending.write(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting coroutines eagerly (aro.net.aio): every request and WebSocket event takes one step.
+
+
+def step_in_context(coro, context, on_suspend: Callable):
+    """Run ``coro``'s next step inside ``context`` (as ``context.run`` does): its result when
+    it finished, else ``on_suspend(coro, context, yielded)``. The compiled build learns that
+    the coroutine finished without the StopIteration a ``send`` raises."""
+    try:
+        yielded = context.run(coro.send, None)
+    except StopIteration as stop:
+        return stop.value
+    return on_suspend(coro, context, yielded)
 
 
 # ---------------------------------------------------------------------------------------------

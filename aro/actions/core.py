@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aro.actions.templates import template_path
@@ -57,7 +58,24 @@ def operation_name(plan: Plan, known: frozenset[str] | None, fallback: str) -> s
 # -- Extract -----------------------------------------------------------------------------------
 
 
-@action("extract", "get", prepositions=("from", "via"))
+def _link_extract(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
+    """``Extract the <x> from the <obj: a.b>`` (the handlers' usual first statements): a
+    property path of a variable, with no result specifier, decided at link time."""
+    obj = plan.obj
+    if plan.bad_preposition or plan.object_fn is not None or obj is None:
+        return None
+    if obj.base in ("env", "parameter") or not obj.specifiers or plan.result.specifiers:
+        return None
+    path = obj.specifiers
+    property_path = values.property_path
+
+    def extract_property(plan: Plan, frame: Frame) -> Any:
+        return property_path(plan.object_value(frame), path)
+
+    return extract_property
+
+
+@action("extract", "get", prepositions=("from", "via"), link=_link_extract)
 def extract(plan: Plan, frame: Frame) -> Any:
     """Resolve the object, walk its specifiers as a property path, then apply the result
     specifier: first/last/index/range/pick on lists, a key on dicts or key-value text.

@@ -8,6 +8,7 @@ string as text, bytes as a binary message, any other value as JSON) and own the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aro.vm import values
@@ -39,7 +40,20 @@ def is_websocket_target(name: str) -> bool:
     return name == "ws" or WEBSOCKET in name
 
 
-@action("broadcast", prepositions=("to", "via"))
+def _link_broadcast(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
+    """The channel is the statement's object: chosen once, at link time."""
+    if plan.bad_preposition:
+        return None
+    channel = WEBSOCKET if is_websocket_target(_object_name(plan)) else SOCKET
+
+    def broadcast_to_channel(plan: Plan, frame: Frame) -> Any:
+        frame.services.connections.broadcast(channel, _message(plan, frame))
+        return UNBOUND
+
+    return broadcast_to_channel
+
+
+@action("broadcast", prepositions=("to", "via"), link=_link_broadcast)
 def broadcast(plan: Plan, frame: Frame) -> Any:
     """To every WebSocket client (``to the <websocket>``), else to every TCP client."""
     plan.check_preposition()
@@ -48,7 +62,24 @@ def broadcast(plan: Plan, frame: Frame) -> Any:
     return UNBOUND
 
 
-@action("send", "dispatch", prepositions=("to", "via", "with"))
+def _link_send(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
+    """``Send the <x> to the <websocket-connection: id>``: the target's kind, decided once."""
+    obj = plan.obj
+    if plan.bad_preposition or obj is None or plan.object_fn is not None:
+        return None
+    if obj.base.lower() != WEBSOCKET_CONNECTION:
+        return None
+    specifiers = obj.specifiers
+
+    def send_to_websocket(plan: Plan, frame: Frame) -> Any:
+        connection = _named_connection(frame, specifiers)
+        frame.services.connections.send(connection, _message(plan, frame), True)
+        return UNBOUND
+
+    return send_to_websocket
+
+
+@action("send", "dispatch", prepositions=("to", "via", "with"), link=_link_send)
 def send(plan: Plan, frame: Frame) -> Any:
     """To one connection: ``<websocket-connection: id>`` names a WebSocket connection;
     any other object holds a connection id (WebSocket or TCP).  A closed or unknown id fails
@@ -66,13 +97,14 @@ def send(plan: Plan, frame: Frame) -> Any:
 def _named_connection(frame: Frame, specifiers: tuple[str, ...]) -> str:
     """The id in ``<websocket-connection: x>``: the variable ``x``, else the handler event's
     field ``x`` (``connectionId``), else ``x`` itself; without ``x``, the event's connection."""
-    event = frame.find("event")
     if not specifiers:
-        return connection_id(event)
-    name = ".".join(specifiers)
+        return connection_id(frame.find("event"))
+    name = specifiers[0] if len(specifiers) == 1 else ".".join(specifiers)
     value = frame.find(name)
-    if value is UNBOUND and type(event) is dict:
-        value = event.get(name, UNBOUND)
+    if value is UNBOUND:
+        event = frame.find("event")
+        if type(event) is dict:
+            value = event.get(name, UNBOUND)
     return name if value is UNBOUND else connection_id(value)
 
 

@@ -14,6 +14,8 @@ from collections.abc import Coroutine, Generator
 from contextvars import Context, copy_context
 from typing import Any, TypeVar
 
+from aro._speedups import step_in_context
+
 __all__ = ["Suspended", "first_step", "start_eagerly"]
 
 T = TypeVar("T")
@@ -33,14 +35,14 @@ class Suspended:
 def first_step(coro: Coroutine[Any, Any, T]) -> T | Suspended:
     """Run ``coro`` until it finishes or first suspends: its result, or a :class:`Suspended`.
 
-    Callers on a hot path test ``type(result) is Suspended``; the call itself is all this
-    costs over writing the ``send(None)`` inline.
+    Callers on a hot path test ``type(result) is Suspended``. The step is the codec
+    extension's (``step_in_context``): a coroutine that finishes, as most handlers do, is
+    not made to raise StopIteration.
     """
-    context = copy_context()
-    try:
-        yielded = context.run(coro.send, None)
-    except StopIteration as stop:
-        return stop.value
+    return step_in_context(coro, copy_context(), _suspended)
+
+
+def _suspended(coro: Coroutine[Any, Any, Any], context: Context, yielded: Any) -> Suspended:
     blocking = getattr(yielded, "_asyncio_future_blocking", False)
     if blocking:
         # Cleared now, as a task would: a future still marked cannot be awaited by anyone else.

@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -79,6 +79,15 @@ class Operation:
     responses: dict[str, Any]
     request_body: dict[str, Any] | None
     upgrade: bool
+    # decided once, not per request: the header (lower case) and cookie parameters declared
+    header_names: frozenset[str] = field(init=False)
+    cookie_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        headers = frozenset(p.name.lower() for p in self.parameters if p.location == "header")
+        cookies = tuple(p.name for p in self.parameters if p.location == "cookie")
+        object.__setattr__(self, "header_names", headers)
+        object.__setattr__(self, "cookie_names", cookies)
 
 
 class _Entry(NamedTuple):
@@ -637,7 +646,7 @@ def header_parameters(headers: Mapping[str, str], operation: Operation | None) -
     and keyed in lower case."""
     if operation is None:
         return {}
-    declared = {p.name.lower() for p in operation.parameters if p.location == "header"}
+    declared = operation.header_names
     if not declared:
         return {}
     return {key.lower(): value for key, value in headers.items() if key.lower() in declared}
@@ -658,7 +667,7 @@ def cookie_parameters(cookie_header: str | None, operation: Operation | None) ->
     values percent-decoded."""
     if operation is None or not cookie_header:
         return {}
-    declared = [p.name for p in operation.parameters if p.location == "cookie"]
+    declared = operation.cookie_names
     if not declared:
         return {}
     cookies = _cookies(cookie_header)

@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, TextIO
 
 from aro.config import Config
@@ -46,6 +47,9 @@ from aro.vm.frame import Frame, Response
 from aro.vm.services import ActionCall, HttpClient, Testing
 
 IDLE_KEEPALIVE_SECONDS = 2.0
+#: What an activity that published nothing shows every new frame: one shared, read-only map
+#: (a frame per event must not build an empty dict to learn that).
+NOTHING_PUBLISHED: Mapping[str, Any] = MappingProxyType({})
 FORCED_EXIT_SECONDS = 5.0
 USER_ACTION_NAMESPACE = "Application"
 HTTP_SERVER = "http-server"
@@ -155,7 +159,7 @@ class Application:
         self._published.setdefault(activity, {})[alias] = value
 
     def published(self, activity: str) -> Mapping[str, Any]:
-        return self._published.get(activity, {})
+        return self._published.get(activity, NOTHING_PUBLISHED)
 
     async def start(self, service: str, with_value: Any) -> Any:
         kind = SERVICES.get(service)

@@ -55,7 +55,12 @@ async def run_handler(
     try:
         await services.executions.run(frame)
     except Exception as error:  # a failing handler never reaches what triggered it
-        services.console.log(code.name, f"Handler error: {error_text(error)}", "stderr")
+        report_failure(services, code, error)
+
+
+def report_failure(services: Services, code: CodeObject, error: BaseException) -> None:
+    """A handler's failure: one stderr line under its name."""
+    services.console.log(code.name, f"Handler error: {error_text(error)}", "stderr")
 
 
 def _guard_passes(guard: Evaluator, frame: Frame) -> bool:
@@ -99,7 +104,12 @@ class ConnectionDispatcher:
         while queue:
             handlers, bindings = queue.popleft()
             for code in handlers:
-                await run_handler(services, root, code, bindings)
+                # run_handler's body without its guard, inline: one coroutine fewer per event
+                frame = Frame(code, services, parent=root, bindings=bindings)
+                try:
+                    await execute(frame)
+                except Exception as error:
+                    report_failure(services, code, error)
         del self._queues[connection_id]  # no await since the last check: nothing was missed
 
     def pending(self) -> int:

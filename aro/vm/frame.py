@@ -9,6 +9,7 @@ names of docs/semantics.md, Variables and scope.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aro.lang.bytecode import CodeObject
@@ -64,11 +65,9 @@ class Frame:
         # `Publish as` makes a value visible to later runs of the same business activity.
         published = services.events.published(code.activity)
         if published:
-            for name, value in published.items():
-                self.bind_name(name, value)
+            self._bind_names(published)
         if bindings:
-            for name, value in bindings.items():
-                self.bind_name(name, value)
+            self._bind_names(bindings)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -140,6 +139,16 @@ class Frame:
             self.named[name] = value
         else:
             self.slots[slot] = value
+
+    def _bind_names(self, bindings: Mapping[str, Any]) -> None:
+        """``bind_name`` for each, in one loop (a frame per event binds its event this way)."""
+        slot_index, slots, named = self.code.slot_index, self.slots, self.named
+        for name, value in bindings.items():
+            slot = slot_index.get(name)
+            if slot is None:
+                named[name] = value
+            else:
+                slots[slot] = value
 
     def visible_names(self) -> dict[str, Any]:
         """Every variable this frame can see, outermost first (for templates and traces)."""

@@ -119,7 +119,7 @@ def linked(code: CodeObject) -> LinkedCode:
 
 async def execute(frame: Frame) -> Response:
     """Run the frame's code object to its end or its first Return."""
-    code = linked(frame.code)
+    code = frame.code.linked or linked(frame.code)
     instructions = code.instructions
     plans = code.plans
     slots = frame.slots
@@ -138,7 +138,18 @@ async def execute(frame: Frame) -> Response:
             if plan.fast_path:
                 value = plan.object_fn(frame)
             else:
-                value = await _run_action(plan, frame)
+                # Inline, not a helper coroutine: most actions are plain calls, and a
+                # coroutine per statement would be made and awaited for nothing.
+                try:
+                    value = plan.func(plan, frame)
+                    if plan.is_async:
+                        value = await value
+                except ActionError as error:
+                    raise statement_error(plan, error) from error
+                except AroError:
+                    raise
+                except Exception as error:  # a defect in an action still reads as ARO's
+                    raise statement_error(plan, error) from error
                 if plan.ends:
                     return frame.response or Response()
             mode = plan.bind_mode
@@ -177,23 +188,6 @@ async def execute(frame: Frame) -> Response:
         elif op == BREAK_OUTSIDE:
             raise BreakSignal()
     return frame.response or Response()
-
-
-async def _run_action(plan: Plan, frame: Frame) -> Any:
-    try:
-        if plan.is_async:
-            return await plan.func(plan, frame)
-        return plan.func(plan, frame)
-    except StatementError:
-        raise
-    except ActionError as error:
-        raise statement_error(plan, error) from error
-    except AroError:
-        raise
-    except asyncio.CancelledError:
-        raise
-    except Exception as error:  # a defect in an action must still read as an ARO error
-        raise statement_error(plan, error) from error
 
 
 def statement_error(plan: Plan, cause: BaseException) -> StatementError:

@@ -90,6 +90,8 @@ class Plan:
         self.bad_preposition = self._rejects_preposition()
         self.feature = feature
         self.activity = activity
+        if self.spec is not None and self.spec.link is not None:
+            self.func = self.spec.link(self) or self.func
 
     def _repositories_read(self) -> tuple[str, ...]:
         """The repositories this statement reads without waiting: ``<x-repository>`` in its
@@ -148,7 +150,9 @@ class Plan:
             return self.object_fn(frame)
         if self.obj is None:
             return default if default is not UNBOUND else None
-        value = frame.load_or_unbound(self.obj.slot)
+        value = frame.slots[self.obj.slot]  # bound in this frame: the usual case, no calls
+        if value is UNBOUND:
+            value = frame.load_or_unbound(self.obj.slot)
         if value is UNBOUND:
             if default is not UNBOUND:
                 return default
@@ -157,7 +161,9 @@ class Plan:
 
     def result_value(self, frame: Frame, default: Any = UNBOUND) -> Any:
         """The current value of the result name (Log's standard form, Compare, Merge …)."""
-        value = frame.load_or_unbound(self.result.slot)
+        value = frame.slots[self.result.slot]
+        if value is UNBOUND:
+            value = frame.load_or_unbound(self.result.slot)
         if value is UNBOUND:
             if default is not UNBOUND:
                 return default

@@ -7,6 +7,9 @@ result/object nouns, preposition and clause closures; ``frame`` gives variables 
 them into the statement-shaped error message.
 
 Modules in ``aro.actions`` register with ``@action(...)``; ``aro.actions`` imports them all.
+An action may also give a ``link(plan)`` function: when a statement is linked it may answer a
+function specialized for that statement (what the general one would decide on every run,
+decided once; plain or ``async`` as the action is), or None to keep the general one.
 Every registered verb must have a row in the verb table (``aro.lang.verbs``), which says how
 its statements bind their result and whether they take the expression fast path.
 """
@@ -26,6 +29,7 @@ class ActionSpec:
     func: Callable
     prepositions: frozenset[str] | None  # None: any
     is_async: bool
+    link: Callable | None = None  # plan -> a function specialized for it, or None
 
 
 ACTIONS: dict[str, ActionSpec] = {}
@@ -33,7 +37,9 @@ ACTIONS: dict[str, ActionSpec] = {}
 NAMESPACED: list[ActionSpec] = []
 
 
-def action(*verbs: str, prepositions: tuple[str, ...] | None = None) -> Callable:
+def action(
+    *verbs: str, prepositions: tuple[str, ...] | None = None, link: Callable | None = None
+) -> Callable:
     """Register ``func`` under every verb (case-insensitive); later registrations win.
 
     A verb without a row in the verb table raises here, at import time of its module.
@@ -51,6 +57,7 @@ def action(*verbs: str, prepositions: tuple[str, ...] | None = None) -> Callable
             func=func,
             prepositions=frozenset(prepositions) if prepositions is not None else None,
             is_async=inspect.iscoroutinefunction(func),
+            link=link,
         )
         for verb in verbs:
             ACTIONS[verb.lower()] = spec

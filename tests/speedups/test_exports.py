@@ -31,6 +31,7 @@ API = [
     "apply_mask",
     "encode_close",
     "encode_frame",
+    "step_in_context",
     "validate_utf8",
 ]
 STUB = Path(package.__file__).with_name("_codec.pyi")

@@ -109,3 +109,22 @@ def test_configure_and_delete_rebind_like_update() -> None:
 
 def test_test_verbs_read_a_bound_result_without_a_compile_error() -> None:
     compile_source(start("Create the <v> with 1.\nThen the <v> with 1.\nAssert the <v> for 1."))
+
+
+@pytest.mark.parametrize(
+    ("statement", "specialized"),
+    [
+        ("Extract the <x> from the <event: message>.", True),
+        ("Extract the <x: first> from the <event: items>.", False),  # a result specifier
+        ("Extract the <x> from the <env: HOME>.", False),
+        ("Extract the <x> to the <event: message>.", False),  # its error stays the action's
+        ("Send the <x> to the <websocket-connection: id>.", True),
+        ("Send the <x> to the <client>.", False),
+        ("Broadcast the <x> to the <websocket>.", True),
+    ],
+)
+def test_an_action_may_specialize_itself_when_a_statement_is_linked(
+    statement: str, specialized: bool
+) -> None:
+    plan = _plan(start(statement))
+    assert (plan.func is not plan.spec.func) is specialized

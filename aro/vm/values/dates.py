@@ -69,8 +69,20 @@ def as_date(value: Value) -> datetime | None:
 
 
 def iso(date: datetime) -> str:
-    """A date as ARO prints it: ISO-8601 in UTC, whole seconds (``2026-01-01T12:00:00Z``)."""
-    return date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A date as ARO prints it: ISO-8601 in UTC, whole seconds (``2026-01-01T12:00:00Z``).
+
+    The last answer is kept: a value is often written twice in a row (a created message is
+    broadcast, then returned as the response body)."""
+    global _last_iso
+    last_date, last_text = _last_iso
+    if date is last_date:
+        return last_text
+    text = date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _last_iso = (date, text)
+    return text
+
+
+_last_iso: tuple[datetime | None, str] = (None, "")
 
 
 def _week_of_year(date: datetime) -> int:
