@@ -107,7 +107,7 @@ class ConnectionDispatcher:
                 # run_handler's body without its guard, inline: one coroutine fewer per event
                 frame = Frame(code, services, parent=root, bindings=bindings)
                 try:
-                    await execute(frame)
+                    await services.executions.run(frame)
                 except Exception as error:
                     report_failure(services, code, error)
         del self._queues[connection_id]  # no await since the last check: nothing was missed
