@@ -101,6 +101,7 @@ def command_run(
 ) -> int:
     from aro.net.openapi import ContractError
     from aro.runtime.app import Application, StartupError, install_signal_handlers
+    from aro.runtime.errors import UsageError
     from aro.runtime.loader import application_root
     from aro.runtime.plugins import PluginError
 
@@ -118,6 +119,9 @@ def command_run(
 
     try:
         return _event_loop_runner()(main())
+    except UsageError as error:  # a store that cannot be reached: the options need changing
+        print(f"Error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except (StartupError, ContractError, PluginError) as error:
         print(f"Error: {error}")
         return 1

@@ -18,9 +18,11 @@ This module is a leaf: it imports nothing of ``aro``, so any layer may read a Co
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 MAX_PORT = 65535
 # The deepest JSON any parse in the runtime accepts (request bodies, text parsed back by Extract
@@ -113,6 +115,51 @@ def _bus(value: str) -> str:
     if value == "local" or (scheme == "unix" and rest) or (scheme == "redis" and rest[2:]):
         return value
     raise ValueError("must be local or redis://HOST:PORT[/DB]")
+
+
+STORE_FORMS = "memory, sqlite:PATH or redis://HOST[:PORT][/DB]"
+
+
+def _store_url(value: str) -> str:
+    """A store URL in one canonical form: ``memory``, ``sqlite:`` and an absolute path (every
+    process finds the same file, whatever its directory), or a ``redis://`` URL."""
+    text = value.strip()
+    if text == "memory":
+        return text
+    if text.startswith("sqlite:"):
+        return "sqlite:" + _writable_file(text.removeprefix("sqlite:"))
+    if text.startswith("redis://"):
+        _redis_address(text)
+        return text
+    raise ValueError(f"must be {STORE_FORMS}")
+
+
+def _writable_file(path: str) -> str:
+    if not path:
+        raise ValueError("needs a file: sqlite:PATH")
+    absolute = os.path.abspath(os.path.expanduser(path))
+    folder = os.path.dirname(absolute)
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot create {absolute}: no directory {folder}")
+    if os.path.isdir(absolute):
+        raise ValueError(f"{absolute} is a directory, not a file")
+    exists = os.path.exists(absolute)
+    if not os.access(absolute if exists else folder, os.W_OK) or not os.access(folder, os.W_OK):
+        # SQLite also writes its -wal and -shm files beside the database
+        raise ValueError(f"cannot write {absolute}: permission denied")
+    return absolute
+
+
+def _redis_address(url: str) -> None:
+    """Checks ``redis://HOST[:PORT][/DB]`` (ValueError otherwise)."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        raise ValueError("has a bad port: redis://HOST[:PORT][/DB]") from None
+    database = parts.path.lstrip("/")
+    if not parts.hostname or not (database == "" or database.isdigit()) or parts.query:
+        raise ValueError("must look like redis://HOST[:PORT][/DB]")
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -304,8 +351,17 @@ class Config:
         parse=_text,
         help="publish the events recorded in this JSON file (by --record) before the start",
     )
-    # Names in the runtime's tables of repository backends and broadcast buses.
-    store: str = option("memory", parse=_text, help="repository backend")
+    # Where repositories keep their rows (docs/stores.md).  `aro serve --workers N` (N > 1)
+    # without one uses a private SQLite file (aro.runtime.repositories.private_sqlite_store).
+    store: str = option(
+        "memory",
+        flag="--store",
+        env="ARO_STORE",
+        parse=_store_url,
+        help="where repositories keep their rows: memory (this process), sqlite:PATH (a file"
+        " shared by the processes of one machine, kept across restarts) or"
+        " redis://HOST[:PORT][/DB] (a Redis server shared by several machines)",
+    )
     bus: str = option(
         "local",
         flag="--bus",

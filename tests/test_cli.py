@@ -149,6 +149,7 @@ SAMPLES = {
     "compile_cache": ("/tmp/aro-cache", "/tmp/aro-cache"),
     "record": ("events.json", "events.json"),
     "replay": ("events.json", "events.json"),
+    "store": ("sqlite:/tmp/../tmp/chat.sqlite", "sqlite:/tmp/chat.sqlite"),
 }
 #: A variable's text for each option, and the typed value it means: not the default, and for
 #: options with a value not the flag's sample either.
@@ -178,6 +179,7 @@ ENVIRONMENT = {
     "notify_fd": ("5", 5),
     "record": ("run.json", "run.json"),
     "replay": ("run.json", "run.json"),
+    "store": ("redis://127.0.0.1:6390/1", "redis://127.0.0.1:6390/1"),
 }
 BAD = {
     "host": " ",
@@ -205,6 +207,7 @@ BAD = {
     "notify_fd": "-1",
     "record": " ",
     "replay": " ",
+    "store": "postgres://db",
 }
 FLAGGED = [option for option in OPTIONS if option.metadata["flag"]]
 

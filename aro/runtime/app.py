@@ -93,8 +93,6 @@ class Application:
         self.repositories = RepositoryRegistry(
             self._on_repository_change, self.bus.observes_repository, self.config.store
         )
-        if root is not None:
-            load_store_files(self.repositories, root)
         self.contract = Contract.load(root) if root is not None else None
         self.templates = TemplateEngine(root / "templates" if root is not None else None, self)
         self.console = self.events = self.servers = self.actions = self
@@ -329,9 +327,25 @@ class Application:
             except ContractError as error:
                 raise StartupError(str(error)) from None
 
+    async def open_repositories(self) -> None:
+        """Reach the store (StoreUnavailable when it cannot be), then seed it from the
+        ``.store`` files, all before the program runs."""
+        await self.repositories.open()
+        if self.root is not None:
+            seeding = load_store_files(self.repositories, self.root)
+            if seeding is not None:
+                await seeding
+
     async def run(self) -> int:
         """Application-Start, pending events, Application-End; prints the final line."""
         self.check_contract()
+        await self.open_repositories()
+        try:
+            return await self._run()
+        finally:
+            await self.repositories.close()
+
+    async def _run(self) -> int:
         root = self.root_frame = Frame(self.entry_point(), self)
         self.bus.bind(self, root)
         if self.config.worker:

@@ -19,3 +19,8 @@ def listen_failure(host: str, port: int, error: OSError) -> StartupError:
     if error.errno == errno.EADDRINUSE:
         return StartupError(f"port {port} is already in use")
     return StartupError(f"cannot listen on {host}:{port}: {error.strerror or error}")
+
+
+class UsageError(StartupError):
+    """The command cannot run as given (exit 2, like a bad option): a store that cannot be
+    reached or opened at start."""

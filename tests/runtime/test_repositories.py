@@ -1,5 +1,6 @@
-"""Repository and RepositoryRegistry: the reference's Store/Retrieve/Delete semantics, on the
-memory backend and on a backend that really suspends (so the asynchronous seam is proven)."""
+"""Repository and RepositoryRegistry: the reference's Store/Retrieve/Delete semantics on every
+backend: memory, one that really suspends (so the asynchronous seam is proven), a SQLite file
+and a private redis-server (skipped when redis-server is not installed)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import asyncio
 import inspect
 import re
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from aro.runtime.repositories import (
     BACKENDS,
@@ -19,14 +22,17 @@ from aro.runtime.repositories import (
     REPOSITORY_CHANGED,
     REPOSITORY_EVICTED,
     MemoryBackend,
+    MemoryStore,
     NotPrefetchedError,
     Repository,
     RepositoryRegistry,
     StoreFileError,
     canonical,
     load_store_files,
+    open_store,
     read_store_file,
 )
+from tests.support.redis_server import redis_server
 
 UUID_UPPER = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
 
@@ -67,6 +73,9 @@ class SuspendingBackend:
     def __init__(self) -> None:
         self._memory = MemoryBackend()
 
+    def atomically(self) -> Any:
+        return self._memory.atomically()
+
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._memory, name)
 
@@ -77,22 +86,74 @@ class SuspendingBackend:
         return suspending
 
 
-@pytest.fixture(params=["memory", "suspending"], autouse=True)
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test runs on both backends: the memory one, and the suspending one in its place
-    (so registries and whole programs use it too)."""
-    if request.param == "suspending":
-        monkeypatch.setitem(BACKENDS, "memory", SuspendingBackend)
+class SuspendingStore(MemoryStore):
+    suspends = True
+
+    def backend(self, repository: str) -> Any:
+        return SuspendingBackend()
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One private redis-server for this module's Redis cases (each flushes it first)."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+def _suspending(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    BACKENDS["suspending"] = lambda _url: SuspendingStore()
+    request.addfinalizer(lambda: BACKENDS.pop("suspending"))
+    return "suspending"
+
+
+def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"sqlite:{tmp_path / 'repositories.sqlite'}"
+
+
+def _redis(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    url = request.getfixturevalue("redis_url")
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
+STORE_URLS = {"memory": None, "suspending": _suspending, "sqlite": _sqlite, "redis": _redis}
+
+
+@pytest.fixture(params=list(STORE_URLS), autouse=True)
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Every test runs on every backend: memory, a suspending one, a SQLite file and a Redis
+    server, each standing in for ``memory`` (so that registries and whole programs use it)."""
+    url_of = STORE_URLS[request.param]
+    if url_of is not None:
+        url = url_of(request, tmp_path)
+        opener = BACKENDS[url.partition(":")[0]]
+        monkeypatch.setitem(BACKENDS, "memory", lambda _url: opener(url))
+    runner = asyncio.Runner()
+    monkeypatch.setattr(RUNNER, "runner", runner, raising=False)
+    request.addfinalizer(runner.close)
     return request.param
 
 
+class RUNNER:
+    """This test's event loop: a Redis client stays bound to the loop it first ran on."""
+
+    runner: asyncio.Runner
+
+
+def on_loop(coroutine: Any) -> Any:
+    return RUNNER.runner.run(coroutine)
+
+
 def make(notify: Recorder | None = None, clock: Clock | None = None) -> Repository:
-    return Repository("user-repository", notify, clock or Clock(), backend=BACKENDS["memory"]())
+    backend = open_store("memory").backend("user-repository")
+    return Repository("user-repository", notify, clock or Clock(), backend=backend)
 
 
 def settle(value: Any) -> Any:
     """A repository's answer: itself, or what it awaits to when the backend suspends."""
-    return asyncio.run(resolved(value)) if inspect.isawaitable(value) else value
+    return on_loop(resolved(value)) if inspect.isawaitable(value) else value
 
 
 async def resolved(value: Any) -> Any:
@@ -100,7 +161,7 @@ async def resolved(value: Any) -> Any:
 
 
 def store(repository: Repository, value: Any) -> tuple[Any, bool]:
-    return asyncio.run(repository.store(value))
+    return on_loop(repository.store(value))
 
 
 def retrieve(repository: Repository, where: tuple[str, str, Any] | None = None) -> list[Any]:
@@ -256,7 +317,7 @@ def test_store_waits_for_observers_element_by_element():
         assert await task == (["a", "b"], True)
         assert [p["newValue"] for _, p, _ in notify.events] == ["a", "b"]
 
-    asyncio.run(scenario())
+    on_loop(scenario())
 
 
 # -- Retrieve -------------------------------------------------------------------------------------
@@ -338,10 +399,10 @@ def test_synchronous_reads_match_retrieve_and_count_once_prefetched(backend: str
     store(repository, [{"id": "old", "team": "red"}, "scalar"])
     clock.now += 2
     store(repository, [{"id": "new", "team": "red"}, {"id": "other", "team": 1}])
-    if backend == "suspending":
+    if repository.suspends:
         with pytest.raises(NotPrefetchedError, match="user-repository"):
             repository.rows_now()
-        asyncio.run(repository.prefetch())
+        on_loop(repository.prefetch())
     assert repository.rows_now() == retrieve(repository)
     assert repository.rows_now(("team", "is", "red")) == [{"id": "new", "team": "red"}]
     assert repository.rows_now(("team", "is", "1")) == []
@@ -350,15 +411,15 @@ def test_synchronous_reads_match_retrieve_and_count_once_prefetched(backend: str
 
 def test_a_change_drops_the_snapshot(backend: str):
     repository = make()
-    asyncio.run(repository.prefetch())
+    on_loop(repository.prefetch())
     store(repository, "x")
-    if backend == "suspending":
+    if repository.suspends:
         with pytest.raises(NotPrefetchedError):
             repository.count_now()
-        asyncio.run(repository.prefetch())
+        on_loop(repository.prefetch())
     assert repository.count_now() == 1
     delete(repository)
-    if backend == "suspending":
+    if repository.suspends:
         with pytest.raises(NotPrefetchedError):
             repository.rows_now()
 
@@ -676,8 +737,7 @@ def test_program_max_size_evicts_into_the_evicted_handler(run_app):
     assert lines[-1] == "[OK] demo"
 
 
-@pytest.mark.parametrize("backend", ["memory"], indirect=True)  # the Application seeds
-def test_program_reads_store_files(run_app, tmp_path: Path):  # before its loop runs
+def test_program_reads_store_files(run_app, tmp_path: Path):
     (tmp_path / "products.store").write_text(
         "- id: p1\n  name: Widget\n  category: hardware\n"
         "- id: p2\n  name: Gadget\n  category: electronics\n"

@@ -13,6 +13,7 @@ identity fields ``name`` and ``key``, and a backend answers ``where`` on any fie
 from __future__ import annotations
 
 from collections.abc import Hashable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
@@ -80,6 +81,10 @@ class Backend(Protocol):
     """
 
     suspends: ClassVar[bool]
+
+    def atomically(self) -> AbstractAsyncContextManager[None]:
+        """Held by Store from its lookup to its write and eviction: no other process changes
+        the repository in between (a transaction, a lock; nothing for one process's memory)."""
 
     def get(self, key: Hashable) -> Any:
         """The row kept under ``key``, or ABSENT."""

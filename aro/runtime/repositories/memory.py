@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections.abc import Hashable, Iterable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from aro.runtime.repositories.base import ABSENT, IDENTITY_FIELDS, canonical, field_matches
@@ -25,6 +26,7 @@ from aro.runtime.repositories.base import ABSENT, IDENTITY_FIELDS, canonical, fi
 # own descriptors): a row with one of them keeps a dict of its own.
 _DESCRIPTOR_NAMES = frozenset(("__class__", "__dict__", "__weakref__"))
 _new_instance = object.__new__
+_ALREADY_ATOMIC = nullcontext()
 
 
 class MemoryBackend:
@@ -42,6 +44,9 @@ class MemoryBackend:
         self._identities: dict[tuple[str, Hashable], dict[Hashable, None]] = {}
         # its instances are never used, only their attribute dicts (see _compact)
         self._row_type: type = type("Row", (), {"__slots__": ("__dict__",)})
+
+    def atomically(self) -> AbstractAsyncContextManager[None]:
+        return _ALREADY_ATOMIC  # one event loop, and Store does not suspend in between
 
     def get(self, key: Hashable) -> Any:
         return self._rows.get(key, ABSENT)

@@ -17,7 +17,9 @@ the observers; it holds no lock while waiting, because an observer may itself st
 same repository.  Storing a list therefore interleaves with other tasks between elements.
 Delete and evictions announce without waiting.
 
-Storage is a ``base.Backend``, chosen by name from ``BACKENDS``.  On a backend that does not
+Storage is a ``base.Backend`` of the store (``stores``) that ``Config.store`` names.  A Store
+holds the backend's ``atomically()`` from its lookup to its write, so that an upsert is one
+change even when other processes write to the same storage.  On a backend that does not
 suspend (memory) every change is synchronous and so atomic on the one event loop, and reads
 answer plain values: no coroutine per read.  On one that suspends, ``retrieve``, ``count`` and
 ``delete`` answer awaitables, and synchronous readers (expressions such as
@@ -41,6 +43,7 @@ from aro.runtime.repositories.base import (
     row_key,
 )
 from aro.runtime.repositories.memory import MemoryBackend
+from aro.runtime.repositories.stores import DEFAULT_STORE, open_store
 from aro.vm import values
 from aro.vm.errors import AroError
 
@@ -49,9 +52,6 @@ from aro.vm.errors import AroError
 REPOSITORY_CHANGED = "repository.changed"
 REPOSITORY_EVICTED = "repository.evicted"
 EVICTION_REASON = "maxSize"
-
-BACKENDS: dict[str, type[Backend]] = {"memory": MemoryBackend}
-DEFAULT_BACKEND = "memory"
 
 Notify = Callable[[str, dict[str, Any], bool], Awaitable[None]]
 """``notify(event_type, payload, wait)``: deliver a repository event.  It must start delivery
@@ -215,10 +215,22 @@ class Repository:
     # -- upsert ------------------------------------------------------------------------------
 
     async def _store_one(self, value: Any, announce: bool) -> tuple[Any, bool]:
+        async with self.backend.atomically():
+            change, evicted = await self._write(value)
+        if evicted is not ABSENT and announce:
+            self._announce(REPOSITORY_EVICTED, self._eviction_event(evicted), wait=False)
+        if change.payload is not None and announce:
+            await self._announce(REPOSITORY_CHANGED, change.payload, wait=True)
+        return change.stored, change.is_new
+
+    async def _write(self, value: Any) -> tuple[_Change, Any]:
+        """Upsert ``value`` in the backend: the change, and the row evicted for it or ABSENT.
+        Suspends only when the backend does."""
         found = self._lookup(value)
         if self.suspends and found is not ABSENT:
             found = await found
         change = self._decide(value, found)
+        evicted = ABSENT
         if change.key is not None:
             self._snapshot = None
             if change.is_new:
@@ -231,11 +243,7 @@ class Repository:
                 evicted = self.backend.evict_over(self._max_size)
                 if self.suspends:
                     evicted = await evicted
-                if evicted is not ABSENT and announce:
-                    self._announce(REPOSITORY_EVICTED, self._eviction_event(evicted), wait=False)
-        if change.payload is not None and announce:
-            await self._announce(REPOSITORY_CHANGED, change.payload, wait=True)
-        return change.stored, change.is_new
+        return change, evicted
 
     def _lookup(self, value: Any) -> Any:
         """The row ``value`` would update (or an awaitable of it), or ABSENT when a dict
@@ -332,8 +340,9 @@ COMPLETED = Completed()
 
 
 class RepositoryRegistry:
-    """All repositories of an application by name, each created on first use over a fresh
-    backend of the kind ``backend`` names in ``BACKENDS``.
+    """All repositories of an application by name, each created on first use over its backend
+    in the store that the URL ``store`` names (``stores.BACKENDS``).  ``open`` reaches the
+    store before the program runs, ``close`` after.
 
     ``observed(name)`` says whether any observer watches a repository (the program's handlers
     are fixed, so it is asked once per repository); by default every one is."""
@@ -342,20 +351,27 @@ class RepositoryRegistry:
         self,
         notify: Notify | None = None,
         observed: Callable[[str], bool] | None = None,
-        backend: str = DEFAULT_BACKEND,
+        store: str = DEFAULT_STORE,
     ) -> None:
         self._notify = notify
         self._observed = observed
-        self._new_backend = BACKENDS[backend]
-        self.suspends = self._new_backend.suspends
+        self.store = open_store(store)
+        self.suspends = self.store.suspends
         self._repositories: dict[str, Repository] = {}
+
+    async def open(self) -> None:
+        await self.store.open()
+
+    async def close(self) -> None:
+        await self.store.close()
 
     def get(self, name: str) -> Repository:
         repository = self._repositories.get(name)
         if repository is None:
             observed = self._observed is None or self._observed(name)
+            store = self.store
             repository = Repository(
-                name, self._notify, observed=observed, backend=self._new_backend()
+                name, self._notify, store.clock, observed=observed, backend=store.backend(name)
             )
             self._repositories[name] = repository
         return repository
