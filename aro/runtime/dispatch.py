@@ -24,7 +24,7 @@ from aro.net.aio import start_eagerly
 from aro.runtime.handlers import Handlers
 from aro.vm import values
 from aro.vm.errors import StatementError
-from aro.vm.expressions import Evaluator
+from aro.vm.expressions import Evaluator, repositories_read
 from aro.vm.frame import Frame
 from aro.vm.services import Services
 
@@ -50,8 +50,11 @@ async def run_handler(
     """Run ``code`` as a child of ``root`` with ``bindings``.  A ``when`` guard that is false
     or fails skips it silently; a failure of the handler is one stderr line."""
     frame = Frame(code, services, parent=root, bindings=bindings)
-    if guard is not None and not _guard_passes(guard, frame):
-        return
+    if guard is not None:
+        if services.repositories.suspends:  # the guard reads synchronously
+            await services.repositories.prefetch(repositories_read(code.guard))
+        if not _guard_passes(guard, frame):
+            return
     try:
         await services.executions.run(frame)
     except Exception as error:  # a failing handler never reaches what triggered it

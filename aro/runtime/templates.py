@@ -35,7 +35,7 @@ from aro.lang.names import is_repository
 from aro.lang.parser import parse_expression, parse_source
 from aro.vm import registry, values
 from aro.vm.errors import AroError, ThrownError
-from aro.vm.expressions import Evaluator, link
+from aro.vm.expressions import Evaluator, link, repositories_read
 from aro.vm.frame import UNBOUND, Frame
 from aro.vm.machine import execute
 
@@ -141,7 +141,7 @@ FILTERS: dict[str, Filter] = {
 
 # -- the compiled form -------------------------------------------------------------------------
 
-TEXT, EMIT, RUN, LOOP = range(4)
+TEXT, EMIT, RUN, LOOP, PREFETCH = range(5)
 PathRead = tuple[int, int, tuple[str, ...]]  # (scratch slot, variable slot, specifiers)
 
 
@@ -305,6 +305,9 @@ class _Compiler:
         self.steps: list[tuple[int, Any]] = []
         self.locations: list[tuple[int, int]] = []
         self.open_loops: list[tuple[int, int]] = []  # (step, source offset)
+        # Repositories the expressions compiled since the last step read: a PREFETCH step
+        # before the step that evaluates them snapshots those whose backend waits.
+        self.reads: dict[str, None] = {}
 
     def compile(self) -> CompiledTemplate:
         position = 0
@@ -382,7 +385,9 @@ class _Compiler:
         elif block.startswith(("for each", "for-each")):
             self._open_loop(block, origin)
         elif _is_expression(block):
-            self.emit(EMIT, self._emit(block, origin), origin)
+            emitter = self._emit(block, origin)
+            self._prefetch(origin)
+            self.emit(EMIT, emitter, origin)
         else:
             self.emit(RUN, self._statements(block, origin), origin)
 
@@ -399,9 +404,10 @@ class _Compiler:
             raise self.error(origin, "expected 'for each <item> [at <index>] in <list> {'")
         node = body[0]
         index = None if node.index is None else self.builder.read_slot(node.index)
-        where = None if node.where is None else link(self.builder.expr(node.where))
+        where = None if node.where is None else self._linked(self.builder.expr(node.where))
         collection = self._value(ast.VarRef(node.collection))
         item = self.builder.read_slot(node.item)
+        self._prefetch(origin)
         start = len(self.steps) + 1
         step = self.emit(LOOP, _Loop(item, index, collection, where, start, start), origin)
         self.open_loops.append((step, origin))
@@ -454,9 +460,19 @@ class _Compiler:
             raise self.error(origin, "expected ARO statements")
         return source_file.feature_sets[0]
 
+    def _linked(self, tree: tuple) -> Evaluator:
+        self.reads.update(dict.fromkeys(repositories_read(tree)))
+        return link(tree)
+
+    def _prefetch(self, origin: int) -> None:
+        if self.reads:
+            self.emit(PREFETCH, tuple(self.reads), origin)
+            self.reads = {}
+
     def _value(self, node: object) -> Evaluator:
         """The expression's evaluator, reading ``<x: a.b>`` paths leniently (``_walk``)."""
         tree = self.builder.expr(node)
+        self.reads.update(dict.fromkeys(repositories_read(tree)))
         if _is_path(tree):
             return _path_reader(tree[1], tree[3])
         paths: list[PathRead] = []
@@ -546,6 +562,9 @@ async def _run(template: CompiledTemplate, frame: Frame, start: int, end: int) -
                 out.append(argument(frame))
             elif op == RUN:
                 await _run_block(argument, frame)
+            elif op == PREFETCH:
+                if frame.services.repositories.suspends:
+                    await frame.services.repositories.prefetch(argument)
             else:
                 await _run_loop(template, argument, frame)
                 step = argument.end

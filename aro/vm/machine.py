@@ -13,7 +13,7 @@ from typing import Any
 from aro.lang.bytecode import CodeObject, LoopInfo, MatchInfo, Op
 from aro.vm import values
 from aro.vm.errors import ActionError, AroError, BreakSignal, StatementError
-from aro.vm.expressions import link, regex_literal
+from aro.vm.expressions import link, regex_literal, repositories_read
 from aro.vm.frame import UNBOUND, Frame, Response
 from aro.vm.plan import BIND_ALWAYS, BIND_IF_NEW, Plan
 from aro.vm.streams import ItemStream
@@ -33,15 +33,17 @@ REFILL = object()  # _next_item: the batch in hand is used up, ask the loop's st
 
 
 class LinkedLoop:
-    __slots__ = ("collection", "end", "info", "start", "where")
+    __slots__ = ("collection", "end", "info", "reads", "start", "where")
 
     def __init__(self, info: LoopInfo) -> None:
         self.info = info
         self.collection = None if info.collection is None else link(info.collection)
         self.where = None if info.where is None else link(info.where)
-        bounds = info.range_bounds
-        self.start = None if bounds is None else link(bounds[0])
-        self.end = None if bounds is None else link(bounds[1])
+        bounds = info.range_bounds or ()
+        self.start = None if not bounds else link(bounds[0])
+        self.end = None if not bounds else link(bounds[1])
+        # What the items and the filter read synchronously (prefetched when the backend waits).
+        self.reads = repositories_read(info.collection, info.where, *bounds)
 
     def items(self, frame: Frame) -> list[Any] | ItemStream:
         if self.collection is None:
@@ -58,10 +60,13 @@ class LinkedLoop:
 
 
 class LinkedMatch:
-    __slots__ = ("cases", "end", "otherwise", "subject")
+    __slots__ = ("cases", "end", "otherwise", "reads", "subject")
 
     def __init__(self, info: MatchInfo) -> None:
         self.subject = link(info.subject)
+        patterns = (pattern for kind, pattern, _, _ in info.cases if kind == "var")
+        guards = (guard for _, _, guard, _ in info.cases)
+        self.reads = repositories_read(info.subject, *patterns, *guards)
         self.cases = [
             (kind, _link_pattern(kind, pattern), None if guard is None else link(guard), target)
             for kind, pattern, guard, target in info.cases
@@ -100,7 +105,9 @@ def _pattern_matches(kind: str, pattern: Any, subject: Any, frame: Frame) -> boo
 class LinkedCode:
     """A code object ready to run: plans, loops, matches and conditions linked once."""
 
-    __slots__ = ("conditions", "guard", "instructions", "loops", "matches", "plans")
+    __slots__ = (
+        "condition_reads", "conditions", "guard", "instructions", "loops", "matches", "plans"
+    )  # fmt: skip
 
     def __init__(self, code: CodeObject) -> None:
         self.instructions = [(int(op), arg) for op, arg in code.instructions]
@@ -108,6 +115,7 @@ class LinkedCode:
         self.loops = [LinkedLoop(info) for info in code.loops]
         self.matches = [LinkedMatch(info) for info in code.matches]
         self.conditions = [link(expr) for expr in code.exprs]
+        self.condition_reads = [repositories_read(expr) for expr in code.exprs]
         self.guard = None if code.guard is None else link(code.guard)
 
 
@@ -124,14 +132,18 @@ async def execute(frame: Frame) -> Response:
     plans = code.plans
     slots = frame.slots
     truthy = values.truthy
+    repositories = frame.services.repositories
+    # Conditions, loops and matches read repositories synchronously: on a backend that
+    # waits, what each reads is prefetched just before it is evaluated.
+    waits = repositories.suspends
     pc, end = 0, len(instructions)
     while pc < end:
         op, arg = instructions[pc]
         pc += 1
         if op == STMT:
             plan = plans[arg]
-            if plan.reads and frame.services.repositories.suspends:
-                await frame.services.repositories.prefetch(plan.reads)
+            if waits and plan.reads:
+                await repositories.prefetch(plan.reads)
             when = plan.when_fn
             if when is not None and not truthy(when(frame)):
                 continue
@@ -162,24 +174,38 @@ async def execute(frame: Frame) -> Response:
             pc = arg
         elif op == JUMP_IF_NOT:
             condition, target = arg
+            if waits and code.condition_reads[condition]:
+                await repositories.prefetch(code.condition_reads[condition])
             if not truthy(code.conditions[condition](frame)):
                 pc = target
         elif op == FOR_INIT:
-            items = code.loops[arg].items(frame)
+            loop = code.loops[arg]
+            if waits and loop.reads:
+                await repositories.prefetch(loop.reads)
+            items = loop.items(frame)
             # A stream's loop state keeps the stream after the batch in hand.
             state = [items, 0] if type(items) is list else [[], 0, items]
             frame.loop_state.append(state)
         elif op == FOR_NEXT:
-            advanced = _next_item(frame, code.loops[arg[0]])
+            loop = code.loops[arg[0]]
+            if waits and loop.reads and loop.where is not None:  # the body may have stored
+                await repositories.prefetch(loop.reads)
+            advanced = _next_item(frame, loop)
             if advanced is REFILL:
                 await _refill(frame.loop_state[-1])
                 pc -= 1  # advance again, from the new batch
             elif not advanced:
                 pc = arg[1]
         elif op == MATCH:
-            pc = code.matches[arg].choose(frame)
+            match = code.matches[arg]
+            if waits and match.reads:
+                await repositories.prefetch(match.reads)
+            pc = match.choose(frame)
         elif op == PARALLEL_FOR:
-            await _parallel_for(frame, code.loops[arg])
+            loop = code.loops[arg]
+            if waits and loop.reads:
+                await repositories.prefetch(loop.reads)
+            await _parallel_for(frame, loop)
         elif op == PUBLISH:
             alias, slot = arg
             frame.services.events.publish(alias, frame.load(slot), frame.code.activity)

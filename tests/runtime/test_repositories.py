@@ -791,3 +791,55 @@ def test_clear_empties_a_repository_and_tells_its_observers(run_app):
     assert "[Application-Start] 0" in lines
     # A clear is one deletion event for the whole repository.
     assert [line for line in lines if line.startswith("[Audit]")] == ["[Audit] cleared"]
+
+
+def test_program_reads_repositories_in_conditions_loops_matches_guards_and_templates(
+    run_app, tmp_path: Path
+):
+    """Everywhere an expression reads a repository without an action around it: on a backend
+    that waits, each is prefetched first (else the read would fail as not prefetched)."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "count.txt").write_text(
+        "{{ <note-repository: count> }}:{{ for each <n> in <note-repository> { }}{{ <n: text> }}"
+        "{{ } }}"
+    )
+    code, lines = run_app(
+        """
+        (Application-Start: Demo) {
+            Create the <note> with { text: "a" }.
+            Store the <note> into the <note-repository>.
+            while <note-repository: count> < 2 {
+                Create the <more> with { text: "b" }.
+                Store the <more> into the <note-repository>.
+                Log "while" to the <console>.
+            }
+            for each <row> in <note-repository> where <note-repository: count> > 0 {
+                Log "for " ++ <row: text> to the <console>.
+            }
+            match <note-repository: count> {
+                case 2 where <note-repository: count> > 0 {
+                    Log "match" to the <console>.
+                }
+            }
+            Transform the <page> from the <template: count.txt>.
+            Log <page> to the <console>.
+            Emit a <Ping: event> with { n: 1 }.
+            Return an <OK: status> for the <demo>.
+        }
+
+        (Guarded: Ping Handler) when <note-repository: count> == 2 {
+            Log "guard" to the <console>.
+        }
+        """,
+        root=tmp_path,
+    )
+    assert code == 0, lines
+    assert lines == [
+        "[Application-Start] while",
+        "[Application-Start] for a",
+        "[Application-Start] for b",
+        "[Application-Start] match",
+        "[Application-Start] 2:ab",
+        "[Guarded] guard",
+        "[OK] demo",
+    ]
