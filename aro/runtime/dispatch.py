@@ -24,8 +24,9 @@ from aro.net.aio import start_eagerly
 from aro.runtime.handlers import Handlers
 from aro.vm import values
 from aro.vm.errors import StatementError
-from aro.vm.expressions import Evaluator, repositories_read
+from aro.vm.expressions import Evaluator
 from aro.vm.frame import Frame
+from aro.vm.machine import linked
 from aro.vm.services import Services
 
 
@@ -51,8 +52,9 @@ async def run_handler(
     or fails skips it silently; a failure of the handler is one stderr line."""
     frame = Frame(code, services, parent=root, bindings=bindings)
     if guard is not None:
-        if services.repositories.suspends:  # the guard reads synchronously
-            await services.repositories.prefetch(repositories_read(code.guard))
+        reads = linked(code).guard_reads  # the guard reads synchronously
+        if reads and services.repositories.suspends:
+            await services.repositories.prefetch(reads)
         if not _guard_passes(guard, frame):
             return
     try:

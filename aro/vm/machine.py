@@ -106,7 +106,8 @@ class LinkedCode:
     """A code object ready to run: plans, loops, matches and conditions linked once."""
 
     __slots__ = (
-        "condition_reads", "conditions", "guard", "instructions", "loops", "matches", "plans"
+        "condition_reads", "conditions", "guard", "guard_reads", "instructions", "loops",
+        "matches", "plans",
     )  # fmt: skip
 
     def __init__(self, code: CodeObject) -> None:
@@ -117,6 +118,7 @@ class LinkedCode:
         self.conditions = [link(expr) for expr in code.exprs]
         self.condition_reads = [repositories_read(expr) for expr in code.exprs]
         self.guard = None if code.guard is None else link(code.guard)
+        self.guard_reads = repositories_read(code.guard)
 
 
 def linked(code: CodeObject) -> LinkedCode:

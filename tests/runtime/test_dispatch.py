@@ -14,6 +14,7 @@ import pytest
 
 from aro.lang.bytecode import CodeObject
 from aro.runtime.dispatch import ConnectionDispatcher, error_text, run_handler
+from aro.runtime.repositories import RepositoryRegistry
 from aro.vm.errors import ActionError, StatementError
 from aro.vm.frame import Frame, Response
 
@@ -41,6 +42,7 @@ class Services:
         self.logs: list[tuple[str, str, str]] = []
         self.running = self.most_running = 0  # handlers in flight, now and at most
         self.console = self.events = self.executions = self  # `run` is the fixture's
+        self.repositories = RepositoryRegistry()
 
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))
