@@ -1,14 +1,19 @@
-"""The mission chapter's WebChat over real HTTP and WebSocket connections (no browser)."""
+"""The mission chapter's WebChat over real HTTP and WebSocket connections (no browser), on the
+memory store and on the stores that outlive the process (a SQLite file, a private Redis)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 import websockets
 
 from tests.support.live import ROOT, launch
+from tests.support.redis_server import redis_server
 
 WEBCHAT = ROOT / "examples" / "WebChat"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -87,3 +92,25 @@ def test_sigterm_runs_application_end_and_closes_sockets_with_1001() -> None:
     assert "[Application-End] Web Chat shutting down..." in app.lines
     assert "[Handle WebSocket Disconnect] WebSocket client disconnected" in app.lines
     assert app.lines[-1] == "[OK] startup"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:{tmp_path / 'chat.sqlite'}"
+        return
+    with redis_server(tmp_path) as server:
+        yield server.url
+
+
+def test_messages_outlive_a_restart_on_a_shared_store(store_url: str) -> None:
+    with launch(WEBCHAT, "--port", "0", "--store", store_url) as app:
+        port = app.port()
+        first = [post_form(port, text)[1] for text in ("one", "two")]
+        assert get_json(port, "/messages") == {"data": first}
+    with launch(WEBCHAT, "--port", "0", "--store", store_url) as app:
+        port = app.port()
+        assert get_json(port, "/messages") == {"data": first}  # same ids, texts and dates
+        status, third = post_form(port, "three")
+        assert status == 201
+        assert get_json(port, "/messages") == {"data": [*first, third]}
