@@ -50,6 +50,7 @@ START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 OTHER_CORES_WARNING = 0.15  # foreign CPU load above which a run is flagged
 TARGETS = {"fastapi": 2.0, "aiohttp": 1.0}  # ours / peer, docs/performance.md
+SQLITE_TARGET = 0.7  # aro-sqlite / aro: the SQLite store against memory (docs/stores.md)
 POST_LUA = f"""wrk.method = "POST"
 wrk.body = '{POST_BODY}'
 wrk.headers["Content-Type"] = "application/json"
@@ -58,40 +59,41 @@ wrk.headers["Content-Type"] = "application/json"
 
 @dataclass(frozen=True)
 class Server:
-    """How to start one contender; ``argv`` gets the port to listen on."""
+    """How to start one contender; ``argv`` gets the port to listen on and the run's scratch
+    directory."""
 
     name: str
     label: str
-    argv: Callable[[int], list[str]]
+    argv: Callable[[int, Path], list[str]]
     tree: Path = ROOT  # the checkout whose ``aro`` package runs (``--baseline`` sets another)
 
 
-def aro_server(name: str, label: str, tree: Path) -> Server:
-    """Our server from ``tree``, always serving this checkout's app (the same ARO source)."""
-    return Server(
-        name,
-        label,
-        lambda port: [
-            sys.executable, "-m", "aro", "run", str(ROOT / "bench/apps/MessagesAPI"),
-            "--port", str(port),
-        ],
-        tree,
-    )  # fmt: skip
+def aro_server(name: str, label: str, tree: Path, sqlite: bool = False) -> Server:
+    """Our server from ``tree``, always serving this checkout's app (the same ARO source);
+    with ``sqlite``, its messages in a fresh SQLite file (``--store sqlite:PATH``)."""
+
+    def argv(port: int, workdir: Path) -> list[str]:
+        store = ["--store", f"sqlite:{workdir / f'messages-{port}.sqlite'}"] if sqlite else []
+        app = str(ROOT / "bench/apps/MessagesAPI")
+        return [sys.executable, "-m", "aro", "run", app, "--port", str(port), *store]
+
+    return Server(name, label, argv, tree)
 
 
 SERVERS = (
     aro_server("aro", "aro-py (VM)", ROOT),
+    aro_server("aro-sqlite", "aro-py sqlite", ROOT, sqlite=True),
     Server(
         "fastapi",
         "FastAPI/uvicorn",
-        lambda port: [
+        lambda port, _: [
             sys.executable, str(ROOT / "bench/peers/fastapi_app.py"), "--port", str(port)
         ],
     ),
     Server(
         "aiohttp",
         "aiohttp",
-        lambda port: [
+        lambda port, _: [
             sys.executable, str(ROOT / "bench/peers/aiohttp_app.py"), "--port", str(port)
         ],
     ),
@@ -153,7 +155,7 @@ def start_server(server: Server, port: int, cpu: int | None, log: Path) -> subpr
     env = {**os.environ, "PYTHONPATH": str(server.tree), "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as sink:
         return subprocess.Popen(
-            server.argv(port),
+            server.argv(port, log.parent),
             cwd=server.tree,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -399,11 +401,17 @@ def print_ratios(results: Runs) -> None:
         for peer, target in targets(results).items():
             cells += f"   {ratio_cell(bests['aro'], bests.get(peer), target):<47}"
         print(f"{scenario + ' ' + PATH:<16}{cells}")
+    if "aro-sqlite" in results:
+        print("\nsqlite/memory")
+        for scenario in SCENARIOS:
+            stores = [best(results[name].get(scenario, [])) for name in ("aro-sqlite", "aro")]
+            print(f"{scenario + ' ' + PATH:<16}   {ratio_cell(*stores, SQLITE_TARGET)}")
 
 
 def targets(results: Runs) -> dict[str, float]:
     """The peers' targets, and the baseline's when one ran."""
-    return TARGETS | ({"baseline": BASELINE_TARGET} if "baseline" in results else {})
+    peers = {name: target for name, target in TARGETS.items() if name in results}
+    return peers | ({"baseline": BASELINE_TARGET} if "baseline" in results else {})
 
 
 def print_settings(options: argparse.Namespace) -> None:
@@ -423,7 +431,10 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk -t (1)")
     parser.add_argument("--seed", type=int, default=20, help="messages stored before GET (20)")
     parser.add_argument(
-        "--servers", default="aro,fastapi,aiohttp", help="comma-separated subset (all three)"
+        "--servers",
+        default="aro,fastapi,aiohttp",
+        help="comma-separated subset of aro, aro-sqlite (--store sqlite:), fastapi, aiohttp"
+        " (default: all but aro-sqlite)",
     )
     parser.add_argument(
         "--quiet-wait", type=float, default=20.0, help="max s to wait for an idle box (20)"

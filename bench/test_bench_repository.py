@@ -1,5 +1,6 @@
-"""Repository costs on the memory backend: Store of one chat message, Retrieve of 20, and the
-memory each stored message takes beyond a plain list of the same dicts.
+"""Repository costs: Store of one chat message and Retrieve of 20 on each backend (memory, a
+SQLite file, a private redis-server: skipped without one), and the memory each stored message
+takes beyond a plain list of the same dicts on the memory backend.
 
 Run: python -m pytest bench/test_bench_repository.py --benchmark-enable -s
 (``-s`` shows the per-row memory line.)
@@ -7,13 +8,18 @@ Run: python -m pytest bench/test_bench_repository.py --benchmark-enable -s
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import tracemalloc
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from aro.runtime.repositories import Repository, RepositoryRegistry
+from tests.support.redis_server import redis_server
 
 ROWS_FOR_MEMORY = 20_000
 RETRIEVED_ROWS = 20
@@ -34,21 +40,48 @@ def run(coroutine: Coroutine) -> Any:
     raise AssertionError("the memory backend suspended")
 
 
-def repository(name: str = "message-repository") -> Repository:
-    return RepositoryRegistry(observed=lambda name: False).get(name)
+def repository(name: str = "message-repository", store: str = "memory") -> Repository:
+    return RepositoryRegistry(observed=lambda name: False, store=store).get(name)
 
 
-def test_store_one_message(benchmark):
-    messages = repository()
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store URL of each backend; Redis on a private server, flushed by its start."""
+    if request.param == "redis":
+        with redis_server(tmp_path) as server:
+            yield server.url
+        return
+    yield "memory" if request.param == "memory" else f"sqlite:{tmp_path / 'bench.sqlite'}"
+
+
+def on_loop(loop: asyncio.AbstractEventLoop, suspends: bool) -> Callable[[Any], Any]:
+    """How to run one repository call: without a loop when the backend does not suspend."""
+    if suspends:
+        return lambda value: loop.run_until_complete(_settled(value))
+    return lambda value: run(value) if isinstance(value, Coroutine) else value
+
+
+async def _settled(value: Any) -> Any:
+    return await value if isinstance(value, Coroutine) else value
+
+
+def test_store_one_message(benchmark, store: str):
+    messages = repository(store=store)
+    loop = asyncio.new_event_loop()
+    call = on_loop(loop, messages.suspends)
     row = message(0)
-    benchmark(lambda: run(messages.store(row)))
+    benchmark(lambda: call(messages.store(row)))
+    loop.close()
 
 
-def test_retrieve_20_messages(benchmark):
-    messages = repository()
+def test_retrieve_20_messages(benchmark, store: str):
+    messages = repository(store=store)
+    loop = asyncio.new_event_loop()
+    call = on_loop(loop, messages.suspends)
     for number in range(RETRIEVED_ROWS):
-        run(messages.store(message(number)))
-    assert len(benchmark(messages.retrieve)) == RETRIEVED_ROWS
+        call(messages.store(message(number)))
+    assert len(benchmark(lambda: call(messages.retrieve()))) == RETRIEVED_ROWS
+    loop.close()
 
 
 def bytes_per_row(fill: Callable[[], Any], rows: int) -> float:

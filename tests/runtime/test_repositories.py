@@ -304,13 +304,18 @@ def test_list_is_stored_element_wise_reporting_the_last_element():
     assert store(repository, []) == ([], False)
 
 
+async def _announced(notify: Recorder) -> None:
+    while not notify.events:
+        await asyncio.sleep(0.001)
+
+
 def test_store_waits_for_observers_element_by_element():
     async def scenario() -> None:
         notify = Recorder()
         notify.hold = asyncio.Event()
         repository = make(notify)
         task = asyncio.create_task(repository.store(["a", "b"]))
-        await asyncio.sleep(0.01)
+        await asyncio.wait_for(_announced(notify), 10)  # "a" is stored, its observers wait
         assert not task.done()
         assert await resolved(repository.retrieve()) == ["a"]  # "b" waits for observers of "a"
         notify.hold.set()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,7 +35,7 @@ from aro.runtime.repositories.codec import decode_row, encode_row, key_text
 from aro.runtime.repositories.stores import StoreUnavailable
 
 SEQUENCE_KEY = "aro:seq"
-LOCK_TIMEOUT = 10.0  # seconds a crashed holder keeps a repository locked at most
+LOCK_EXPIRY_MS = 10_000  # how long a crashed holder keeps a repository locked at most
 LOCK_POLL = 0.002  # seconds between tries of a process waiting for another's lock
 
 # KEYS: rows hash, order zset, identities hash.  A Lua helper shared by the scripts that remove.
@@ -122,6 +123,12 @@ return removed
 )
 
 
+# KEYS: the lock.  ARGV: the holder's token.  Frees the lock only if it is still the holder's.
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+"""
+
+
 class RedisStore:
     """One process's client of the server; ``backend(name)`` gives each repository's view."""
 
@@ -140,6 +147,7 @@ class RedisStore:
                 ("evict_over", _EVICT_OVER),
                 ("in_order", _IN_ORDER),
                 ("clear", _CLEAR),
+                ("unlock", _UNLOCK),
             )
         }
 
@@ -161,22 +169,34 @@ class RedisBackend:
     """Implements ``base.Backend``, suspending, for one repository of a ``RedisStore``."""
 
     suspends = True
-    __slots__ = ("_client", "_keys", "_prefix", "_scripts", "_storing")
+    __slots__ = ("_client", "_keys", "_lock_key", "_prefix", "_scripts", "_storing")
 
     def __init__(self, store: RedisStore, repository: str) -> None:
         self._client = store.client
         self._scripts = store.scripts
         self._prefix = f"aro:repo:{repository}"
-        self._keys = [f"{self._prefix}:rows", f"{self._prefix}:order", f"{self._prefix}:sets"]
+        self._keys = [f"{self._prefix}:{part}" for part in ("rows", "order", "sets")]
+        self._lock_key = f"{self._prefix}:lock"
         # This process's Stores queue here, so that the Redis lock is contended only by
         # other processes (its waiters poll).
         self._storing = asyncio.Lock()
 
     @asynccontextmanager
     async def atomically(self) -> AsyncIterator[None]:
-        lock = self._client.lock(f"{self._prefix}:lock", timeout=LOCK_TIMEOUT, sleep=LOCK_POLL)
-        async with self._storing, lock:
-            yield
+        """This repository's lock on the server (``SET NX`` with a token and an expiry, so
+        that a crashed holder frees it), taken after this process's own turn."""
+        lock, token = self._lock_key, uuid.uuid4().bytes
+        async with self._storing:
+            waited = 0.0
+            while not await self._client.set(lock, token, nx=True, px=LOCK_EXPIRY_MS):
+                if waited > LOCK_EXPIRY_MS / 1000:
+                    raise RedisError(f"{lock} stayed locked for {waited:.0f} s")
+                await asyncio.sleep(LOCK_POLL)
+                waited += LOCK_POLL
+            try:
+                yield
+            finally:
+                await self._scripts["unlock"]([lock], [token])
 
     async def get(self, key: Hashable) -> Any:
         stored = await self._client.hget(self._keys[0], key_text(key))

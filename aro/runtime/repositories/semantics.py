@@ -29,6 +29,7 @@ before their statement.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Generator
@@ -215,7 +216,9 @@ class Repository:
     # -- upsert ------------------------------------------------------------------------------
 
     async def _store_one(self, value: Any, announce: bool) -> tuple[Any, bool]:
-        async with self.backend.atomically():
+        # Without a lookup (a new row under a fresh id) the append is one change by itself.
+        guard = self.backend.atomically() if _looks_up(value) else _ALONE
+        async with guard:
             change, evicted = await self._write(value)
         if evicted is not ABSENT and announce:
             self._announce(REPOSITORY_EVICTED, self._eviction_event(evicted), wait=False)
@@ -326,6 +329,16 @@ class Repository:
         if payload is None or self._notify is None:
             return COMPLETED
         return self._notify(event_type, payload, wait)
+
+
+def _looks_up(value: Any) -> bool:
+    """Whether storing ``value`` reads the row it may update (``Repository._lookup``)."""
+    if type(value) is not dict or "id" in value:
+        return True
+    return any(field in value for field in IDENTITY_FIELDS)
+
+
+_ALONE = contextlib.nullcontext()
 
 
 class Completed:
