@@ -332,9 +332,7 @@ class Application:
         ``.store`` files, all before the program runs."""
         await self.repositories.open()
         if self.root is not None:
-            seeding = load_store_files(self.repositories, self.root)
-            if seeding is not None:
-                await seeding
+            await load_store_files(self.repositories, self.root)
 
     async def run(self) -> int:
         """Application-Start, pending events, Application-End; prints the final line."""

@@ -73,8 +73,8 @@ class SuspendingBackend:
     def __init__(self) -> None:
         self._memory = MemoryBackend()
 
-    def atomically(self) -> Any:
-        return self._memory.atomically()
+    def atomically(self, looks_up: bool) -> Any:
+        return self._memory.atomically(looks_up)
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._memory, name)
@@ -623,7 +623,7 @@ def test_store_file_errors_name_the_file(tmp_path: Path):
     path = tmp_path / "bad.store"
     path.write_text("- [unclosed\n", encoding="utf-8")
     with pytest.raises(StoreFileError, match=r"bad\.store"):
-        load_store_files(RepositoryRegistry(), tmp_path)
+        settle(load_store_files(RepositoryRegistry(), tmp_path))
 
 
 def test_empty_store_file_seeds_nothing(tmp_path: Path):

@@ -12,7 +12,7 @@ identity fields ``name`` and ``key``, and a backend answers ``where`` on any fie
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Awaitable, Generator, Hashable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -71,6 +71,17 @@ def field_matches(row: Any, field: str, wanted: Hashable) -> bool:
     return type(row) is dict and field in row and canonical(row[field]) == wanted
 
 
+class Completed:
+    """An awaitable that is already done: what a fire-and-forget or unheard announcement
+    returns.  Unlike a coroutine it may be dropped without a warning."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+
+COMPLETED = Completed()
+
+
 class Backend(Protocol):
     """The rows of one repository, in insertion order.
 
@@ -82,9 +93,15 @@ class Backend(Protocol):
 
     suspends: ClassVar[bool]
 
-    def atomically(self) -> AbstractAsyncContextManager[None]:
+    def atomically(self, looks_up: bool) -> AbstractAsyncContextManager[None]:
         """Held by Store from its lookup to its write and eviction: no other process changes
-        the repository in between (a transaction, a lock; nothing for one process's memory)."""
+        the repository in between (a transaction, a lock; nothing for one process's memory).
+        ``looks_up`` is False when Store appends under a fresh id without reading first:
+        a backend whose single writes are atomic may then take no lock."""
+
+    def committed(self) -> Awaitable[None]:
+        """Done when every change made so far is durable: Store awaits it before it returns
+        (a storage that commits in groups answers the group's commit)."""
 
     def get(self, key: Hashable) -> Any:
         """The row kept under ``key``, or ABSENT."""

@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import itertools
 from array import array
-from collections.abc import Hashable, Iterable
+from collections.abc import Awaitable, Hashable, Iterable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
-from aro.runtime.repositories.base import ABSENT, IDENTITY_FIELDS, canonical, field_matches
+from aro.runtime.repositories.base import (
+    ABSENT,
+    COMPLETED,
+    IDENTITY_FIELDS,
+    canonical,
+    field_matches,
+)
 
 # Names a class's instances cannot hold as plain attributes (object's and the instance dict's
 # own descriptors): a row with one of them keeps a dict of its own.
@@ -45,8 +51,11 @@ class MemoryBackend:
         # its instances are never used, only their attribute dicts (see _compact)
         self._row_type: type = type("Row", (), {"__slots__": ("__dict__",)})
 
-    def atomically(self) -> AbstractAsyncContextManager[None]:
+    def atomically(self, looks_up: bool) -> AbstractAsyncContextManager[None]:
         return _ALREADY_ATOMIC  # one event loop, and Store does not suspend in between
+
+    def committed(self) -> Awaitable[None]:
+        return COMPLETED  # nothing outlives the process
 
     def get(self, key: Hashable) -> Any:
         return self._rows.get(key, ABSENT)

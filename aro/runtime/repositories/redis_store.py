@@ -17,7 +17,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 import orjson
@@ -129,6 +129,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 """
 
 
+_UNLOCKED = nullcontext()
+
+
 class RedisStore:
     """One process's client of the server; ``backend(name)`` gives each repository's view."""
 
@@ -181,8 +184,12 @@ class RedisBackend:
         # other processes (its waiters poll).
         self._storing = asyncio.Lock()
 
+    def atomically(self, looks_up: bool) -> AbstractAsyncContextManager[None]:
+        """This repository's lock when Store looks a row up; an append alone is one script."""
+        return self._locked() if looks_up else _UNLOCKED
+
     @asynccontextmanager
-    async def atomically(self) -> AsyncIterator[None]:
+    async def _locked(self) -> AsyncIterator[None]:
         """This repository's lock on the server (``SET NX`` with a token and an expiry, so
         that a crashed holder frees it), taken after this process's own turn."""
         lock, token = self._lock_key, uuid.uuid4().bytes
@@ -197,6 +204,9 @@ class RedisBackend:
                 yield
             finally:
                 await self._scripts["unlock"]([lock], [token])
+
+    async def committed(self) -> None:
+        """Every script has run on the server when its call returns."""
 
     async def get(self, key: Hashable) -> Any:
         stored = await self._client.hget(self._keys[0], key_text(key))

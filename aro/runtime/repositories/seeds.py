@@ -9,7 +9,6 @@ Seeding upserts by the Store rules and announces nothing: it happens before the 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +25,14 @@ class StoreFileError(AroError):
     """A ``.store`` seed file is not valid YAML."""
 
 
-def load_store_files(registry: RepositoryRegistry, root: Path) -> Awaitable[None] | None:
-    """Seed from every ``*.store`` file in ``root`` (not its subdirectories, not hidden ones).
-
-    Done on return when the backend does not suspend; otherwise answers an awaitable that
-    seeds, file by file and row by row, and must be awaited before the program runs."""
-    seeding = [
-        registry.get(path.stem + REPOSITORY_SUFFIX).seed(entry)
-        for path in sorted(root.glob(f"*{STORE_FILE_SUFFIX}"))
-        if not path.name.startswith(".") and path.is_file()
-        for entry in read_store_file(path)
-    ]
-    return _one_by_one(seeding) if registry.suspends else None
-
-
-async def _one_by_one(seeding: list[Awaitable[None]]) -> None:
-    for seed in seeding:
-        await seed
+async def load_store_files(registry: RepositoryRegistry, root: Path) -> None:
+    """Seed from every ``*.store`` file in ``root`` (not its subdirectories, not hidden ones),
+    file by file and row by row, before the program runs."""
+    for path in sorted(root.glob(f"*{STORE_FILE_SUFFIX}")):
+        if not path.name.startswith(".") and path.is_file():
+            repository = registry.get(path.stem + REPOSITORY_SUFFIX)
+            for entry in read_store_file(path):
+                await repository.seed(entry)
 
 
 def read_store_file(path: Path) -> list[dict[str, Any]]:

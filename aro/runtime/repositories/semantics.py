@@ -29,14 +29,14 @@ before their statement.
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aro.runtime.repositories.base import (
     ABSENT,
+    COMPLETED,
     IDENTITY_FIELDS,
     Backend,
     canonical,
@@ -127,12 +127,15 @@ class Repository:
         observers before the next element.  Returns the stored value(s) with their ids and
         whether the (last) element made a new row."""
         if type(value) is not list:
-            return await self._store_one(value, announce=True)
-        stored, is_new = [], False
-        for item in value:
-            row, is_new = await self._store_one(item, announce=True)
-            stored.append(row)
-        return stored, is_new
+            outcome = await self._store_one(value, announce=True)
+        else:
+            stored, is_new = [], False
+            for item in value:
+                row, is_new = await self._store_one(item, announce=True)
+                stored.append(row)
+            outcome = stored, is_new
+        await self.backend.committed()  # durable before the Store action returns
+        return outcome
 
     def retrieve(self, where: Where | None = None) -> Any:
         """Visible rows in insertion order; with ``where`` only those whose field equals the
@@ -201,24 +204,14 @@ class Repository:
 
     # -- seeding ---------------------------------------------------------------------------
 
-    def seed(self, value: Any) -> Any:
-        """Upsert without telling anyone: ``.store`` files load before the program runs.
-        None, or an awaitable when the backend suspends."""
-        seeding = self._store_one(value, announce=False)
-        if self.suspends:
-            return seeding
-        try:
-            seeding.send(None)
-        except StopIteration:
-            return None
-        raise AssertionError("a backend that does not suspend suspended")
+    def seed(self, value: Any) -> Awaitable[tuple[Any, bool]]:
+        """Upsert without telling anyone: ``.store`` files load before the program runs."""
+        return self._store_one(value, announce=False)
 
     # -- upsert ------------------------------------------------------------------------------
 
     async def _store_one(self, value: Any, announce: bool) -> tuple[Any, bool]:
-        # Without a lookup (a new row under a fresh id) the append is one change by itself.
-        guard = self.backend.atomically() if _looks_up(value) else _ALONE
-        async with guard:
+        async with self.backend.atomically(_looks_up(value)):
             change, evicted = await self._write(value)
         if evicted is not ABSENT and announce:
             self._announce(REPOSITORY_EVICTED, self._eviction_event(evicted), wait=False)
@@ -338,18 +331,6 @@ def _looks_up(value: Any) -> bool:
     return any(field in value for field in IDENTITY_FIELDS)
 
 
-_ALONE = contextlib.nullcontext()
-
-
-class Completed:
-    """An awaitable that is already done: what a fire-and-forget or unheard announcement
-    returns.  Unlike a coroutine it may be dropped without a warning."""
-
-    def __await__(self) -> Generator[None, None, None]:
-        yield from ()
-
-
-COMPLETED = Completed()
 
 
 class RepositoryRegistry:

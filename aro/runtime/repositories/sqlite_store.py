@@ -1,38 +1,49 @@
 """Repositories in one SQLite file, shared by every process that opens it (``--store sqlite:PATH``).
 
-All repositories live in one table; a row's place in insertion order is its ``seq``, an
-AUTOINCREMENT key, so the order (and every key) is decided by the database, never by a
-process, and two workers can never collide.  Each row keeps its typed key (``codec.key_text``),
-the typed key of its ``name`` and ``key`` fields for Store's identity lookups, its birth time
-(wall clock, so ``ttl`` survives a restart) and its JSON (``codec.encode_row``).
+All repositories live in one table; a row's place in insertion order is its ``seq``, the rowid
+SQLite gives an insert (one more than the largest), so the order (and every key) is decided by
+the database inside the write transaction, never by a process, and two workers never collide.
+Each row keeps its typed key (``codec.key_text``), the typed key of its ``name`` and ``key``
+fields for Store's identity lookups, its birth time (wall clock, so ``ttl`` survives a restart)
+and its JSON (``codec.encode_row``).
 
-The backend does not suspend (docs/decisions.md, 25): a statement runs in well under 100 µs
-in WAL mode, less than the task switch that awaiting a thread would cost.  Store holds one
-``BEGIN IMMEDIATE`` transaction from its lookup to its write and eviction, so an upsert is
-atomic across processes, and commits before the action returns: an acknowledged Store
-survives the process that made it (``synchronous=NORMAL`` in WAL mode loses nothing to a
-process crash, only the last commits to a power failure).  Reads see every commit of every
-process: nothing is cached here.  A writer that finds the file locked waits up to
-``BUSY_TIMEOUT_MS`` in SQLite, blocking its loop for that long at most.
+The backend does not suspend (docs/decisions.md, 25): a statement runs in tens of µs in WAL
+mode, about what the task switch of awaiting a thread would cost.  Writes join a group commit:
+the first write of a loop iteration begins a ``BEGIN IMMEDIATE`` transaction, a callback
+scheduled behind the iteration's ready callbacks commits it, and Store awaits that commit
+(``committed``) before the action returns, so the Stores of concurrent requests share one
+commit and an acknowledged Store survives the process that made it (``synchronous=NORMAL``
+in WAL mode loses nothing to a process crash, only the last commits to a power failure).
+Holding the write lock from lookup to write makes an upsert atomic across processes.  Reads
+see every commit of every process: nothing is cached here.  A writer that finds the file
+locked by another process waits up to ``BUSY_TIMEOUT_MS`` in SQLite, blocking its loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
-from aro.runtime.repositories.base import ABSENT, IDENTITY_FIELDS, canonical, field_matches
+from aro.runtime.repositories.base import (
+    ABSENT,
+    COMPLETED,
+    IDENTITY_FIELDS,
+    canonical,
+    field_matches,
+)
 from aro.runtime.repositories.codec import decode_row, encode_row, key_text
 from aro.runtime.repositories.stores import StoreUnavailable
 
 BUSY_TIMEOUT_MS = 5000
+LOCK_POLL = 0.0005  # seconds between tries of a Store waiting for another process's commit
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS aro_rows (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     repository TEXT NOT NULL,
     key TEXT NOT NULL,
     born REAL NOT NULL,
@@ -62,6 +73,8 @@ class SqliteStore:
         self.path = path
         self._connection: sqlite3.Connection | None = None
         self._depth = 0  # nested transactions: only the outermost begins and commits
+        # The open group commit: done when the writes of this loop iteration are committed.
+        self._group: asyncio.Future[None] | None = None
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -95,14 +108,11 @@ class SqliteStore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken at once (``IMMEDIATE``) so that a read inside it is never
-        invalidated by another process's write; committed on leaving."""
-        connection = self.connection
-        if self._depth:
-            self._depth += 1
-            try:
-                yield connection
-            finally:
-                self._depth -= 1
+        invalidated by another process's write.  On an event loop it is the group commit
+        (``writing``); without one it is committed on leaving."""
+        connection = self.writing()
+        if self._group is not None or self._depth:
+            yield connection
             return
         connection.execute("BEGIN IMMEDIATE")
         self._depth = 1
@@ -115,6 +125,66 @@ class SqliteStore:
             connection.execute("COMMIT")
         finally:
             self._depth = 0
+
+    def writing(self) -> sqlite3.Connection:
+        """The connection, inside this loop iteration's write transaction (begun on the first
+        write and committed by a callback once the iteration's ready callbacks have run), so
+        that the Stores of one iteration share one commit.  Without a running loop: the
+        connection as it is (autocommit, or the ``transaction`` around it)."""
+        connection = self.connection
+        if self._group is None and not self._depth:
+            loop = _running_loop()
+            if loop is not None:
+                self._begin_group(loop)
+        return connection
+
+    @asynccontextmanager
+    async def grouped(self) -> AsyncIterator[None]:
+        """Inside this iteration's write transaction; while another process holds the write
+        lock, wait for it by yielding to the loop instead of blocking in SQLite.  Without a
+        running loop (a coroutine driven by hand): a transaction of its own."""
+        loop = _running_loop()
+        if loop is None:
+            with self.transaction():
+                yield
+            return
+        waited = 0.0
+        while self._group is None and not self._depth:
+            try:
+                self._begin_group(loop, wait=False)
+            except sqlite3.OperationalError as error:
+                if waited > BUSY_TIMEOUT_MS / 1000 or "locked" not in str(error):
+                    raise
+                await asyncio.sleep(LOCK_POLL)
+                waited += LOCK_POLL
+        yield
+
+    def _begin_group(self, loop: asyncio.AbstractEventLoop, wait: bool = True) -> None:
+        connection = self.connection
+        if wait:
+            connection.execute("BEGIN IMMEDIATE")
+        else:
+            connection.execute("PRAGMA busy_timeout = 0")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            finally:
+                connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._group = loop.create_future()
+        loop.call_soon(self._commit_group)
+
+    def _commit_group(self) -> None:
+        group, self._group = self._group, None
+        try:
+            self.connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            self.connection.execute("ROLLBACK")
+            group.set_exception(StoreUnavailable(f"the SQLite store {self.path}: {error}"))
+        else:
+            group.set_result(None)
+
+    def committed(self) -> Awaitable[None]:
+        """Done when every write made so far is committed."""
+        return COMPLETED if self._group is None else asyncio.shield(self._group)
 
 
 class SqliteBackend:
@@ -130,10 +200,16 @@ class SqliteBackend:
     def _query(self, sql: str, *parameters: Any) -> list[tuple]:
         return self._store.connection.execute(sql, (self._repository, *parameters)).fetchall()
 
-    @asynccontextmanager
-    async def atomically(self) -> AsyncIterator[None]:
-        with self._store.transaction():
-            yield
+    def _write(self, sql: str, *parameters: Any) -> list[tuple]:
+        connection = self._store.writing()
+        return connection.execute(sql, (self._repository, *parameters)).fetchall()
+
+    def committed(self) -> Awaitable[None]:
+        return self._store.committed()
+
+    def atomically(self, looks_up: bool) -> AbstractAsyncContextManager[None]:
+        """Every Store write joins the group commit, lookup or not."""
+        return self._store.grouped()
 
     def get(self, key: Hashable) -> Any:
         found = self._query(
@@ -150,14 +226,14 @@ class SqliteBackend:
         return decode_row(found[0][0]) if found else ABSENT
 
     def append(self, key: Hashable, row: Any, born: float) -> None:
-        self._query(
+        self._write(
             "INSERT INTO aro_rows (repository, key, born, name, keyfield, is_map, row)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             key_text(key), born, *_identities(row), type(row) is dict, encode_row(row),
         )  # fmt: skip
 
     def replace(self, key: Hashable, row: Any) -> None:
-        self._query(
+        self._write(
             "UPDATE aro_rows SET name = ?2, keyfield = ?3, is_map = ?4, row = ?5"
             " WHERE repository = ?1 AND key = ?6",
             *_identities(row), type(row) is dict, encode_row(row), key_text(key),
@@ -167,7 +243,7 @@ class SqliteBackend:
         with self._store.transaction():
             if self.count() <= limit:
                 return ABSENT
-            found = self._query(
+            found = self._write(
                 "DELETE FROM aro_rows WHERE seq = (SELECT min(seq) FROM aro_rows"
                 " WHERE repository = ?1) RETURNING row"
             )
@@ -193,7 +269,7 @@ class SqliteBackend:
         return [decode_row(row) for _, row in found]
 
     def clear(self) -> list[Any]:
-        found = self._query("DELETE FROM aro_rows WHERE repository = ? RETURNING seq, row")
+        found = self._write("DELETE FROM aro_rows WHERE repository = ? RETURNING seq, row")
         return [decode_row(row) for _, row in sorted(found)]
 
     def count(self) -> int:
@@ -213,6 +289,13 @@ class SqliteBackend:
             return self._query(sql, key_text(wanted), *young_since)
         found = self._query(f"{select}is_map{young} ORDER BY seq", *young_since)
         return [(seq, row) for seq, row in found if field_matches(decode_row(row), field, wanted)]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _identities(row: Any) -> tuple[str | None, str | None]:
