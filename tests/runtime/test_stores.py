@@ -4,6 +4,7 @@ SQLite file or one Redis server (two Repository objects standing in for two proc
 from __future__ import annotations
 
 import asyncio
+import inspect
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -175,6 +176,12 @@ def test_two_workers_share_rows_ids_and_order_and_each_change_fires_once(shared_
             assert seen.seen.count((REPOSITORY_CHANGED, "created")) == 3
         evictions = seen_one.seen + seen_two.seen
         assert evictions.count((REPOSITORY_EVICTED, "evicted")) == 3  # 6 rows, 3 kept
+        # a listing is never stale: each sees the other's next write at once
+        await two.store({"text": "late"})
+        assert (await _read(one))[-1]["text"] == "late"
+        await _settled(one.delete(("text", "is", "late")))
+        await asyncio.sleep(0)  # a Delete commits with its loop iteration, without waiting
+        assert "late" not in [row["text"] for row in await _read(two)]
         # an upsert by name from one worker updates the row the other stored
         await one.store({"name": "ann", "team": "red"})
         _, is_new = await two.store({"name": "ann", "team": "blue"})
@@ -186,8 +193,11 @@ def test_two_workers_share_rows_ids_and_order_and_each_change_fires_once(shared_
 
 
 async def _read(repository: Repository) -> list[Any]:
-    rows = repository.retrieve()
-    return await rows if repository.suspends else rows
+    return await _settled(repository.retrieve())
+
+
+async def _settled(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
 
 
 def test_an_unreachable_redis_store_says_so():

@@ -75,6 +75,10 @@ class SqliteStore:
         self._depth = 0  # nested transactions: only the outermost begins and commits
         # The open group commit: done when the writes of this loop iteration are committed.
         self._group: asyncio.Future[None] | None = None
+        # Every row of each repository as last read, valid while ``PRAGMA data_version`` (which
+        # moves when another connection commits) stays ``_version`` and this one writes nothing.
+        self._listings: dict[str, list[Any]] = {}
+        self._version = -1
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -126,12 +130,25 @@ class SqliteStore:
         finally:
             self._depth = 0
 
+    def listing(self, repository: str, read: Callable[[], list[Any]]) -> list[Any]:
+        """Every row of ``repository`` (a new list): ``read()`` again only when some process
+        wrote since the last time, so that listing an unchanged repository costs one pragma."""
+        version = self.connection.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._listings.clear()
+            self._version = version
+        rows = self._listings.get(repository)
+        if rows is None:
+            rows = self._listings[repository] = read()
+        return list(rows)
+
     def writing(self) -> sqlite3.Connection:
         """The connection, inside this loop iteration's write transaction (begun on the first
         write and committed by a callback once the iteration's ready callbacks have run), so
         that the Stores of one iteration share one commit.  Without a running loop: the
         connection as it is (autocommit, or the ``transaction`` around it)."""
         connection = self.connection
+        self._listings.clear()
         if self._group is None and not self._depth:
             loop = _running_loop()
             if loop is not None:
@@ -178,6 +195,7 @@ class SqliteStore:
             self.connection.execute("COMMIT")
         except sqlite3.Error as error:
             self.connection.execute("ROLLBACK")
+            self._listings.clear()
             group.set_exception(StoreUnavailable(f"the SQLite store {self.path}: {error}"))
         else:
             group.set_result(None)
@@ -251,11 +269,14 @@ class SqliteBackend:
 
     def rows(self, since: float | None) -> list[Any]:
         if since is None:
-            found = self._query("SELECT row FROM aro_rows WHERE repository = ? ORDER BY seq")
-        else:
-            found = self._query(
-                "SELECT row FROM aro_rows WHERE repository = ? AND born >= ? ORDER BY seq", since
-            )
+            return self._store.listing(self._repository, self._every_row)
+        found = self._query(
+            "SELECT row FROM aro_rows WHERE repository = ? AND born >= ? ORDER BY seq", since
+        )
+        return [decode_row(row) for (row,) in found]
+
+    def _every_row(self) -> list[Any]:
+        found = self._query("SELECT row FROM aro_rows WHERE repository = ? ORDER BY seq")
         return [decode_row(row) for (row,) in found]
 
     def matching(self, field: str, value: Any, since: float | None) -> list[Any]:
