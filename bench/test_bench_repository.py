@@ -118,3 +118,17 @@ def memory_per_stored_message(rows: int = ROWS_FOR_MEMORY) -> tuple[float, float
 def test_memory_per_stored_message():
     repository_row, plain = memory_per_stored_message()
     print(f"\nper stored message: repository {repository_row:.0f} B, plain list {plain:.0f} B")
+
+
+def test_store_20_concurrent_messages(benchmark, store: str):
+    """Twenty Stores started in one loop iteration, as concurrent POSTs are: on SQLite they
+    share one commit."""
+    messages = repository(store=store)
+    loop = asyncio.new_event_loop()
+    rows = [message(number) for number in range(RETRIEVED_ROWS)]
+
+    async def store_all() -> None:
+        await asyncio.gather(*(messages.store(row) for row in rows))
+
+    benchmark(lambda: loop.run_until_complete(store_all()))
+    loop.close()
