@@ -91,6 +91,14 @@ async def run_test(
     """One test in a fresh application: PASS, FAIL (a check failed) or ERROR (anything
     else went wrong)."""
     app = make_app()
+    await app.open_repositories()  # the store, seeded from the .store files, as a run has it
+    try:
+        return await _run_in(app, program, code)
+    finally:
+        await app.repositories.close()
+
+
+async def _run_in(app: Application, program: Program, code: CodeObject) -> TestOutcome:
     app.testing = FeatureSetRunner(program, app)
     frame = Frame(code, app)
     app.bus.bind(app, frame)

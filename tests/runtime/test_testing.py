@@ -104,6 +104,20 @@ def test_filter_keeps_matching_names_and_passes(calculator: Path) -> None:
     assert result.stdout.splitlines()[-4:] == ["Failed: 0", "", "All tests passed!", ""]
 
 
+def test_tests_see_the_store_files_seeded(tmp_path: Path) -> None:
+    (tmp_path / "products.store").write_text("- id: p1\n  name: Widget\n")
+    (tmp_path / "main.aro").write_text(
+        "(Application-Start: Shop) { Return an <OK: status> for the <startup>. }\n"
+        "(has-seed: Shop Test) {\n"
+        "    Retrieve the <widget> from the <products-repository> where <id> is \"p1\".\n"
+        "    Extract the <name> from the <widget: name>.\n"
+        "    Assert the <name> for \"Widget\".\n}\n"
+    )
+    result = aro_test(tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "PASS  has-seed" in result.stdout
+
+
 def test_an_app_without_tests_says_how_to_write_one(tmp_path: Path) -> None:
     (tmp_path / "main.aro").write_text('(Application-Start: Demo) { Log "x" to the <console>. }\n')
     result = aro_test(tmp_path)
