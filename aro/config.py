@@ -351,8 +351,8 @@ class Config:
         parse=_text,
         help="publish the events recorded in this JSON file (by --record) before the start",
     )
-    # Where repositories keep their rows (docs/stores.md).  `aro serve --workers N` (N > 1)
-    # without one uses a private SQLite file (aro.runtime.repositories.private_sqlite_store).
+    # Where repositories keep their rows (docs/stores.md).  For `aro serve --workers N` (N > 1)
+    # without one, aro.runtime.repositories.private_sqlite_store gives a private SQLite file.
     store: str = option(
         "memory",
         flag="--store",
