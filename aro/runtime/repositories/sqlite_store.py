@@ -7,7 +7,7 @@ Each row keeps its typed key (``codec.key_text``), the typed key of its ``name``
 fields for Store's identity lookups, its birth time (wall clock, so ``ttl`` survives a restart)
 and its JSON (``codec.encode_row``).
 
-The backend does not suspend (docs/decisions.md, 35): a statement runs in tens of µs in WAL
+The backend does not suspend (docs/decisions.md, 36): a statement runs in tens of µs in WAL
 mode, about what the task switch of awaiting a thread would cost.  Writes join a group commit:
 the first write of a loop iteration begins a ``BEGIN IMMEDIATE`` transaction, a callback
 scheduled behind the iteration's ready callbacks commits it, and Store awaits that commit
