@@ -191,13 +191,15 @@ def command_serve(path: Path, serve_arguments: list[str], config: Config) -> int
         metrics = os.path.join(scratch, "metrics")
         os.mkdir(metrics)
         reserved, arguments = reserve_port(config, worker_arguments(serve_arguments))
+        workers = config.workers or os.cpu_count() or 1
         settings = Settings(
             argv=[sys.executable, "-m", "aro", "run", *arguments],
-            workers=config.workers or os.cpu_count() or 1,
+            workers=workers,
             environment={
                 "ARO_BUS": config.bus if relay is None else f"unix:{relay}",
                 "ARO_RELOAD_GRACE": str(config.reload_grace),
                 MULTIPROCESS_VARIABLE: metrics,
+                **shared_store(config, workers, scratch),
             },
             relay=relay,
             retire_signal=RETIRE_SIGNAL,
@@ -212,6 +214,16 @@ def command_serve(path: Path, serve_arguments: list[str], config: Config) -> int
         finally:
             if reserved is not None:
                 reserved.close()
+
+
+def shared_store(config: Config, workers: int, scratch: str) -> dict[str, str]:
+    """Workers of one server share their repositories: with more than one and no store named
+    (flag or ``ARO_STORE``), a private SQLite file that lives as long as the server."""
+    from aro.runtime.repositories import private_sqlite_store
+
+    if workers == 1 or config.store != "memory" or os.environ.get("ARO_STORE"):
+        return {}
+    return {"ARO_STORE": private_sqlite_store(scratch)}
 
 
 def _supervisor_log(message: str) -> None:

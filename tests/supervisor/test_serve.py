@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -37,6 +38,7 @@ HELLO = ROOT / "examples" / "HelloAPI"
 WORKER_STARTED = r"Worker (\d+) started \(pid (\d+)\)"
 ATTEMPTS = 40
 RECEIVE_SECONDS = 10.0
+STORM_LIMIT = 2000  # most POSTs one poster of a storm sends
 
 
 @contextmanager
@@ -161,6 +163,73 @@ def test_a_killed_worker_is_replaced() -> None:
         live.wait_for_all(HTTP_STARTED, 3)
         for _ in range(6):
             assert request(port, "GET", "/messages")[0] == 200
+
+
+def listed_by_every_worker(port: int) -> dict[str, list[str]]:
+    """The message texts GET /messages lists, as each worker answers it (bounded attempts)."""
+    listings: dict[str, list[str]] = {}
+    for _ in range(ATTEMPTS):
+        status, worker, body = request(port, "GET", "/messages")
+        assert status == 200
+        listings[worker] = [row["message"] for row in json.loads(body)["data"]]
+        if len(listings) == 2:
+            return listings
+    raise AssertionError(f"every listing came from worker {next(iter(listings))}")
+
+
+def test_every_worker_lists_the_same_messages_from_the_shared_store() -> None:
+    with serving(WEBCHAT) as (_, port):  # two workers and no --store: a private SQLite file
+        sent = [f"message {n}" for n in range(6)]
+        answered_by = {request(port, "POST", "/messages", {"message": text})[1] for text in sent}
+        listings = listed_by_every_worker(port)
+        assert listings["0"] == listings["1"] == sent
+        assert answered_by <= {"0", "1"}
+
+
+def post_until(port: int, stop: threading.Event, acknowledged: list[str], prefix: str) -> None:
+    """POST distinct messages until ``stop``; keep the ones answered 201.  A worker killed
+    mid-request resets its connection: that message was never acknowledged."""
+    for n in range(STORM_LIMIT):
+        if stop.is_set():
+            return
+        text = f"{prefix} {n}"
+        try:
+            if request(port, "POST", "/messages", {"message": text})[0] == 201:
+                acknowledged.append(text)
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.01)
+
+
+def test_a_worker_killed_in_a_post_storm_loses_and_repeats_no_acknowledged_message() -> None:
+    with serving(WEBCHAT) as (live, port):
+        index, pid = live.wait_for(WORKER_STARTED).groups()
+        stop = threading.Event()
+        acknowledged: list[list[str]] = [[], []]
+        posters = [
+            threading.Thread(target=post_until, args=(port, stop, acknowledged[n], f"storm {n}"))
+            for n in range(2)
+        ]
+        for poster in posters:
+            poster.start()
+        try:
+            deadline = time.monotonic() + RECEIVE_SECONDS
+            while sum(map(len, acknowledged)) < 40 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.kill(int(pid), signal.SIGKILL)
+            replacement = live.wait_for_all(rf"Worker {index} started \(pid (\d+)\)", 2)[1]
+            assert int(replacement.group(1)) != int(pid)
+            live.wait_for_all(HTTP_STARTED, 3)
+        finally:
+            stop.set()
+            for poster in posters:
+                poster.join(timeout=30)
+        listings = listed_by_every_worker(port)
+        assert listings["0"] == listings["1"]
+        listed = listings["0"]
+        assert len(listed) == len(set(listed))  # none twice
+        for texts in acknowledged:
+            assert texts, "a poster had no message acknowledged"
+            assert set(texts) <= set(listed)  # every 201 is still there
 
 
 def aro_serve(*arguments: str, timeout: float = 30) -> subprocess.CompletedProcess:
