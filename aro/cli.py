@@ -174,7 +174,7 @@ SUPERVISOR_OPTIONS = ("--workers", "--bus", "--reload-grace")
 
 def command_serve(path: Path, serve_arguments: list[str], config: Config) -> int:
     """Check the application once, then run ``config.workers`` copies of ``aro run`` on one
-    port under the supervisor (docs/deploying.md)."""
+    port under the supervisor (docs/guide/deploying.md)."""
     import tempfile
 
     from aro.runtime.app import RETIRE_SIGNAL

@@ -387,7 +387,7 @@ class Config:
         help="aro serve: seconds a worker replaced by SIGHUP keeps its WebSockets and TCP "
         "clients (new connections go to its successor) before it closes them with 1001",
     )
-    # Set by aro serve for each worker it starts (docs/deploying.md).
+    # Set by aro serve for each worker it starts (docs/guide/deploying.md).
     worker: str = option(
         "", env="ARO_WORKER_ID", parse=_text, help="set by aro serve: this worker's index"
     )

@@ -61,7 +61,7 @@ NO_CONTRACT_NOTICE = (
     ' "Request received"\n'
 )
 RELOAD_NOTICE = "SIGHUP: stopping gracefully (to reload without stopping, use aro serve)\n"
-#: What aro serve sends a worker whose successor accepts connections (docs/deploying.md)
+#: What aro serve sends a worker whose successor accepts connections (docs/guide/deploying.md)
 RETIRE_SIGNAL = signal.SIGUSR1
 RETIRE_POLL_SECONDS = 0.25
 

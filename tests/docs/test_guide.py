@@ -17,6 +17,8 @@ Each page runs in a fresh temporary directory, its blocks in order:
   running); it must exit 0.
 * ```` ```sh ````: commands that must exit 0, except ``pip install …`` of this project, which is
   checked against our metadata (the package name and extras) instead of downloading it.
+* ```` ```nginx ````: a server configuration, checked by ``nginx -t`` inside an ``http`` block
+  (``.ci/run`` installs nginx).
 * ```` ```text ```` blocks are not allowed: output belongs under its command in a console block.
 """
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -108,6 +111,8 @@ class PageRun:
             self.console(block)
         elif block.language == "python":
             self.shell(block, [sys.executable, "-c", self.localize(block.text)])
+        elif block.language == "nginx":
+            self.check_nginx(block)
         elif block.language == "sh":
             for command in block.text.splitlines():
                 if command.strip() and not command.lstrip().startswith("#"):
@@ -120,6 +125,15 @@ class PageRun:
             compile_source(block.text, "guide.aro")
         except AroSyntaxError as error:
             pytest.fail(f"{self.where(block)}: the snippet does not compile:\n{error}")
+
+    def check_nginx(self, block: Block) -> None:
+        nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+        assert nginx, f"{self.where(block)}: nginx is not installed (.ci/run installs it)"
+        prefix = self.directory / "nginx"
+        prefix.mkdir(exist_ok=True)
+        config = prefix / "nginx.conf"
+        config.write_text(f"pid {prefix}/nginx.pid;\nevents {{}}\nhttp {{\n{block.text}}}\n")
+        self.shell(block, [nginx, "-t", "-q", "-e", "stderr", "-p", str(prefix), "-c", str(config)])
 
     def sh_line(self, block: Block, command: str) -> None:
         words = shlex.split(command)
