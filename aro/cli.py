@@ -227,7 +227,10 @@ def shared_store(config: Config, workers: int, scratch: str) -> dict[str, str]:
 
 
 def _supervisor_log(message: str) -> None:
-    print(f"[aro serve] {message}", file=sys.stderr, flush=True)
+    try:
+        print(f"[aro serve] {message}", file=sys.stderr, flush=True)
+    except OSError:  # stderr closed (a pipe's reader gone): supervising matters more
+        pass
 
 
 def worker_arguments(serve_arguments: list[str]) -> list[str]:

@@ -232,6 +232,29 @@ def test_a_worker_killed_in_a_post_storm_loses_and_repeats_no_acknowledged_messa
             assert set(texts) <= set(listed)  # every 201 is still there
 
 
+def test_sigterm_stops_the_server_even_when_nobody_reads_its_log_any_more() -> None:
+    """As after ``aro serve … 2>&1 | head``: the supervisor's stderr is a pipe nobody reads."""
+    read_end, write_end = os.pipe()
+    command = [sys.executable, "-m", "aro", "serve", str(WEBCHAT), "--workers", "1", "--port", "0"]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=write_end,
+                              text=True)
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 2 * RECEIVE_SECONDS
+        while "HTTP Server started" not in server.stdout.readline():
+            assert time.monotonic() < deadline and server.poll() is None
+        os.close(read_end)  # the log's reader is gone
+        read_end = None
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if read_end is not None:
+            os.close(read_end)
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
 def aro_serve(*arguments: str, timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "aro", "serve", *arguments],
