@@ -51,6 +51,7 @@ STOP_TIMEOUT_S = 5.0
 OTHER_CORES_WARNING = 0.15  # foreign CPU load above which a run is flagged
 TARGETS = {"fastapi": 2.0, "aiohttp": 1.0}  # ours / peer, docs/performance.md
 SQLITE_TARGET = 0.7  # aro-sqlite / aro: the SQLite store against memory (docs/stores.md)
+WORKERS_TARGET = 1.7  # aro-w2 / aro-w1: two workers against one on GET (docs/guide/deploying.md)
 POST_LUA = f"""wrk.method = "POST"
 wrk.body = '{POST_BODY}'
 wrk.headers["Content-Type"] = "application/json"
@@ -66,23 +67,31 @@ class Server:
     label: str
     argv: Callable[[int, Path], list[str]]
     tree: Path = ROOT  # the checkout whose ``aro`` package runs (``--baseline`` sets another)
+    pinned: bool = True  # False: several processes that need every core (aro serve's workers)
 
 
-def aro_server(name: str, label: str, tree: Path, sqlite: bool = False) -> Server:
+def aro_server(
+    name: str, label: str, tree: Path, sqlite: bool = False, workers: int | None = None
+) -> Server:
     """Our server from ``tree``, always serving this checkout's app (the same ARO source);
-    with ``sqlite``, its messages in a fresh SQLite file (``--store sqlite:PATH``)."""
+    with ``sqlite``, its messages in a fresh SQLite file (``--store sqlite:PATH``); with
+    ``workers``, ``aro serve --workers N`` instead of ``aro run``."""
 
     def argv(port: int, workdir: Path) -> list[str]:
         store = ["--store", f"sqlite:{workdir / f'messages-{port}.sqlite'}"] if sqlite else []
         app = str(ROOT / "bench/apps/MessagesAPI")
-        return [sys.executable, "-m", "aro", "run", app, "--port", str(port), *store]
+        command = ["run"] if workers is None else ["serve", "--workers", str(workers)]
+        return [sys.executable, "-m", "aro", *command, app, "--port", str(port), *store]
 
-    return Server(name, label, argv, tree)
+    return Server(name, label, argv, tree, pinned=workers is None)
 
 
 SERVERS = (
     aro_server("aro", "aro-py (VM)", ROOT),
     aro_server("aro-sqlite", "aro-py sqlite", ROOT, sqlite=True),
+    # aro serve, one worker against two, both on one SQLite file so that only the workers differ
+    aro_server("aro-w1", "aro serve -w1", ROOT, sqlite=True, workers=1),
+    aro_server("aro-w2", "aro serve -w2", ROOT, sqlite=True, workers=2),
     Server(
         "fastapi",
         "FastAPI/uvicorn",
@@ -279,9 +288,22 @@ def wrk(port: int, options: argparse.Namespace, duration: float, script: Path | 
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc/PID/stat (fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of a process and of its live descendants (aro serve's workers), from
+    /proc/PID/stat (fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # a child that exited between the listing and the read
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children_of(pid))
+
+
+def children_of(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            children.extend(int(child) for child in (task / "children").read_text().split())
+    return children
 
 
 def busy_seconds() -> float:
@@ -339,7 +361,8 @@ def bench_server(
     """Seed, warm up with GETs (uncounted), then measure GET and POST on one server."""
     post_script = workdir / "post_message.lua"
     post_script.write_text(POST_LUA)
-    with running(server, SERVER_CPU if options.pin else None, workdir) as (pid, port):
+    cpu = SERVER_CPU if options.pin and server.pinned else None
+    with running(server, cpu, workdir) as (pid, port):
         size = seed(port, options.seed)
         print(f"  {server.label}: pid {pid}, port {port}, GET body {size} bytes", flush=True)
         if options.warmup > 0:
@@ -401,11 +424,15 @@ def print_ratios(results: Runs) -> None:
         for peer, target in targets(results).items():
             cells += f"   {ratio_cell(bests['aro'], bests.get(peer), target):<47}"
         print(f"{scenario + ' ' + PATH:<16}{cells}")
-    if "aro-sqlite" in results:
-        print("\nsqlite/memory")
-        for scenario in SCENARIOS:
-            stores = [best(results[name].get(scenario, [])) for name in ("aro-sqlite", "aro")]
-            print(f"{scenario + ' ' + PATH:<16}   {ratio_cell(*stores, SQLITE_TARGET)}")
+    for title, pair, target in (
+        ("sqlite/memory", ("aro-sqlite", "aro"), SQLITE_TARGET),
+        ("2 workers/1 worker", ("aro-w2", "aro-w1"), WORKERS_TARGET),
+    ):
+        if all(name in results for name in pair):
+            print(f"\n{title}")
+            for scenario in SCENARIOS:
+                runs = [best(results[name].get(scenario, [])) for name in pair]
+                print(f"{scenario + ' ' + PATH:<16}   {ratio_cell(*runs, target)}")
 
 
 def targets(results: Runs) -> dict[str, float]:
@@ -433,8 +460,9 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--servers",
         default="aro,fastapi,aiohttp",
-        help="comma-separated subset of aro, aro-sqlite (--store sqlite:), fastapi, aiohttp"
-        " (default: all but aro-sqlite)",
+        help="comma-separated subset of aro, aro-sqlite (--store sqlite:), aro-w1 and aro-w2"
+        " (aro serve --workers 1|2 on SQLite, never pinned: add --no-pin for wrk), fastapi,"
+        " aiohttp (default: aro, fastapi, aiohttp)",
     )
     parser.add_argument(
         "--quiet-wait", type=float, default=20.0, help="max s to wait for an idle box (20)"
