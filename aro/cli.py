@@ -227,10 +227,11 @@ def shared_store(config: Config, workers: int, scratch: str) -> dict[str, str]:
 
 
 def _supervisor_log(message: str) -> None:
-    try:
+    import contextlib
+
+    # stderr may be closed (a pipe whose reader is gone): supervising matters more than a line
+    with contextlib.suppress(OSError):
         print(f"[aro serve] {message}", file=sys.stderr, flush=True)
-    except OSError:  # stderr closed (a pipe's reader gone): supervising matters more
-        pass
 
 
 def worker_arguments(serve_arguments: list[str]) -> list[str]:

@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aro.net.aio import Suspended, first_step
 from aro.net.http import CONTINUE, MAX_BODY, HttpError, HttpParser, Request, encode_response
+from aro.net.listen import listen
 
 __all__ = ["Handler", "HttpProtocol", "HttpServer", "RawResponse", "UpgradeHandler"]
 
@@ -656,16 +657,7 @@ class HttpServer:
 
     async def start(self) -> int:
         """Bind and listen; answer the actual port (so ``port=0`` picks a free one)."""
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._admit,
-            self.host,
-            self.port,
-            reuse_address=True,
-            reuse_port=self.reuse_port or None,
-            backlog=1024,
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._server, self.port = await listen(self._admit, self.host, self.port, self.reuse_port)
         return self.port
 
     async def stop(self, grace: float = 10.0) -> None:

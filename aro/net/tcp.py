@@ -13,6 +13,8 @@ import socket
 import uuid
 from typing import Protocol
 
+from aro.net.listen import listen
+
 __all__ = ["TcpClients", "TcpConnection", "TcpHandler", "TcpServer"]
 
 #: Bytes a connection may have waiting in its transport before it counts as a slow reader
@@ -130,16 +132,9 @@ class TcpServer(TcpEndpoint):
 
     async def start(self) -> int:
         """Bind and listen; answer the actual port (``port=0`` picks a free one)."""
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: TcpConnection(self),
-            self.host,
-            self.port,
-            reuse_address=True,
-            reuse_port=self.reuse_port or None,
-            backlog=1024,
+        self._server, self.port = await listen(
+            lambda: TcpConnection(self), self.host, self.port, self.reuse_port
         )
-        self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
     def broadcast(self, data: bytes) -> int:
