@@ -15,7 +15,8 @@ server-side cost of one event. Run it under callgrind (subtract an ``N=0`` run) 
     valgrind --tool=callgrind python bench/vm_workload.py echo 20000
     python bench/vm_workload.py post 20000 --time
 
-``PYTHONPATH`` selects the tree whose ``aro`` runs (A/B against another checkout).
+``PYTHONPATH`` selects the tree whose ``aro`` runs (A/B against another checkout);
+``ARO_STORE`` the repository store (``ARO_STORE=sqlite:/tmp/w.sqlite … post 5000``).
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ async def workload(mode: str, count: int, subscribers: int, timed: bool) -> None
 
     app_dir = ROOT / ("examples/WebChat" if mode == "post" else "tests/apps/Echo")
     devnull = open(os.devnull, "w")  # noqa: SIM115 - the app logs for its whole run
-    config = Config(port=0, keep_alive=True)
+    config = Config(port=0, keep_alive=True, store=os.environ.get("ARO_STORE", "memory"))
     app = Application(load_program(app_dir), app_dir, config=config, stdout=devnull)
     running = asyncio.ensure_future(app.run())
     while "http-server" not in app.services_running:
