@@ -30,6 +30,8 @@ Scenario = Callable[[bool], list[Table]]
 
 
 def _label(server: str) -> str:
+    if server in ws_load.WORKER_SERVERS:  # serve-2-redis: aro-py serve-2-redis
+        return f"{OURS} {server}"
     return OURS if server in ("ours", "aro") else server
 
 
@@ -117,12 +119,13 @@ def _load_client() -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-def _ws_runs(mode: str, options: list[str], table: Table) -> dict[str, dict]:
+def _ws_runs(mode: str, options: list[str], table: Table,
+             servers: tuple[str, ...] = WS_SERVERS) -> dict[str, dict]:
     """ws_load's ``mode`` against every server; a server that fails becomes a note."""
     args = ws_load.parse_args([mode, *options])
     results = {}
     with _load_client():
-        for server in WS_SERVERS:
+        for server in servers:
             try:
                 results[_label(server)] = ws_load.run_one(server, args)
             except (RuntimeError, OSError) as error:
@@ -154,9 +157,12 @@ def fanout(quick: bool) -> list[Table]:
         if quick:
             options += ["--warmup", str(max(2, 5000 // subscribers)), "--duration", "2"]
         case = f"{subscribers:,} subscribers"
-        for name, result in _ws_runs("fanout", options, cpu).items():
+        # aro serve's workers too: --workers 1, 2 on the relay, 2 on a private Redis.
+        servers = WS_SERVERS + tuple(ws_load.WORKER_SERVERS)
+        for name, result in _ws_runs("fanout", options, cpu, servers).items():
             cpu.add(case, name, result["server_cpu_us_per_delivery"])
             p99.add(case, name, result["p99_ms"])
+            cpu.notes.append(f"{case}, {name}: {result['deliveries_per_s']:,.0f} deliveries/s")
     return [cpu, p99]
 
 

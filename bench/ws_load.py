@@ -20,6 +20,13 @@ socket gets the broadcasts in order; subscriber 0 checks that against the stamp 
 Even so the client pays one recv per socket wakeup, so on 2 cores it is the bottleneck in
 fan-out: server CPU per delivery, read from /proc/PID/stat, is the figure to compare.
 
+``serve-1``, ``serve-2`` and ``serve-2-redis`` run WebChat under ``aro serve --workers N``
+pinned to CPUs 0..N-1 (on 2 cores the second worker shares CPU 1 with the client), the second two
+broadcasting through the supervisor's relay or a private redis-server started and stopped with
+the server.  Subscribers land on the workers by the kernel's SO_REUSEPORT hash (``landed`` counts
+them per worker, from the 101's X-Aro-Worker); server CPU is summed over the supervisor and every
+worker, and redis-server's is reported apart.
+
 The server is pinned to CPU 0 and the client to CPU 1; every run has an uncounted warm-up, a
 count bound and a hard deadline, and every server is stopped by its PID.  Targets only
 127.0.0.1.  Run: ``python bench/ws_load.py memory|fanout|echo [--servers ours,picows,websockets]``.
@@ -37,7 +44,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +64,8 @@ MASK = b"\x37\xfa\x21\x3d"
 MASK_INT = int.from_bytes(MASK * 16, "big")
 ECHO_SIZE = 64
 STAMP = re.compile(rb'"message":"(\d+)-(\d+)"')
+WORKER_HEADER = re.compile(rb"\r\nx-aro-worker: *([^\r]*)", re.IGNORECASE)
+WORKER_SERVERS = {"serve-1": (1, False), "serve-2": (2, False), "serve-2-redis": (2, True)}
 
 
 @dataclass
@@ -66,6 +77,9 @@ class Server:
     port: int
     http_port: int
     tree: Path = ROOT  # the checkout whose ``aro`` package runs (``--baseline`` sets another)
+    cpus: str = str(SERVER_CPU)
+    workers: int = 1
+    bus: Server | None = None  # a redis-server started before the server and stopped after it
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -92,15 +106,41 @@ def make_server(name: str, mode: str, baseline: Path | None = None) -> Server:
         if tree is None:
             raise RuntimeError("server 'baseline' needs --baseline TREE")
         return Server(name, argv, port, port, tree.resolve())
+    if name in WORKER_SERVERS:
+        return make_serve(name, port)
     http_port = free_port()
     script = str(ROOT / "bench/peers/ws_peers.py")
     argv = [sys.executable, script, name, "--port", str(port), "--http-port", str(http_port)]
     return Server(name, argv, port, http_port)
 
 
+def make_serve(name: str, port: int) -> Server:
+    """WebChat under ``aro serve --workers N`` on CPUs 0..N-1, with its own Redis as the bus if
+    the name says so (else the supervisor's relay)."""
+    workers, redis = WORKER_SERVERS[name]
+    cpus = ",".join(str(cpu) for cpu in range(workers))
+    argv = [sys.executable, "-m", "aro", "serve", str(ROOT / "examples/WebChat"),
+            "--port", str(port), "--workers", str(workers)]
+    bus = make_redis(cpus) if redis else None
+    if bus is not None:
+        argv += ["--bus", f"redis://{HOST}:{bus.port}/0"]
+    return Server(name, argv, port, port, cpus=cpus, workers=workers, bus=bus)
+
+
+def make_redis(cpus: str) -> Server:
+    """A private redis-server on a free port: no persistence, nothing written to disk."""
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", HOST, "--save", "",
+            "--appendonly", "no", "--dir", tempfile.gettempdir()]
+    return Server("redis-server", argv, port, port, cpus=cpus)
+
+
 def start(server: Server) -> None:
-    """Start pinned to CPU 0 and wait (bounded) until both ports accept connections."""
-    argv = ["taskset", "-c", str(SERVER_CPU), *server.argv]
+    """Start (its Redis first) pinned to its CPUs and wait (bounded) until both ports accept
+    connections and, under ``aro serve``, every worker answers."""
+    if server.bus is not None:
+        start(server.bus)
+    argv = ["taskset", "-c", server.cpus, *server.argv]
     env = {**os.environ, "PYTHONPATH": str(server.tree)}
     server.proc = subprocess.Popen(
         argv, cwd=server.tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -112,6 +152,33 @@ def start(server: Server) -> None:
                 stop(server)
                 raise RuntimeError(f"{server.name} did not start")
             time.sleep(0.05)
+    if server.workers > 1:
+        wait_for_workers(server, deadline)
+
+
+def wait_for_workers(server: Server, deadline: float) -> None:
+    """The port opens with the first worker: probe it until each has answered once, so that
+    subscribers spread over all of them."""
+    seen = {worker_of(probe(server.http_port))}
+    while len(seen) < server.workers:
+        if time.monotonic() > deadline:
+            stop(server)
+            raise RuntimeError(f"{server.name}: only workers {sorted(seen)} answered")
+        time.sleep(0.05)
+        seen.add(worker_of(probe(server.http_port)))
+
+
+def probe(port: int) -> bytes:
+    """The head of a GET / on a fresh connection."""
+    with socket.create_connection((HOST, port), timeout=5) as sock:
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n\r\n".encode())
+        return read_head(sock)
+
+
+def worker_of(head: bytes) -> str:
+    """The X-Aro-Worker header of a response head; empty outside ``aro serve``."""
+    match = WORKER_HEADER.search(head)
+    return match.group(1).decode() if match else ""
 
 
 def port_open(port: int) -> bool:
@@ -124,27 +191,53 @@ def port_open(port: int) -> bool:
 
 
 def stop(server: Server) -> None:
-    """SIGINT by PID, then SIGKILL after 5 s: a benchmark must never leave a server behind."""
+    """SIGINT by PID, then SIGKILL after 5 s, then its Redis: a benchmark must never leave a
+    server behind."""
     proc = server.proc
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    if server.bus is not None:
+        stop(server.bus)
+
+
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and its descendants (``aro serve``'s workers), from /proc/PID/task/*/children."""
+    tree = [root]
+    for pid in tree:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            with contextlib.suppress(FileNotFoundError):
+                tree.extend(int(child) for child in (task / "children").read_text().split())
+    return tree
 
 
 def server_cpu_s(pid: int) -> float:
-    """utime+stime of the server from /proc/PID/stat, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * TICK_S
+    """utime+stime of the server and its child processes from /proc/PID/stat, in seconds."""
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):  # a process that exited meanwhile
+            fields = stat_fields(member)
+            total += int(fields[11]) + int(fields[12])
+    return total * TICK_S
 
 
 def server_rss_kib(pid: int) -> int:
-    """VmRSS of the server from /proc/PID/status."""
+    """VmRSS of the server and its child processes from /proc/PID/status."""
+    return sum(process_rss_kib(member) for member in process_tree(pid))
+
+
+def process_rss_kib(pid: int) -> int:
+    """VmRSS of one process from /proc/PID/status."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -158,8 +251,10 @@ def client_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def open_ws(port: int, count: int, batch: int = 64) -> list[socket.socket]:
-    """Open ``count`` WebSockets, ``batch`` handshakes at a time; return them non-blocking."""
+def open_ws(port: int, count: int, batch: int = 64,
+            landed: Counter[str] | None = None) -> list[socket.socket]:
+    """Open ``count`` WebSockets, ``batch`` handshakes at a time; return them non-blocking
+    (``landed`` counts them per worker that took them)."""
     request = HANDSHAKE.format(port=port).encode()
     socks: list[socket.socket] = []
     while len(socks) < count:
@@ -169,22 +264,31 @@ def open_ws(port: int, count: int, batch: int = 64) -> list[socket.socket]:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.sendall(request)
         for sock in group:
-            read_upgrade(sock)
+            worker = worker_of(read_upgrade(sock))
+            if landed is not None:
+                landed[worker] += 1
             sock.setblocking(False)
         socks.extend(group)
     return socks
 
 
-def read_upgrade(sock: socket.socket) -> None:
-    """Read the handshake answer; anything but 101 is a failed run."""
+def read_upgrade(sock: socket.socket) -> bytes:
+    """Read the handshake answer's head; anything but 101 is a failed run."""
+    head = read_head(sock)
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise RuntimeError(f"handshake refused: {head[:60]!r}")
+    return head
+
+
+def read_head(sock: socket.socket) -> bytes:
+    """Read up to the end of a response head (blocking socket)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(4096)
         if not chunk:
-            raise RuntimeError("connection closed during the handshake")
+            raise RuntimeError("connection closed before the response head")
         data += chunk
-    if not data.startswith(b"HTTP/1.1 101"):
-        raise RuntimeError(f"handshake refused: {data[:60]!r}")
+    return data
 
 
 def close_all(socks: list[socket.socket]) -> None:
@@ -359,14 +463,18 @@ def check_stamps(data: bytes, state: FanoutState) -> None:
 
 def run_fanout(server: Server, args: argparse.Namespace) -> dict:
     """Subscribe N, warm up, then measure deliveries/s and server CPU per delivery."""
-    socks = open_ws(server.port, args.subs)
+    landed: Counter[str] = Counter()
+    socks = open_ws(server.port, args.subs, landed=landed)
     pub = Publisher(server.http_port)
     state = FanoutState(args.subs, [0] * args.subs, [b""] * args.subs)
     try:
         fanout_phase(socks, pub, state, args.warmup, args.window, time.monotonic() + 5)
         time.sleep(0.2)
         drain(socks, state)
-        return measure_fanout(server, socks, pub, state, args)
+        result = measure_fanout(server, socks, pub, state, args)
+        if "" not in landed:
+            result["landed"] = "/".join(str(landed[worker]) for worker in sorted(landed))
+        return result
     finally:
         close_all(socks)
         pub.sock.close()
@@ -385,10 +493,12 @@ def measure_fanout(server: Server, socks, pub: Publisher, state: FanoutState,
     """The counted phase, bracketed by /proc and getrusage readings."""
     start_deliveries, start_done = state.deliveries, state.completed
     cpu0, client0, t0 = server_cpu_s(server.pid), client_cpu_s(), time.monotonic()
+    redis0 = redis_cpu_s(server)
     spy = start_py_spy(server, args)
     fanout_phase(socks, pub, state, args.messages, args.window, t0 + args.duration)
     wall = time.monotonic() - t0
     cpu, client = server_cpu_s(server.pid) - cpu0, client_cpu_s() - client0
+    redis = redis_cpu_s(server) - redis0
     stop_py_spy(spy)
     deliveries = state.deliveries - start_deliveries
     return {
@@ -398,7 +508,13 @@ def measure_fanout(server: Server, socks, pub: Publisher, state: FanoutState,
         "server_cpu_util": cpu / wall, "client_cpu_util": client / wall,
         "p50_ms": percentile(state.latencies, 0.5), "p99_ms": percentile(state.latencies, 0.99),
         "stamp_errors": state.stamp_errors, "wall_s": round(wall, 2),
+        **({"redis_cpu_us_per_delivery": redis * 1e6 / max(deliveries, 1)} if server.bus else {}),
     }
+
+
+def redis_cpu_s(server: Server) -> float:
+    """CPU of the server's own redis-server, if it has one (kept apart from the server's)."""
+    return server_cpu_s(server.bus.pid) if server.bus else 0.0
 
 
 def start_py_spy(server: Server, args: argparse.Namespace) -> subprocess.Popen | None:
@@ -504,8 +620,8 @@ RUNNERS = {"memory": run_memory, "fanout": run_fanout, "echo": run_echo, "quiet"
 def run_one(name: str, args: argparse.Namespace) -> dict:
     """Start one server, run the mode against it, always stop it by PID."""
     server = make_server(name, args.mode, args.baseline)
-    start(server)
     try:
+        start(server)
         time.sleep(0.3)
         result = RUNNERS[args.mode](server, args)
     finally:
@@ -523,7 +639,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Defaults follow docs/performance.md and keep each case to about 5 s."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", choices=sorted(RUNNERS))
-    parser.add_argument("--servers", help="default ours,picows,websockets (quiet: aiohttp)")
+    parser.add_argument("--servers", help="default ours,picows,websockets (quiet: aiohttp); "
+                        f"also {','.join(WORKER_SERVERS)} (aro serve)")
     parser.add_argument("--conns", type=int, help="memory: 5000; echo: 16")
     parser.add_argument("--subs", type=int, help="fanout: 1000; quiet: 10")
     parser.add_argument("--window", type=int, help="broadcasts in flight: fanout 4, quiet 1")
