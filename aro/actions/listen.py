@@ -2,9 +2,10 @@
 
 ``Listen the <x> for the <port: 8080>`` answers ``{type, target}``.  Ports, events and files
 need nothing started here: the services that deliver them (``Start the <http-server>``, event
-handlers, the file monitor) do the listening.  The keyboard is read only from a terminal: with
-stdin not a TTY (a pipe, a test harness) listening to it does nothing, so Keepalive does not
-wait for keys that cannot come.
+handlers, the file monitor) do the listening.  The keyboard is the ``keyboard`` capability's:
+it reads keys only from a terminal (each one a ``KeyPress`` event), and with stdin not a TTY
+(a pipe, a test harness) listening to it does nothing, so Keepalive does not wait for keys
+that cannot come.
 """
 
 from __future__ import annotations
@@ -32,17 +33,11 @@ def listen(plan: Plan, frame: Frame) -> dict[str, str]:
     plan.check_preposition()
     base = plan.obj.base.lower() if plan.obj is not None else ""
     if base in KEYBOARD:
-        return listen_to_keyboard()
+        frame.services.keyboard.listen()
+        return {"type": "keyboard", "target": "stdin"}
     kind, default = KINDS.get(base, ("generic", base))
     target = _target(plan, frame) if kind != "generic" else default
     return {"type": kind, "target": target or default}
-
-
-def listen_to_keyboard() -> dict[str, str]:
-    """Without a terminal there is nothing to start: no key can arrive, and nothing must
-    keep the program waiting for one.  Reading keys from a terminal belongs to the terminal
-    family, which starts its reader here."""
-    return {"type": "keyboard", "target": "stdin"}
 
 
 def _target(plan: Plan, frame: Frame) -> str:

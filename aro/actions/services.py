@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aro.actions.listen import KEYBOARD
 from aro.vm.frame import UNBOUND, Frame
 from aro.vm.plan import Plan
 from aro.vm.registry import action
@@ -27,6 +28,9 @@ async def start(plan: Plan, frame: Frame) -> Any:
 @action("stop", prepositions=("with", "for", "on"))
 async def stop(plan: Plan, frame: Frame) -> Any:
     plan.check_preposition()
+    if plan.result.base.lower() in KEYBOARD:  # what Listen started: no service to stop
+        frame.services.keyboard.stop()
+        return UNBOUND
     await frame.services.servers.stop(plan.result.base, _service_config(plan, frame))
     return UNBOUND
 

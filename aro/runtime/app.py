@@ -3,7 +3,7 @@
 ``Application`` is ``frame.services`` (``aro.vm.services.Services``): the one object through
 which actions reach their capabilities.  It is the console, events, servers and actions
 capabilities itself; connections, templates, repositories, the HTTP and socket clients, the
-system, timers and the terminal are objects of their own.
+system, timers, the terminal and the keyboard are objects of their own.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from aro.runtime.file_monitor import FileMonitor, monitored_path
 from aro.runtime.files import LocalFiles
 from aro.runtime.handlers import END, classify
 from aro.runtime.http import HttpService, resolve_port
+from aro.runtime.keyboard import TerminalKeyboard
 from aro.runtime.metrics_formats import render
 from aro.runtime.plugins import PluginSet
 from aro.runtime.recording import EventRecorder, replay
@@ -116,6 +117,7 @@ class Application:
         self.timers = EventTimers(self, self.sources)
         self.system = HostSystem()
         self.terminal = ConsoleTerminal(self.stdout, self.environ)
+        self.keyboard = TerminalKeyboard(self, self.sources, sys.stdin)
         self._http: Any = None
         self._outbound: SocketClientService | None = None
         self.recorder = None if self.config.record is None else EventRecorder(self._name())

@@ -8,7 +8,8 @@ StateTransition Handler, the ``<from_to_to>`` of a StateObserver, and ``when`` g
 Besides domain events, ``emit`` carries four internal channels named like the reference's
 runtime events (a dot cannot occur in an ARO event name): ``repository.changed`` and
 ``repository.evicted`` (payloads built by ``aro.runtime.repositories``) and
-``state.transition`` (from Accept) and ``notification.sent`` (from Notify).
+``state.transition`` (from Accept) and ``notification.sent`` (from Notify).  The domain event
+``KeyPress`` has a route of its own too: its handlers also bind the key as ``key``.
 
 Every matching handler runs as its own task, through ``aro.runtime.dispatch.run_handler``: a
 child of the Application-Start frame whose ``when`` guard is evaluated in that frame, its
@@ -24,7 +25,7 @@ from typing import Any
 
 from aro.lang.bytecode import CodeObject
 from aro.runtime.dispatch import run_handler
-from aro.runtime.handlers import STATE_OBSERVER, HandlerTable
+from aro.runtime.handlers import KEY_PRESS, STATE_OBSERVER, HandlerTable
 from aro.runtime.repositories import COMPLETED, REPOSITORY_CHANGED, REPOSITORY_EVICTED
 from aro.vm import values
 from aro.vm.expressions import Evaluator, link
@@ -165,6 +166,7 @@ class EventBus:
             REPOSITORY_EVICTED: self._eviction_deliveries,
             STATE_TRANSITION: self._transition_deliveries,
             NOTIFICATION_SENT: self._notification_deliveries,
+            KEY_PRESS: self._key_press_deliveries,
         }
         self._services: Services | None = None
         self._root: Frame | None = None
@@ -234,6 +236,13 @@ class EventBus:
         bindings = {**fields, "event": notification}
         handlers = self._domain.get(NOTIFICATION_EVENT, ())
         return [(handler, bindings) for handler in handlers if handler.accepts(notification)]
+
+    def _key_press_deliveries(self, key_press: Payload) -> list[Delivery]:
+        """As the reference runtime does, a KeyPress handler sees the key also as ``key``, so
+        that ``when <key> = "down"`` reads it."""
+        bindings = {"key": key_press.get("key"), "event": key_press}
+        handlers = self._domain.get(KEY_PRESS, ())
+        return [(handler, bindings) for handler in handlers if handler.accepts(key_press)]
 
     def _observer_deliveries(self, event: Payload) -> list[Delivery]:
         """Observers see the change as ``event`` and its kind also as ``changeType``."""

@@ -69,11 +69,13 @@ EVICTED_HANDLER = " Evicted Handler"
 STATE_TRANSITION_HANDLER = "StateTransition Handler"
 STATE_OBSERVER = "StateObserver"
 HANDLER = " Handler"
+#: The domain event of a key typed on the terminal (aro/runtime/keyboard.py), heard by
+#: ``KeyPress Handler`` feature sets (``KeyPress Handler<key:enter>`` for one key).
+KEY_PRESS = "KeyPress"
 #: Activities that contain " Handler" but are not domain event handlers.
 NOT_DOMAIN_HANDLERS = (
     SOCKET_HANDLER,  # WebSocket Event Handler too
     FILE_HANDLER,
-    "KeyPress Handler",
     STATE_TRANSITION_HANDLER,
     STATE_OBSERVER,
     END,

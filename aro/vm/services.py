@@ -251,6 +251,18 @@ class Terminal(Protocol):
         """``<terminal>`` in templates: rows, columns, colour support, whether it is a TTY."""
 
 
+class Keyboard(Protocol):
+    """Keys typed on the terminal, each delivered as the domain event ``KeyPress`` with the
+    payload ``{key}``."""
+
+    def listen(self) -> None:
+        """Start reading keys when stdin is a terminal (Keepalive then waits for them); do
+        nothing otherwise, or when already listening."""
+
+    def stop(self) -> None:
+        """Stop reading keys and give the terminal its mode back; nothing when not listening."""
+
+
 class Executions(Protocol):
     async def run(self, frame: Any) -> Any:
         """Run a feature set's ``Frame`` to its end (``aro.vm.machine.execute``), counted for
@@ -277,6 +289,7 @@ class Services(Protocol):
     system: System
     timers: Timers
     terminal: Terminal
+    keyboard: Keyboard
     executions: Executions
     environ: Mapping[str, str]
     parameters: Mapping[str, Any]  # application arguments: <parameter: name>

@@ -28,6 +28,20 @@ class FakeRepositories(dict):
         return self.setdefault(name, FakeRepository(name))
 
 
+class FakeKeyboard:
+    """Counts what Listen and Stop ask of the keyboard."""
+
+    def __init__(self) -> None:
+        self.listens = 0
+        self.stops = 0
+
+    def listen(self) -> None:
+        self.listens += 1
+
+    def stop(self) -> None:
+        self.stops += 1
+
+
 class FakeServices:
     """Records what actions ask of the application."""
 
@@ -41,6 +55,7 @@ class FakeServices:
         self.repositories = FakeRepositories()
         self.console = self.events = self  # the capabilities it records
         self.qualifiers = self
+        self.keyboard = FakeKeyboard()
 
     def qualifier(self, name: str) -> None:
         return None  # no plugins

@@ -36,6 +36,14 @@ def test_listen_describes_what_it_listens_to(run, statement, listener):
     assert run(statement, bindings=bindings)["l"] == listener
 
 
+def test_listen_to_the_keyboard_starts_it_and_stop_stops_it(run, services):
+    fakes = services()
+    run("Listen the <keyboard> to the <stdin>.", services=fakes)
+    assert (fakes.keyboard.listens, fakes.keyboard.stops) == (1, 0)
+    run("Stop the <keyboard> with <application>.", services=fakes)
+    assert (fakes.keyboard.listens, fakes.keyboard.stops) == (1, 1)
+
+
 def test_listen_rejects_other_prepositions(run):
     with pytest.raises(StatementError) as error:
         run("Listen the <l> from the <port>.")

@@ -79,6 +79,7 @@ def test_domain_handlers_by_the_text_before_handler_and_what_is_not_one() -> Non
         "UserCreated": ["A", "B"],
         "Order Placed": ["C"],
         "log-repository Evicted": ["E"],
+        "KeyPress": ["Key"],
     }
 
 
