@@ -5,7 +5,7 @@ stdin is a pipe, a file or closed, listening does nothing, so Keepalive does not
 that cannot come.  On a terminal, stdin is put in cbreak mode (each key arrives as it is
 typed, without echo; Ctrl-C still interrupts) and read by the event loop's reader callback.
 Each key is one ``KeyPress`` event with the payload ``{key}``, named as the reference runtime
-names it (:func:`decode_keys`); its handlers finish before the next key is delivered, so that
+names it (:class:`KeyDecoder`); its handlers finish before the next key is delivered, so that
 in a burst of keys (a paste) each handler sees the state the previous key left.
 
 The terminal gets its mode back when the program stops the keyboard (``Stop the <keyboard>``),
@@ -28,34 +28,55 @@ from aro.vm.services import Events
 
 ESCAPE = 0x1B
 ARROWS = {ord("A"): "up", ord("B"): "down", ord("C"): "right", ord("D"): "left"}
+# An arrow is ESC [ X, or ESC O X when the terminal is in application cursor mode.
+ARROW_INTRODUCERS = (ord("["), ord("O"))
 CONTROL_KEYS = {0x09: "tab", 0x0A: "enter", 0x0D: "enter", 0x7F: "backspace"}
 PRINTABLE = range(0x20, 0x7F)
 READ_SIZE = 256
+# Bracketed paste: asked for while listening, so that the terminal wraps pasted text in these
+# markers and an ESC inside the paste is text, not the Escape key.
+PASTE_MODE_ON = b"\x1b[?2004h"
+PASTE_MODE_OFF = b"\x1b[?2004l"
+PASTE_START = b"\x1b[200~"
+PASTE_END = b"\x1b[201~"
 
 
-def decode_keys(chunk: bytes) -> list[str]:
-    """The keys in one read from the terminal: ``up``, ``down``, ``left``, ``right`` (``ESC [
-    A``…``D``), ``escape``, ``enter`` (CR or LF), ``tab``, ``backspace`` (DEL) and each
+class KeyDecoder:
+    """Names the keys in what the terminal sends, one read at a time: ``up``, ``down``,
+    ``left``, ``right``, ``escape``, ``enter`` (CR or LF), ``tab``, ``backspace`` (DEL) and each
     printable ASCII character as itself.  Other bytes (control characters, the bytes of a
-    non-ASCII character) name no key and are dropped, as the reference runtime does."""
-    keys = []
-    index = 0
-    while index < len(chunk):
-        if chunk[index] == ESCAPE:
-            key, length = _escape_key(chunk, index)
-        else:
-            key, length = _byte_key(chunk[index]), 1
-        if key is not None:
-            keys.append(key)
-        index += length
-    return keys
+    non-ASCII character) name no key and are dropped, as the reference runtime does.  A paste
+    may span reads, so whether we are inside one is kept between them."""
+
+    __slots__ = ("in_paste",)
+
+    def __init__(self) -> None:
+        self.in_paste = False
+
+    def feed(self, chunk: bytes) -> list[str]:
+        keys = []
+        index = 0
+        while index < len(chunk):
+            marker = chunk[index : index + len(PASTE_START)]
+            if marker in (PASTE_START, PASTE_END):
+                self.in_paste = marker == PASTE_START
+                index += len(marker)
+                continue
+            if chunk[index] == ESCAPE and not self.in_paste:
+                key, length = _escape_key(chunk, index)
+            else:
+                key, length = _byte_key(chunk[index]), 1
+            if key is not None:
+                keys.append(key)
+            index += length
+        return keys
 
 
 def _escape_key(chunk: bytes, start: int) -> tuple[str, int]:
     """An arrow (three bytes), else the Escape key alone: a terminal sends a lone ESC for
     Escape, and the bytes of any other sequence after it are read as keys of their own."""
     introducer = chunk[start + 1 : start + 3]
-    if len(introducer) == 2 and introducer[0] == ord("[") and introducer[1] in ARROWS:
+    if len(introducer) == 2 and introducer[0] in ARROW_INTRODUCERS and introducer[1] in ARROWS:
         return ARROWS[introducer[1]], 3
     return "escape", 1
 
@@ -113,8 +134,9 @@ class TerminalKeyboard:
         """Publish the session's keys one at a time until it closes; close it also when the
         application ends (this task is cancelled then) or anything else ends this task."""
         try:
+            decoder = KeyDecoder()
             while (chunk := await session.next_chunk()) is not None:
-                for key in decode_keys(chunk):
+                for key in decoder.feed(chunk):
                     if session.is_open:  # no key after Stop, even one read with it
                         await self._events.emit(KEY_PRESS, {"key": key})
         finally:
@@ -137,6 +159,7 @@ class _Session:
         atexit.register(self._restore_mode)
         try:
             termios.tcsetattr(fd, termios.TCSAFLUSH, cbreak(self._saved_mode))
+            self._tell_terminal(PASTE_MODE_ON)
             self._loop.add_reader(fd, self._read)
         except BaseException:
             self.close()
@@ -173,8 +196,15 @@ class _Session:
     def _restore_mode(self) -> None:
         if self._saved_mode is not None:
             saved, self._saved_mode = self._saved_mode, None
+            self._tell_terminal(PASTE_MODE_OFF)
             with contextlib.suppress(termios.error):  # a hung-up terminal has no mode left
                 termios.tcsetattr(self._fd, termios.TCSAFLUSH, saved)
+
+    def _tell_terminal(self, sequence: bytes) -> None:
+        """Write a mode sequence to the terminal itself (a terminal's stdin is open for
+        writing too), not to stdout, which may be a file; a hung-up terminal is left alone."""
+        with contextlib.suppress(OSError):
+            os.write(self._fd, sequence)
 
 
 def terminal_fd(stream: TextIO) -> int | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from aro.runtime.keyboard import cbreak, decode_keys
+from aro.runtime.keyboard import PASTE_MODE_OFF, PASTE_MODE_ON, KeyDecoder, cbreak
 from tests.support.inproc import run_program, start
 from tests.support.live import ROOT
 
@@ -62,6 +62,7 @@ DEADLINE_SECONDS = 15.0
     ("typed", "keys"),
     [
         (b"\x1b[A\x1b[B\x1b[C\x1b[D", ["up", "down", "right", "left"]),
+        (b"\x1bOA\x1bOD", ["up", "left"]),  # application cursor mode
         (b"\r\n\t\x7f", ["enter", "enter", "tab", "backspace"]),
         (b"aZ 9~", ["a", "Z", " ", "9", "~"]),
         (b"\x1b", ["escape"]),
@@ -72,7 +73,15 @@ DEADLINE_SECONDS = 15.0
     ],
 )  # fmt: skip
 def test_keys_are_decoded_and_named_as_the_reference_names_them(typed, keys):
-    assert decode_keys(typed) == keys
+    assert KeyDecoder().feed(typed) == keys
+
+
+def test_a_paste_is_text_even_when_it_spans_reads_and_holds_an_escape():
+    decoder = KeyDecoder()
+    assert decoder.feed(b"\x1b[200~a\x1b[A") == ["a", "[", "A"]
+    assert decoder.in_paste
+    assert decoder.feed(b"b\x1b[201~\x1b[A") == ["b", "up"]
+    assert not decoder.in_paste
 
 
 def test_cbreak_mode_stops_echo_line_editing_and_ctrl_s_but_keeps_ctrl_c_and_line_breaks():
@@ -164,12 +173,16 @@ def test_each_key_runs_the_handlers_that_hear_it_and_stop_ends_the_application(t
         app.wait_for("key x")
         app.type(b"\r")
         app.wait_for("confirmed enter")
+        app.type(b"\x1b[200~\x1bz\x1b[201~")
+        app.wait_for("key z")
         app.type(b"q")
         app.wait_for("stopped")
         assert app.exit_code() == 0
         assert app.echoes()
     lines = [line.split("] ", 1)[-1] for line in app.output.splitlines()]
     assert lines.index("key up") < lines.index("key x") < lines.index("key enter")
+    assert "key escape" not in lines  # the ESC inside the paste was text
+    assert app.output.index(PASTE_MODE_ON.decode()) < app.output.index(PASTE_MODE_OFF.decode())
     assert "key q" in lines and lines.index("stopped") < lines.index("ended")
 
 
