@@ -52,6 +52,16 @@ OTHER_CORES_WARNING = 0.15  # foreign CPU load above which a run is flagged
 TARGETS = {"fastapi": 2.0, "aiohttp": 1.0}  # ours / peer, docs/performance.md
 SQLITE_TARGET = 0.7  # aro-sqlite / aro: the SQLite store against memory (docs/stores.md)
 WORKERS_TARGET = 1.7  # aro-w2 / aro-w1: two workers against one on GET (docs/guide/deploying.md)
+# HTTP/1.1 pipelining: each connection writes DEPTH GETs at once and waits for their DEPTH
+# responses (wrk counts each one, and times each from the batch's write)
+PIPELINE_LUA = """local depth = {depth}
+init = function(args)
+  local batch = {{}}
+  for i = 1, depth do batch[i] = wrk.format("GET", "{path}") end
+  requests = table.concat(batch)
+end
+request = function() return requests end
+"""
 POST_LUA = f"""wrk.method = "POST"
 wrk.body = '{POST_BODY}'
 wrk.headers["Content-Type"] = "application/json"
@@ -68,6 +78,9 @@ class Server:
     argv: Callable[[int, Path], list[str]]
     tree: Path = ROOT  # the checkout whose ``aro`` package runs (``--baseline`` sets another)
     pinned: bool = True  # False: several processes that need every core (aro serve's workers)
+    # True: several processes with a list each, so the server stores the seed messages itself
+    # (``--seed N``) and seeding only checks that GET lists them
+    preseeded: bool = False
 
 
 def aro_server(
@@ -106,6 +119,21 @@ SERVERS = (
             sys.executable, str(ROOT / "bench/peers/aiohttp_app.py"), "--port", str(port)
         ],
     ),
+    # the peer for aro-w1/aro-w2: aiohttp run as aro serve runs ours, a parent and N processes
+    # on one SO_REUSEPORT port, so a reader sees what 2-vs-1 scaling this machine allows
+    *(
+        Server(
+            f"aiohttp-w{count}",
+            f"aiohttp x{count}",
+            lambda port, _, count=count: [
+                sys.executable, str(ROOT / "bench/peers/aiohttp_app.py"), "--port", str(port),
+                "--workers", str(count),
+            ],
+            pinned=False,
+            preseeded=True,
+        )
+        for count in (1, 2)
+    ),
 )  # fmt: skip
 
 
@@ -118,7 +146,12 @@ class WrkResult:
     p50_ms: float = 0.0
     p99_ms: float = 0.0
     server_cpu_us: float = 0.0  # server CPU per request
+    server_sys_us: float = 0.0  # the kernel's part of it (system time)
+    client_cpu_us: float = 0.0  # wrk's CPU per request
+    client_sys_us: float = 0.0  # the kernel's part of it
     client_cores: float = 0.0  # wrk's CPU time / wall time: near 1.0 means wrk was the limit
+    parent_cpu_us: float = 0.0  # a supervisor's own CPU per request (its workers' is apart)
+    worker_shares: list[float] = field(default_factory=list)  # each worker's part of the CPU
     other_cores: float = 0.0  # CPU used by everything else on the box during the run
     problems: list[str] = field(default_factory=list)  # errors: the run does not count
     notes: list[str] = field(default_factory=list)  # warnings: the run counts, with care
@@ -158,13 +191,18 @@ def pinned_to(cpu: int | None) -> Callable[[], None] | None:
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
-def start_server(server: Server, port: int, cpu: int | None, log: Path) -> subprocess.Popen:
+def start_server(
+    server: Server, port: int, cpu: int | None, log: Path, seed_count: int = 0
+) -> subprocess.Popen:
     """Start the server with its output in ``log``, a file, so that a chatty server can never
-    block on a full pipe while wrk runs."""
+    block on a full pipe while wrk runs; a preseeded one stores ``seed_count`` messages."""
     env = {**os.environ, "PYTHONPATH": str(server.tree), "PYTHONUNBUFFERED": "1"}
+    argv = server.argv(port, log.parent)
+    if server.preseeded:
+        argv += ["--seed", str(seed_count)]
     with log.open("wb") as sink:
         return subprocess.Popen(
-            server.argv(port, log.parent),
+            argv,
             cwd=server.tree,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -198,11 +236,13 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running(server: Server, cpu: int | None, workdir: Path) -> Iterator[tuple[int, int]]:
+def running(
+    server: Server, cpu: int | None, workdir: Path, seed_count: int = 0
+) -> Iterator[tuple[int, int]]:
     """A started, accepting server as (pid, port); always stopped afterwards."""
     port = free_port()
     log = workdir / f"{server.name}.log"
-    process = start_server(server, port, cpu, log)
+    process = start_server(server, port, cpu, log, seed_count)
     try:
         wait_accepting(process, port, START_TIMEOUT_S)
         yield process.pid, port
@@ -228,10 +268,10 @@ def request(port: int, method: str, body: str | None = None) -> tuple[int, bytes
         connection.close()
 
 
-def seed(port: int, count: int) -> int:
-    """POST ``count`` messages, check the list has them, and return the GET body's size in
-    bytes (the peers are written to give the same bytes as ours)."""
-    for _ in range(count):
+def seed(port: int, count: int, preseeded: bool = False) -> int:
+    """POST ``count`` messages (unless the server stored them itself), check the list has
+    them, and return the GET body's size in bytes (the peers give the same bytes as ours)."""
+    for _ in range(0 if preseeded else count):
         status, body = request(port, "POST", SEED_BODY)
         if status != 201:
             raise RuntimeError(f"seeding POST answered {status}: {body[:200]!r}")
@@ -287,15 +327,18 @@ def wrk(port: int, options: argparse.Namespace, duration: float, script: Path | 
     return done.stdout + done.stderr
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and of its live descendants (aro serve's workers), from
-    /proc/PID/stat (fields 14 and 15)."""
+def process_times(pid: int) -> dict[int, tuple[float, float]]:
+    """(user, system) seconds of a process and of each of its live descendants (a supervisor's
+    workers), by PID, from /proc/PID/stat (fields 14 and 15)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except FileNotFoundError:  # a child that exited between the listing and the read
-        return 0.0
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(child) for child in children_of(pid))
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    times = {pid: (int(fields[11]) / tick, int(fields[12]) / tick)}
+    for child in children_of(pid):
+        times |= process_times(child)
+    return times
 
 
 def children_of(pid: int) -> list[int]:
@@ -312,10 +355,10 @@ def busy_seconds() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def children_seconds() -> float:
-    """CPU time of our finished children: wrk's, once it has been waited for."""
+def children_times() -> tuple[float, float]:
+    """(user, system) seconds of our finished children: wrk's, once it has been waited for."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
 def wait_for_quiet(limit_s: float) -> None:
@@ -332,25 +375,49 @@ def wait_for_quiet(limit_s: float) -> None:
 
 
 def measure(pid: int, port: int, options: argparse.Namespace, script: Path | None) -> WrkResult:
-    """One counted wrk run, with the server's CPU time per request and the CPU that wrk and
-    the rest of the box used: on 2 cores a busy neighbour shows up in req/s, so say so."""
+    """One counted wrk run, with the server's and wrk's CPU time per request (user and
+    system), each worker's share of the server's CPU, and the CPU the rest of the box used:
+    on 2 cores a busy neighbour shows up in req/s, so say so."""
     wait_for_quiet(options.quiet_wait)
-    server, client, box, wall = cpu_seconds(pid), children_seconds(), busy_seconds(), time.time()
+    server, client, box = process_times(pid), children_times(), busy_seconds()
+    wall = time.time()
     result = parse_wrk(wrk(port, options, options.duration, script))
-    server, client = cpu_seconds(pid) - server, children_seconds() - client
+    server = spent(server, process_times(pid))
+    client = tuple(after - before for before, after in zip(client, children_times(), strict=True))
     box, wall = busy_seconds() - box, time.time() - wall
-    if result.requests:
-        result.server_cpu_us = server / result.requests * 1e6
-    result.client_cores = client / wall
-    result.other_cores = max(0.0, box - server - client) / wall
+    server_seconds, client_seconds = sum(map(sum, server.values())), sum(client)
+    per_request = 1e6 / result.requests if result.requests else 0.0
+    result.server_cpu_us = server_seconds * per_request
+    result.server_sys_us = sum(system for _, system in server.values()) * per_request
+    result.client_cpu_us = client_seconds * per_request
+    result.client_sys_us = client[1] * per_request
+    result.client_cores = client_seconds / wall
+    result.other_cores = max(0.0, box - server_seconds - client_seconds) / wall
+    workers = {child: sum(times) for child, times in server.items() if child != pid}
+    if workers:  # a supervisor: its own CPU apart, and how its workers shared the load
+        result.parent_cpu_us = sum(server.get(pid, (0.0, 0.0))) * per_request
+        total = sum(workers.values()) or 1.0
+        result.worker_shares = sorted((each / total for each in workers.values()), reverse=True)
     if busy(result):
         result.notes.append(f"busy box: others used {result.other_cores:.2f} cores")
     return result
 
 
+def spent(
+    before: dict[int, tuple[float, float]], after: dict[int, tuple[float, float]]
+) -> dict[int, tuple[float, float]]:
+    """(user, system) seconds each process used between two ``process_times`` readings; a
+    process that ended in between is left out (its time is gone with it)."""
+    zero = (0.0, 0.0)
+    return {
+        pid: (times[0] - before.get(pid, zero)[0], times[1] - before.get(pid, zero)[1])
+        for pid, times in after.items()
+    }
+
+
 # -- the benchmark ---------------------------------------------------------------------------
 
-SCENARIOS = ("GET", "POST")
+SCENARIOS = ("GET", "POST", "GET-pipelined")  # the last: HTTP/1.1 pipelining, --pipeline deep
 LABELS = {server.name: server.label for server in SERVERS} | {"baseline": "aro-py baseline"}
 BASELINE_TARGET = 0.95  # this tree against --baseline: within noise of it, or faster
 
@@ -358,18 +425,18 @@ BASELINE_TARGET = 0.95  # this tree against --baseline: within noise of it, or f
 def bench_server(
     server: Server, options: argparse.Namespace, workdir: Path
 ) -> dict[str, WrkResult]:
-    """Seed, warm up with GETs (uncounted), then measure GET and POST on one server."""
-    post_script = workdir / "post_message.lua"
-    post_script.write_text(POST_LUA)
+    """Seed, warm up with GETs (uncounted), then measure each chosen scenario on one server."""
+    scripts = {"GET": None, "POST": workdir / "post_message.lua"}
+    scripts["GET-pipelined"] = workdir / "get_pipelined.lua"
+    scripts["POST"].write_text(POST_LUA)
+    scripts["GET-pipelined"].write_text(PIPELINE_LUA.format(depth=options.pipeline, path=PATH))
     cpu = SERVER_CPU if options.pin and server.pinned else None
-    with running(server, cpu, workdir) as (pid, port):
-        size = seed(port, options.seed)
+    with running(server, cpu, workdir, options.seed) as (pid, port):
+        size = seed(port, options.seed, server.preseeded)
         print(f"  {server.label}: pid {pid}, port {port}, GET body {size} bytes", flush=True)
         if options.warmup > 0:
             wrk(port, options, options.warmup, None)
-        results = {"GET": measure(pid, port, options, None)}
-        results["POST"] = measure(pid, port, options, post_script)
-    return results
+        return {name: measure(pid, port, options, scripts[name]) for name in options.scenarios}
 
 
 Runs = dict[str, dict[str, list[WrkResult]]]  # server → scenario → one result per round
@@ -399,54 +466,84 @@ def ratio_cell(ours: WrkResult | None, peer: WrkResult | None, target: float) ->
 
 
 def print_details(results: Runs) -> None:
-    """One line per run: rate, latency, server CPU per request and anything suspect."""
-    print(f"\n{'server':<17} {'scenario':<15} {'#':>2} {'req/s':>9} {'p50 ms':>8}", end="")
-    print(f" {'p99 ms':>8} {'srv CPU us/req':>15} {'wrk cores':>9} {'other':>6}  notes")
+    """One line per run: rate, latency, server and wrk CPU per request (with the system
+    time's part), a supervisor's own CPU and its workers' shares, and anything suspect."""
+    print(f"\n{'server':<17} {'scenario':<13} {'#':>2} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7}"
+          f" {'srv us/req (sys)':>17} {'wrk us/req (sys)':>17} {'wrk cores':>9} {'other':>6}"
+          f"  workers")  # fmt: skip
     for name, scenarios in results.items():
         for scenario, runs in scenarios.items():
             for number, r in enumerate(runs, 1):
-                run = f"{LABELS[name]:<17} {scenario + ' ' + PATH:<15} {number:>2}"
-                figures = f"{r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f}"
-                figures += f" {r.server_cpu_us:>15.1f} {r.client_cores:>9.2f} {r.other_cores:>6.2f}"
-                print(f"{run} {figures}  {'; '.join(r.problems + r.notes)}")
+                run = f"{LABELS[name]:<17} {scenario:<13} {number:>2}"
+                figures = f"{r.rps:>9,.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f}"
+                figures += f" {r.server_cpu_us:>8.1f} ({r.server_sys_us:>5.1f})"
+                figures += f" {r.client_cpu_us:>8.1f} ({r.client_sys_us:>5.1f})"
+                figures += f" {r.client_cores:>9.2f} {r.other_cores:>6.2f}"
+                print(f"{run} {figures}  {'; '.join([workers_note(r), *r.problems, *r.notes])}")
 
 
-def print_ratios(results: Runs) -> None:
-    """Best req/s per scenario and server, then ours/peer against docs/performance.md's targets."""
-    if "aro" not in results:
-        return
+def workers_note(run: WrkResult) -> str:
+    """How a supervisor's workers shared the CPU, and what the supervisor itself used."""
+    if not run.worker_shares:
+        return "-"
+    shares = "/".join(f"{share:.0%}" for share in run.worker_shares)
+    return f"{shares}, supervisor {run.parent_cpu_us:.2f} us/req"
+
+
+def two_core_ceiling(one: WrkResult, two: WrkResult) -> float:
+    """The best N=2/N=1 ratio two cores allow when wrk shares them: one worker is limited by
+    its own CPU per request (its core), two workers and wrk by both cores together."""
+    return 2 * one.server_cpu_us / (two.server_cpu_us + two.client_cpu_us)
+
+
+def print_ratios(results: Runs, scenarios: list[str]) -> None:
+    """Best req/s per scenario and server, then ours/peer against docs/performance.md's
+    targets, then the pairs (SQLite/memory, 2 workers/1 worker for ours and for the peer)."""
     header = "".join(f"{LABELS[name]:>17}" for name in results)
     header += "".join(f"   {'ours/' + peer:<47}" for peer in targets(results))
     print(f"\n{'best req/s':<16}{header}")  # best: see best()
-    for scenario in SCENARIOS:
+    for scenario in scenarios:
         bests = {name: best(results[name].get(scenario, [])) for name in results}
         cells = "".join(f"{run.rps if run else 0:>17,.0f}" for run in bests.values())
         for peer, target in targets(results).items():
             cells += f"   {ratio_cell(bests['aro'], bests.get(peer), target):<47}"
-        print(f"{scenario + ' ' + PATH:<16}{cells}")
-    for title, pair, target in (
-        ("sqlite/memory", ("aro-sqlite", "aro"), SQLITE_TARGET),
-        ("2 workers/1 worker", ("aro-w2", "aro-w1"), WORKERS_TARGET),
-    ):
+        print(f"{scenario:<16}{cells}")
+    for title, pair, target in PAIRS:
         if all(name in results for name in pair):
             print(f"\n{title}")
-            for scenario in SCENARIOS:
+            for scenario in scenarios:
                 runs = [best(results[name].get(scenario, [])) for name in pair]
-                print(f"{scenario + ' ' + PATH:<16}   {ratio_cell(*runs, target)}")
+                cell = ratio_cell(*runs, target)
+                if pair[0].endswith("-w2") and None not in runs:
+                    cell += f"; 2-core ceiling {two_core_ceiling(runs[1], runs[0]):.2f}x"
+                print(f"{scenario:<16}   {cell}")
+
+
+PAIRS = (
+    ("sqlite/memory", ("aro-sqlite", "aro"), SQLITE_TARGET),
+    ("aro serve: 2 workers/1 worker", ("aro-w2", "aro-w1"), WORKERS_TARGET),
+    ("aiohttp: 2 processes/1 process (the peer, same target)", ("aiohttp-w2", "aiohttp-w1"),
+     WORKERS_TARGET),
+)  # fmt: skip
 
 
 def targets(results: Runs) -> dict[str, float]:
-    """The peers' targets, and the baseline's when one ran."""
+    """The peers' targets, and the baseline's when one ran (none without plain ``aro``)."""
+    if "aro" not in results:
+        return {}
     peers = {name: target for name, target in TARGETS.items() if name in results}
     return peers | ({"baseline": BASELINE_TARGET} if "baseline" in results else {})
 
 
 def print_settings(options: argparse.Namespace) -> None:
     pin = f"server CPU {SERVER_CPU}, wrk CPU {CLIENT_CPU}" if options.pin else "unpinned"
+    pipelined = ""
+    if "GET-pipelined" in options.scenarios:
+        pipelined = f", GET-pipelined {options.pipeline} requests per write"
     print(
         f"\nwrk -t{options.threads} -c{options.connections} -d{options.duration:g}s --latency, "
         f"{options.seed} seeded messages, {options.warmup:g} s GET warm-up, {pin}, "
-        f"best of {options.rounds} round(s)"
+        f"best of {options.rounds} round(s){pipelined}"
     )
 
 
@@ -462,7 +559,16 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
         default="aro,fastapi,aiohttp",
         help="comma-separated subset of aro, aro-sqlite (--store sqlite:), aro-w1 and aro-w2"
         " (aro serve --workers 1|2 on SQLite, never pinned: add --no-pin for wrk), fastapi,"
-        " aiohttp (default: aro, fastapi, aiohttp)",
+        " aiohttp, aiohttp-w1 and aiohttp-w2 (a parent and 1|2 aiohttp processes sharing the"
+        " port, never pinned) (default: aro, fastapi, aiohttp)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default="GET,POST",
+        help=f"comma-separated subset of {', '.join(SCENARIOS)} (default: GET,POST)",
+    )
+    parser.add_argument(
+        "--pipeline", type=int, default=16, help="requests per write in GET-pipelined (16)"
     )
     parser.add_argument(
         "--quiet-wait", type=float, default=20.0, help="max s to wait for an idle box (20)"
@@ -482,6 +588,11 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--quiet-wait must be 0 to 300 seconds")
     if not 1 <= options.rounds <= 10:
         parser.error("--rounds must be 1 to 10")
+    if not 1 <= options.pipeline <= 256:
+        parser.error("--pipeline must be 1 to 256")
+    options.scenarios = options.scenarios.split(",")
+    if set(options.scenarios) - set(SCENARIOS):
+        parser.error(f"--scenarios takes {', '.join(SCENARIOS)}")
     if options.baseline is not None:
         options.servers += ",baseline"
     unknown = set(options.servers.split(",")) - set(LABELS)
@@ -522,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="aro-http-load-") as workdir:
         results, failed = run_rounds(options, Path(workdir))
     print_details(results)
-    print_ratios(results)
+    print_ratios(results, options.scenarios)
     print_settings(options)
     runs = [run for scenarios in results.values() for each in scenarios.values() for run in each]
     return 1 if failed or any(run.problems for run in runs) else 0

@@ -188,31 +188,66 @@ def idle_websocket(quick: bool) -> list[Table]:
     return [table]
 
 
+def _wrk_bests(quick: bool, options: list[str], table: Table) -> dict[str, dict]:
+    """http_load's best run per server and scenario (``{server: {scenario: WrkResult}}``); what
+    cannot run, or has no clean run, becomes a note of ``table``."""
+    missing = http_load.missing_prerequisites()
+    if missing:
+        table.notes += [f"skipped: {problem}" for problem in missing]
+        return {}
+    # wrk takes whole seconds only.
+    timing = ["--duration", "2", "--warmup", "0.5", "--quiet-wait", "0"] if quick else []
+    parsed = http_load.parse_options(timing + options)
+    with tempfile.TemporaryDirectory(prefix="aro-http-load-") as workdir:
+        runs, _ = http_load.run_rounds(parsed, Path(workdir))
+    bests: dict[str, dict] = {}
+    for server, scenarios in runs.items():
+        for scenario, results in scenarios.items():
+            best = http_load.best(results)
+            if best is None:
+                problems = "; ".join(p for result in results for p in result.problems)
+                table.notes.append(f"{server} {scenario}: no clean run ({problems[:300]})")
+                continue
+            bests.setdefault(server, {})[scenario] = best
+    return bests
+
+
 def http(quick: bool) -> list[Table]:
     """GET /messages (20 stored) and POST /messages (store + 201) under wrk, against
     FastAPI/uvicorn and aiohttp, each storing every message under a fresh id."""
     rate = Table("http", "HTTP, wrk 64 connections", "requests per second",
                  lower_is_better=False)  # fmt: skip
     cpu = Table("http_cpu", "HTTP: server CPU per request", "µs", lower_is_better=True)
-    missing = http_load.missing_prerequisites()
-    if missing:
-        rate.notes += [f"skipped: {problem}" for problem in missing]
-        return [rate]
-    # wrk takes whole seconds only.
-    timing = ["--duration", "2", "--warmup", "0.5", "--quiet-wait", "0"] if quick else []
-    options = http_load.parse_options(timing)
-    with tempfile.TemporaryDirectory(prefix="aro-http-load-") as workdir:
-        runs, _ = http_load.run_rounds(options, Path(workdir))
-    for server, scenarios in runs.items():
-        for scenario, results in scenarios.items():
-            best = http_load.best(results)
-            if best is None:
-                problems = "; ".join(p for result in results for p in result.problems)
-                rate.notes.append(f"{server} {scenario}: no clean run ({problems[:300]})")
-                continue
+    for server, scenarios in _wrk_bests(quick, [], rate).items():
+        for scenario, best in scenarios.items():
             rate.add(f"{scenario} /messages", _label(server), best.rps)
             cpu.add(f"{scenario} /messages", _label(server), best.server_cpu_us)
-    return [rate, cpu]
+    return [rate, cpu] if rate.rows else [rate]
+
+
+def http_workers(quick: bool) -> list[Table]:
+    """GET /messages with one and two worker processes on one port: ``aro serve`` on a SQLite
+    store, and aiohttp run the same way (a parent, N processes, SO_REUSEPORT), plain and
+    HTTP/1.1-pipelined, wrk unpinned on the same two cores."""
+    rate = Table("http_workers", "HTTP GET /messages, 1 and 2 worker processes",
+                 "requests per second", lower_is_better=False)  # fmt: skip
+    scaling = Table("http_workers_scaling", "HTTP GET: 2 workers / 1 worker, on 2 cores",
+                    "times the 1-worker rate", lower_is_better=False)  # fmt: skip
+    options = ["--servers", "aro-w1,aro-w2,aiohttp-w1,aiohttp-w2", "--no-pin",
+               "--scenarios", "GET,GET-pipelined"]  # fmt: skip
+    bests = _wrk_bests(quick, options, rate)
+    for family, contender in (("aro", OURS), ("aiohttp", "aiohttp")):
+        one, two = bests.get(f"{family}-w1", {}), bests.get(f"{family}-w2", {})
+        for scenario in set(one) & set(two):
+            rate.add(f"{scenario}, 1 worker", contender, one[scenario].rps)
+            rate.add(f"{scenario}, 2 workers", contender, two[scenario].rps)
+            scaling.add(scenario, contender, two[scenario].rps / one[scenario].rps)
+            scaling.add(scenario, "target", http_load.WORKERS_TARGET)
+            ceiling = http_load.two_core_ceiling(one[scenario], two[scenario])
+            scaling.notes.append(f"{contender} {scenario}: 2-core ceiling {ceiling:.2f}x (server "
+                                 f"{two[scenario].server_cpu_us:.0f} µs, wrk "
+                                 f"{two[scenario].client_cpu_us:.0f} µs per request)")  # fmt: skip
+    return [rate, scaling] if scaling.rows else [rate]
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -223,6 +258,7 @@ SCENARIOS: dict[str, Scenario] = {
     "fanout": fanout,
     "latency": latency,
     "http": http,
+    "http_workers": http_workers,
     "idle": idle_websocket,
 }
 

@@ -19,9 +19,8 @@ def test_arguments() -> None:
     arguments = parse_arguments(["--quick", "--only", "echo", "http"])
     assert arguments.quick and arguments.only == ["echo", "http"]
     assert parse_arguments([]).only is None
-    assert {"codec", "compile", "stored", "echo", "fanout", "latency", "http", "idle"} <= set(
-        SCENARIOS
-    )
+    expected = {"codec", "compile", "stored", "echo", "fanout", "latency", "http", "idle"}
+    assert expected | {"http_workers"} <= set(SCENARIOS)
 
 
 def test_an_unknown_scenario_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
