@@ -14,6 +14,15 @@ a figure that does not depend on how much CPU the client left over.  The box is 
 first waits (bounded) for it to be idle, reports the CPU everything else used while it ran, and
 ``--rounds N`` keeps the best of N runs: a neighbour can only ever slow a run down.
 
+Several processes on one port (``aro-w1``/``aro-w2``: ``aro serve --workers N``; ``aiohttp-w1``/
+``aiohttp-w2``: the aiohttp peer as a parent and N ``SO_REUSEPORT`` processes) need every core,
+so they are never pinned (``--pin-workers`` puts worker i on CPU i) and wrk shares the cores
+with them: on 2 cores the best N=2/N=1 ratio is then 2 s1 / (s2 + c2), s the server's and c
+wrk's CPU per request, printed as the "2-core ceiling" beside each ratio.  Server and wrk CPU
+are split into user and system time, a supervisor's own CPU and each worker's share of the
+server's are reported, and ``--scenarios GET-pipelined`` adds HTTP/1.1 pipelining
+(``--pipeline`` requests per write) as a row of its own beside the plain GET.
+
 Installs nothing (exit 2 says what is missing; see bench/requirements.txt).  Exit 1 when a server
 fails or answers errors.  Run: ``python bench/http_load.py [--duration 5] [--rounds 3]``.
 """
@@ -341,6 +350,19 @@ def process_times(pid: int) -> dict[int, tuple[float, float]]:
     return times
 
 
+def pin_workers(pid: int) -> list[int]:
+    """Pin each worker of the supervisor ``pid`` (in the order they started) with all its
+    threads to its own CPU, round robin over ours; the CPUs, by worker."""
+    cpus = sorted(os.sched_getaffinity(0))
+    placed = []
+    for index, worker in enumerate(sorted(children_of(pid))):
+        placed.append(cpus[index % len(cpus)])
+        for task in Path(f"/proc/{worker}/task").iterdir():
+            with contextlib.suppress(ProcessLookupError):  # a thread that just ended
+                os.sched_setaffinity(int(task.name), {placed[-1]})
+    return placed
+
+
 def children_of(pid: int) -> list[int]:
     children = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -434,6 +456,8 @@ def bench_server(
     with running(server, cpu, workdir, options.seed) as (pid, port):
         size = seed(port, options.seed, server.preseeded)
         print(f"  {server.label}: pid {pid}, port {port}, GET body {size} bytes", flush=True)
+        if options.pin_workers and not server.pinned:
+            print(f"  workers pinned to CPUs {pin_workers(pid)}", flush=True)
         if options.warmup > 0:
             wrk(port, options, options.warmup, None)
         return {name: measure(pid, port, options, scripts[name]) for name in options.scenarios}
@@ -537,6 +561,7 @@ def targets(results: Runs) -> dict[str, float]:
 
 def print_settings(options: argparse.Namespace) -> None:
     pin = f"server CPU {SERVER_CPU}, wrk CPU {CLIENT_CPU}" if options.pin else "unpinned"
+    pin += ", worker i on CPU i" if options.pin_workers else ""
     pipelined = ""
     if "GET-pipelined" in options.scenarios:
         pipelined = f", GET-pipelined {options.pipeline} requests per write"
@@ -575,6 +600,11 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=1, help="repeat every server (1)")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin CPUs")
+    parser.add_argument(
+        "--pin-workers",
+        action="store_true",
+        help="pin each worker of aro serve / aiohttp xN to its own CPU (worker i on CPU i)",
+    )
     parser.add_argument(
         "--baseline",
         type=Path,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,23 @@ def test_a_short_run_of_two_aiohttp_processes_plain_and_pipelined(
         assert run.server_cpu_us > 0 and run.client_cpu_us > 0
         assert len(run.worker_shares) == 2  # the parent's two processes, apart from it
     assert "GET body" in capsys.readouterr().out  # seeded: both processes list 3 messages
+
+
+def test_pin_workers_puts_each_child_of_the_supervisor_on_its_own_cpu() -> None:
+    parent = subprocess.Popen([  # a stand-in supervisor with two workers that just wait
+        sys.executable, "-c",
+        "import subprocess, sys, time\n"
+        "workers = [subprocess.Popen(['sleep', '30']) for _ in range(2)]\n"
+        "print('started', flush=True)\n"
+        "sys.stdin.read()\n"
+        "for worker in workers: worker.kill(); worker.wait()\n",
+    ], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert parent.stdout.readline() == "started\n"
+        cpus = sorted(os.sched_getaffinity(0))
+        placed = http_load.pin_workers(parent.pid)
+        assert placed == [cpus[0], cpus[1 % len(cpus)]]
+        workers = sorted(http_load.children_of(parent.pid))
+        assert [os.sched_getaffinity(worker) for worker in workers] == [{cpu} for cpu in placed]
+    finally:
+        parent.communicate("", timeout=10)  # the workers are stopped by their parent
