@@ -1,17 +1,25 @@
 """ARO abstract syntax tree.
 
 The parser produces these nodes and the compiler consumes them; the printer turns them back into
-source.  Nodes are frozen dataclasses so that two parses of equivalent programs compare equal
-(the bracketed and bare verb spellings, print/parse round trips).  Positions live in ``Span`` and
-are excluded from equality.
+source.  Nodes are dataclasses compared by value so that two parses of equivalent programs
+compare equal (the bracketed and bare verb spellings, print/parse round trips).  Positions live
+in ``Span`` and are excluded from equality.
+
+Nodes are never changed after the parser builds them (``dataclasses.replace`` makes a changed
+copy), but they are not ``frozen``: a frozen dataclass sets each field through
+``object.__setattr__``, which made building the tree about a third of compiling a program.
+They stay hashable.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Every node and Span: slots, compared and hashed by value.
+node = dataclass(slots=True, unsafe_hash=True)
 
-@dataclass(frozen=True, slots=True)
+
+@node
 class Span:
     """A source position: 1-based line and column."""
 
@@ -34,7 +42,7 @@ def _span() -> Span:
 # Qualified nouns: <base: spec1.spec2 | q1 | q2>
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Noun:
     """``<base: specifiers>``.
 
@@ -55,7 +63,7 @@ class Noun:
 # Expressions
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Literal:
     """str, int, float, bool or None (null/nil/none)."""
 
@@ -63,7 +71,7 @@ class Literal:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Interpolation:
     """A ``"…${expr}…"`` string: parts are str or expression nodes."""
 
@@ -71,20 +79,20 @@ class Interpolation:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class RegexLiteral:
     pattern: str
     flags: str = ""
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ListLiteral:
     items: tuple[object, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class MapLiteral:
     """Keys are plain strings (identifier, hyphenated identifier or string literal)."""
 
@@ -92,7 +100,7 @@ class MapLiteral:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class VarRef:
     """A ``<noun>`` in expression position (or a bare identifier inside ``${}``)."""
 
@@ -100,7 +108,7 @@ class VarRef:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Binary:
     """op is one of: or and == != < > <= >= + - ++ * / % contains matches in "not in"."""
 
@@ -110,7 +118,7 @@ class Binary:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Unary:
     """op is ``-`` or ``not``."""
 
@@ -119,7 +127,7 @@ class Unary:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class TypeCheck:
     """``expr is [not] TypeName`` (String, Number, …) or ``is [not] true/false/null``."""
 
@@ -129,7 +137,7 @@ class TypeCheck:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Member:
     """Postfix ``.name`` (only lower-case members)."""
 
@@ -138,14 +146,14 @@ class Member:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Index:
     operand: object
     index: object
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Exists:
     """Postfix ``exists``: whether the operand (a variable) is bound."""
 
@@ -157,7 +165,7 @@ class Exists:
 # Parts of an ARO statement
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ResultNoun:
     """The result position: ``[article] <noun> [as Type]``."""
 
@@ -167,7 +175,7 @@ class ResultNoun:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class SinkResult:
     """Result position of a sink verb holding an expression: ``Log "x" ++ <n> to …``."""
 
@@ -175,7 +183,7 @@ class SinkResult:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ObjectNoun:
     """``[article] <noun>`` or a bare compound identifier (``to console``)."""
 
@@ -185,7 +193,7 @@ class ObjectNoun:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ObjectExpr:
     """An expression object (no article), with an optional time unit (``for 30 seconds``)."""
 
@@ -194,7 +202,7 @@ class ObjectExpr:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Aggregation:
     """``with sum(<field>)`` etc.  ``field`` is None for ``count()``."""
 
@@ -203,7 +211,7 @@ class Aggregation:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class WhereClause:
     """``where <field> op value``; op is one of is, "is not", =, ==, !=, <, <=, >, >=,
     contains, matches, in, "not in", starts-with, ends-with."""
@@ -214,7 +222,7 @@ class WhereClause:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Clauses:
     with_: object | None = None  # expression or Aggregation
     to: object | None = None
@@ -231,7 +239,7 @@ NO_CLAUSES = Clauses()
 # Statements
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class AroStatement:
     """``Verb result preposition object clauses.``  ``verb`` keeps its source capitalisation
     (``Extract``, ``Application.DoubleValue``); ``bracketed`` records ``<Extract>`` spelling and
@@ -246,7 +254,7 @@ class AroStatement:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Pipeline:
     """``s1 |> s2 |> s3.``: sequential statements."""
 
@@ -254,7 +262,7 @@ class Pipeline:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class MatchCase:
     """pattern: a Literal, RegexLiteral, VarRef, or None for ``_``."""
 
@@ -264,7 +272,7 @@ class MatchCase:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class MatchStatement:
     subject: Noun
     cases: tuple[MatchCase, ...]
@@ -272,7 +280,7 @@ class MatchStatement:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ForEach:
     item: str
     collection: Noun
@@ -284,7 +292,7 @@ class ForEach:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class RangeLoop:
     """``for <var> from start to end { }``; end is exclusive."""
 
@@ -295,19 +303,19 @@ class RangeLoop:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class WhileLoop:
     condition: object
     body: tuple[object, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Break:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class PublishStatement:
     """``Publish as <alias> <variable>.``"""
 
@@ -316,7 +324,7 @@ class PublishStatement:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class RequireStatement:
     """``Require the <name> from the <source>.``"""
 
@@ -329,7 +337,7 @@ class RequireStatement:
 # Program structure
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class FeatureSet:
     """``(name: activity) [when guard] { body }``.
 
@@ -345,13 +353,13 @@ class FeatureSet:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Import:
     path: str
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class SourceFile:
     path: str
     feature_sets: tuple[FeatureSet, ...]
