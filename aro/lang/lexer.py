@@ -35,27 +35,33 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'", "0"
 _TWO_CHAR_PUNCT = frozenset(p for p in PUNCTUATION if len(p) == 2)
 _ONE_CHAR_PUNCT = frozenset(p for p in PUNCTUATION if len(p) == 1)
 
-IDENT, PUNCT = TokenKind.IDENT, TokenKind.PUNCT
+IDENT, PUNCT, INT, STRING = TokenKind.IDENT, TokenKind.PUNCT, TokenKind.INT, TokenKind.STRING
 _RESERVED_WORDS = {
     **{word: TokenKind.PREPOSITION for word in PREPOSITIONS},
     **{word: TokenKind.ARTICLE for word in ARTICLES},
     **{word: TokenKind.KEYWORD for word in KEYWORDS},
 }
 
-# The common tokens in one match.  Left to the scanners: '/' (a regex literal or a slash,
-# depending on the previous token), '(*' (a block comment), '-' before a digit and every
-# number (one regex could not keep the scanner's exact rules), quotes, and anything else.
-# A "word" match is a word only if it starts with a letter or '_': the regex class also
-# admits numeric characters such as '²', which the language does not.
+# The common tokens, with the whitespace and line comments before them, in one match.  Left to
+# the scanners: '/' (a regex literal or a slash, depending on the previous token), '(*' (a block
+# comment), '-' before a digit, numbers other than plain digits that nothing numeric follows,
+# strings with escapes, '$' or a third quote, words starting with a letter beyond ASCII
+# (``str.isalpha`` decides those; '\w' also admits numeric characters such as '²'), and
+# anything else.  Each alternative is one capturing group, numbered in this order.  The
+# whitespace and comments are matched possessively: never given back to find a token inside.
 _COMMON_TOKEN = re.compile(
-    r"(?P<trivia>\s+|//[^\n]*)"
-    r"|(?P<word>[^\W\d]\w*)"
-    r"|(?P<punct>"
+    r"(?:\s+|//[^\n]*)*+(?:"
+    r"([A-Za-z_]\w*)"
+    r"|("
     + "|".join(re.escape(p) for p in PUNCTUATION if len(p) == 2)
     + r"|\((?!\*)|-(?![0-9])|["
     + "".join(re.escape(p) for p in _ONE_CHAR_PUNCT - {"(", "-", "/"})
     + "])"
+    r"|([0-9]+(?![0-9_eExXbB]|\.[0-9]))"
+    r"|(\"(?!\"\")[^\"\\$\n]*\"))"
 )
+_WORD, _PUNCT, _INT, _STRING = 1, 2, 3, 4
+_new_token = tuple.__new__
 
 
 def is_identifier(text: str) -> bool:
@@ -89,36 +95,44 @@ class Lexer:
     # -- driver -------------------------------------------------------------------------------
 
     def tokenize(self) -> list[Token]:
-        """Words, numbers, punctuation and plain whitespace come from one regex match each;
-        everything that needs context or decoding (strings, regex literals, block comments,
-        stray characters) goes through the scanners below."""
+        """Words, punctuation, plain integers and plain strings, with the whitespace before
+        them, come from one regex match each; everything that needs context or decoding goes
+        through the scanners below.  The line is found by a bisection only when a token
+        starts past the end of the previous token's line."""
         text, stop, tokens, line_starts = self.text, self.stop, self.tokens, self.line_starts
-        match_common = _COMMON_TOKEN.match
-        while self.pos < stop:
-            match = match_common(text, self.pos, stop)
-            group = match.lastgroup if match else None
-            if group == "trivia":
-                self.pos = match.end()
-            elif group == "word" and _starts_word(text[self.pos]):
-                start, end = match.span()
-                word = match.group()
-                lowered = word.lower()
-                kind = _RESERVED_WORDS.get(lowered)
+        match_common, append, reserved = _COMMON_TOKEN.match, tokens.append, _RESERVED_WORDS.get
+        pos = self.pos
+        line = line_start = 0
+        next_line_start = -1  # the first token looks its line up
+        while pos < stop:
+            match = match_common(text, pos, stop)
+            if match is None:
+                self.pos = pos
+                if self._skip_trivia():
+                    self._scan_token()
+                pos = self.pos
+                continue
+            group = match.lastindex
+            start, pos = match.span(group)
+            if start >= next_line_start:
+                line = bisect_right(line_starts, start)
+                line_start = line_starts[line - 1]
+                next_line_start = line_starts[line] if line < len(line_starts) else stop + 1
+            lexeme = text[start:pos]
+            if group == _WORD:
+                lowered = lexeme.lower()
+                kind = reserved(lowered)
                 if kind is None:
-                    kind, lowered = IDENT, word
-                line = bisect_right(line_starts, start)
-                col = start - line_starts[line - 1] + 1
-                tokens.append(Token(kind, lowered, word, start, end, line, col))
-                self.pos = end
-            elif group == "punct":
-                start, end = match.span()
-                symbol = match.group()
-                line = bisect_right(line_starts, start)
-                col = start - line_starts[line - 1] + 1
-                tokens.append(Token(PUNCT, symbol, symbol, start, end, line, col))
-                self.pos = end
-            elif self._skip_trivia():
-                self._scan_token()
+                    kind, lowered = IDENT, lexeme
+                token = (kind, lowered, lexeme, start, pos, line, start - line_start + 1)
+            elif group == _PUNCT:
+                token = (PUNCT, lexeme, lexeme, start, pos, line, start - line_start + 1)
+            elif group == _INT:
+                token = (INT, int(lexeme), lexeme, start, pos, line, start - line_start + 1)
+            else:
+                token = (STRING, lexeme[1:-1], lexeme, start, pos, line, start - line_start + 1)
+            append(_new_token(Token, token))
+        self.pos = pos
         # The end of a '${...}' is its closing brace, which is what diagnostics should name.
         end = None if self.stop == len(self.text) else "'}'"
         self._add(TokenKind.EOF, end, self.stop, self.stop)
@@ -417,7 +431,7 @@ class Lexer:
 
     def _add(self, kind: TokenKind, value: object, start: int, end: int) -> None:
         line, col = self._line_col(start)
-        token = Token(kind, value, self.text[start:end], start, end, line, col)
+        token = _new_token(Token, (kind, value, self.text[start:end], start, end, line, col))
         self.tokens.append(token)
         self.pos = end
 
