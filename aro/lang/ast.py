@@ -14,14 +14,15 @@ They stay hashable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-# Every node and Span: slots, compared and hashed by value.
+# Every node: slots, compared and hashed by value.
 node = dataclass(slots=True, unsafe_hash=True)
 
 
-@node
-class Span:
-    """A source position: 1-based line and column."""
+class Span(NamedTuple):
+    """A source position: 1-based line and column.  A tuple: the parser makes one per node,
+    with one ``tuple.__new__`` call."""
 
     file: str
     line: int

@@ -106,6 +106,7 @@ PUNCT_PRECEDENCE = {
     "*": PREC_FACTOR, "/": PREC_FACTOR, "%": PREC_FACTOR,
     "[": PREC_POSTFIX, ".": PREC_POSTFIX,
 }
+_new_span = tuple.__new__
 WHERE_PUNCT_OPS = frozenset({"=", "==", "!=", "<", "<=", ">", ">="})
 
 
@@ -185,7 +186,7 @@ class Parser:
         return self.tok.kind is PREPOSITION and self.tok.value == word
 
     def span(self, token: Token) -> Span:
-        return Span(self.filename, token.line, token.col)
+        return _new_span(Span, (self.filename, token.line, token.col))
 
     def fail(self, expected: str) -> None:
         raise ParseError(self.tok, f"expected {expected}, found {self.tok.describe()}")
@@ -194,6 +195,13 @@ class Parser:
         if not self.at_punct(symbol):
             self.fail(f"'{symbol}' {context}")
         return self.advance()
+
+    def expect_noun_end(self, name: str) -> None:
+        """The '>' closing ``<name``; the message is only formatted when it is missing."""
+        token = self.tok
+        if token.kind is not PUNCT or token.value != ">":
+            self.fail(f"'>' to close '<{name}'")
+        self.advance()
 
     def expect_keyword(self, word: str, context: str) -> Token:
         if not self.at_keyword(word):
@@ -468,7 +476,7 @@ class Parser:
     def parse_bracketed_name(self, what: str) -> str:
         self.expect_punct("<", f"to start {what}")
         name = self.parse_compound(f"{what} inside '<...>'")
-        self.expect_punct(">", f"to close '<{name}'")
+        self.expect_noun_end(name)
         return name
 
     def parse_parallel_for_each(self) -> ForEach:
@@ -488,7 +496,7 @@ class Parser:
         self.expect_keyword("in", "before the collection")
         self.expect_punct("<", "to start the collection")
         collection = self.parse_noun()
-        self.expect_punct(">", f"to close '<{collection.base}'")
+        self.expect_noun_end(collection.base)
         concurrency = None
         if parallel and self.at_preposition("with"):
             concurrency = self.parse_concurrency()
@@ -538,7 +546,7 @@ class Parser:
         start = self.advance()
         self.expect_punct("<", "after 'match'")
         subject = self.parse_noun()
-        self.expect_punct(">", f"to close '<{subject.base}'")
+        self.expect_noun_end(subject.base)
         self.expect_punct("{", "to open the match body")
         cases: list[MatchCase] = []
         otherwise = None
@@ -651,7 +659,7 @@ class Parser:
         article = self.skip_article()
         self.expect_punct("<", "to start the result")
         noun = self.parse_noun()
-        self.expect_punct(">", f"to close '<{noun.base}'")
+        self.expect_noun_end(noun.base)
         as_type = None
         if self.at_keyword("as"):
             self.advance()
@@ -677,7 +685,7 @@ class Parser:
         if self.at_punct("<"):
             self.advance()
             noun = self.parse_noun()
-            self.expect_punct(">", f"to close '<{noun.base}'")
+            self.expect_noun_end(noun.base)
             return ObjectNoun(noun, article, False, span)
         if self.tok.kind is IDENT:
             base = self.parse_compound("an object name")
@@ -694,6 +702,8 @@ class Parser:
         )
 
     def parse_clauses(self) -> Clauses:
+        if self.tok.kind is PUNCT:  # most statements end here: no clause starts with a symbol
+            return NO_CLAUSES
         with_ = to = where = by = default = when = None
         if self.at_preposition("with"):
             self.advance()
@@ -983,7 +993,7 @@ class Parser:
     def parse_var_ref(self) -> VarRef:
         start = self.advance()
         noun = self.parse_noun()
-        self.expect_punct(">", f"to close '<{noun.base}'")
+        self.expect_noun_end(noun.base)
         return VarRef(noun, self.span(start))
 
     def parse_bare_variable(self) -> VarRef:
