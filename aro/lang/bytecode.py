@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from aro.lang.ast import Span
+from aro.lang.printer import format_statement
 
 
 class Op(IntEnum):
@@ -89,8 +90,25 @@ class StatementInfo:
     default_expr: Expr | None = None
     when_expr: Expr | None = None
     in_mutable_scope: bool = False  # inside a while body: rebinding allowed
-    source: str = ""  # canonical text, for disassembly and error reports
     span: Span | None = None
+    # The parsed statement, printed into ``source`` the first time that is read: only the
+    # disassembler reads it, and printing every statement eagerly was a fifth of compiling.
+    syntax: object = field(default=None, repr=False, compare=False)
+    printed: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def source(self) -> str:
+        """The statement's canonical text (``Log "x" to the <console>.``)."""
+        if self.printed is None:
+            self.printed = format_statement(self.syntax)
+            self.syntax = None
+        return self.printed
+
+    def __getstate__(self) -> tuple[None, dict[str, object]]:
+        """Pickled (the compile cache) with the printed text instead of the syntax tree."""
+        state = {name: getattr(self, name) for name in self.__slots__ if name != "printed"}
+        state["syntax"], state["printed"] = None, self.source
+        return None, state
 
 
 @dataclass(slots=True)

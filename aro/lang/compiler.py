@@ -26,7 +26,6 @@ from aro.lang.bytecode import (
 from aro.lang.diagnostics import AroSyntaxError, Diagnostic
 from aro.lang.names import REPOSITORY_SUFFIX
 from aro.lang.parser import parse_source
-from aro.lang.printer import format_statement
 from aro.lang.verbs import VerbRole, role_of
 
 
@@ -157,8 +156,8 @@ class _Builder:
             preposition=node.preposition,
             obj=None,
             in_mutable_scope=self.mutable_depth > 0,
-            source=format_statement(node),
             span=node.span,
+            syntax=node,
         )
         self._object(node.obj, info)
         self._clauses(node.clauses, info)
