@@ -100,38 +100,39 @@ class Lexer:
         through the scanners below.  The line is found by a bisection only when a token
         starts past the end of the previous token's line."""
         text, stop, tokens, line_starts = self.text, self.stop, self.tokens, self.line_starts
-        match_common, append, reserved = _COMMON_TOKEN.match, tokens.append, _RESERVED_WORDS.get
+        scan, append, reserved = _COMMON_TOKEN.finditer, tokens.append, _RESERVED_WORDS.get
         pos = self.pos
         line = line_start = 0
         next_line_start = -1  # the first token looks its line up
         while pos < stop:
-            match = match_common(text, pos, stop)
-            if match is None:
+            for match in scan(text, pos, stop):
+                if match.start() != pos:
+                    break  # the regex skipped what starts at pos: a scanner's token
+                group = match.lastindex
+                start, pos = match.span(group)
+                if start >= next_line_start:
+                    line = bisect_right(line_starts, start)
+                    line_start = line_starts[line - 1]
+                    next_line_start = line_starts[line] if line < len(line_starts) else stop + 1
+                lexeme = text[start:pos]
+                if group == _WORD:
+                    lowered = lexeme.lower()
+                    kind = reserved(lowered)
+                    if kind is None:
+                        kind, lowered = IDENT, lexeme
+                    token = (kind, lowered, lexeme, start, pos, line, start - line_start + 1)
+                elif group == _PUNCT:
+                    token = (PUNCT, lexeme, lexeme, start, pos, line, start - line_start + 1)
+                elif group == _INT:
+                    token = (INT, int(lexeme), lexeme, start, pos, line, start - line_start + 1)
+                else:
+                    token = (STRING, lexeme[1:-1], lexeme, start, pos, line, start - line_start + 1)
+                append(_new_token(Token, token))
+            if pos < stop:
                 self.pos = pos
                 if self._skip_trivia():
                     self._scan_token()
                 pos = self.pos
-                continue
-            group = match.lastindex
-            start, pos = match.span(group)
-            if start >= next_line_start:
-                line = bisect_right(line_starts, start)
-                line_start = line_starts[line - 1]
-                next_line_start = line_starts[line] if line < len(line_starts) else stop + 1
-            lexeme = text[start:pos]
-            if group == _WORD:
-                lowered = lexeme.lower()
-                kind = reserved(lowered)
-                if kind is None:
-                    kind, lowered = IDENT, lexeme
-                token = (kind, lowered, lexeme, start, pos, line, start - line_start + 1)
-            elif group == _PUNCT:
-                token = (PUNCT, lexeme, lexeme, start, pos, line, start - line_start + 1)
-            elif group == _INT:
-                token = (INT, int(lexeme), lexeme, start, pos, line, start - line_start + 1)
-            else:
-                token = (STRING, lexeme[1:-1], lexeme, start, pos, line, start - line_start + 1)
-            append(_new_token(Token, token))
         self.pos = pos
         # The end of a '${...}' is its closing brace, which is what diagnostics should name.
         end = None if self.stop == len(self.text) else "'}'"
