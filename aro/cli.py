@@ -172,16 +172,19 @@ def command_test(
 SUPERVISOR_OPTIONS = ("--workers", "--bus", "--reload-grace")
 
 
-def command_serve(path: Path, serve_arguments: list[str], config: Config) -> int:
+def command_serve(
+    path: Path, serve_arguments: list[str], config: Config, cache: Path | None = None
+) -> int:
     """Check the application once, then run ``config.workers`` copies of ``aro run`` on one
-    port under the supervisor (docs/guide/deploying.md)."""
+    port under the supervisor (docs/guide/deploying.md).  The check fills the compile cache,
+    so that the workers, started together, all load the program from it."""
     import tempfile
 
     from aro.runtime.app import RETIRE_SIGNAL
     from aro.runtime.http.metrics import MULTIPROCESS_VARIABLE, worker_exited
     from aro.supervisor import Settings, Supervisor
 
-    checked = _load(path)  # a program that does not compile must not start N failing workers
+    checked = _load(path, cache)  # a program that does not compile must not start N workers
     if isinstance(checked, int):
         return checked
     if notice := pure_codec_notice():
@@ -424,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     cache = directory_for(config.compile_cache)
     if arguments.command == "serve":
-        return command_serve(arguments.path, argv[1:], config)
+        return command_serve(arguments.path, argv[1:], config, cache)
     if arguments.command == "run":
         return command_run(arguments.path, app_arguments, config, cache)
     if arguments.command == "check":

@@ -162,3 +162,33 @@ def test_setting_names_the_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert directory_for("off") is None
     assert directory_for("OFF") is None
     assert directory_for(str(tmp_path / "x")) == tmp_path / "x"
+
+
+def test_serve_fills_the_cache_before_starting_its_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aro import cli
+
+    def no_workers(supervise):  # type: ignore[no-untyped-def]
+        supervise.close()
+        return 0
+
+    monkeypatch.setattr(cli, "_event_loop_runner", lambda: no_workers)
+    app, cache = write_app(tmp_path / "app"), tmp_path / "cache"
+    argv = ["serve", str(app), "--workers", "2", "--port", "0", "--compile-cache", str(cache)]
+    assert cli.main(argv) == 0
+    assert len(entries(cache)) == 1
+
+
+def test_an_entry_that_cannot_be_written_only_costs_the_compile(
+    tmp_path: Path, compiles: list[int]
+) -> None:
+    app, cache = write_app(tmp_path / "app"), tmp_path / "cache"
+    load_program(app, cache)
+    (entry,) = entries(cache)
+    entry.unlink()
+    entry.mkdir()  # neither readable as an entry nor replaceable, even by root
+    assert load_program(app, cache).code_objects[0].name == "Application-Start"
+    assert len(compiles) == 2
+    assert entries(cache) == [entry]
+    assert not list(cache.glob(".tmp-*"))  # the temporary file is removed
