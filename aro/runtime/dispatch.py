@@ -8,15 +8,17 @@ whoever triggered it.
 Connection events (TCP and WebSocket) differ from domain events in one way that matters: the
 events of one connection must reach the handlers in the order they happened (connect, each
 message, disconnect), while different connections run concurrently.
-:class:`ConnectionDispatcher` gives that with a small queue per connection that has pending
-events, drained by one task that ends when the queue is empty: an idle connection costs no
-task and no queue.
+:class:`ConnectionDispatcher` runs an event's handlers at once, as plain calls while they do
+not wait; a handler that waits goes on in a task, and the connection's later events queue
+behind it until that task has drained them: an idle connection, or one whose handlers never
+wait, costs no task and no queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Coroutine
 from typing import Any
 
 from aro.lang.bytecode import CodeObject
@@ -25,7 +27,7 @@ from aro.runtime.handlers import Handlers
 from aro.vm import values
 from aro.vm.errors import StatementError
 from aro.vm.expressions import Evaluator
-from aro.vm.frame import Frame
+from aro.vm.frame import Frame, Response
 from aro.vm.machine import linked
 from aro.vm.services import Services
 
@@ -88,28 +90,61 @@ class ConnectionDispatcher:
         self._tasks: set[asyncio.Task] = set()
 
     def deliver(self, connection_id: str, handlers: Handlers, bindings: dict[str, Any]) -> None:
-        """Queue one event of a connection; drain it now, and in a task only if a handler
-        suspends (so a queue exists only while a handler of that connection is running)."""
+        """Run one event of a connection now, handler after handler; one that waits goes on
+        in a task, and the connection's later events queue behind it (so a queue exists only
+        while a handler of that connection is waiting)."""
         if not handlers:
             return
         queue = self._queues.get(connection_id)
         if queue is not None:
             queue.append((handlers, bindings))
             return
-        queue = self._queues[connection_id] = collections.deque(((handlers, bindings),))
+        services, root = self._services, self._root
+        for position, code in enumerate(handlers):
+            frame = Frame(code, services, parent=root, bindings=bindings)
+            try:
+                running = services.executions.run_eagerly(frame)
+            except Exception as error:  # a failing handler never reaches what triggered it
+                report_failure(services, code, error)
+                continue
+            if type(running) is not Response:
+                queue = self._queues[connection_id] = collections.deque()
+                if position + 1 < len(handlers):
+                    queue.append((handlers[position + 1 :], bindings))
+                self._wait_for(connection_id, queue, code, running)
+                return
+
+    def _wait_for(
+        self,
+        connection_id: str,
+        queue: collections.deque,
+        code: CodeObject,
+        running: Coroutine[Any, Any, Response],
+    ) -> None:
+        """Go on with a handler that waits, then with the connection's queue, in a task (its
+        first step now: most waits are short)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
-        task = start_eagerly(self._loop, self._drain(connection_id, queue))
+        task = start_eagerly(self._loop, self._drain(connection_id, queue, code, running))
         if task is not None:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _drain(self, connection_id: str, queue: collections.deque) -> None:
+    async def _drain(
+        self,
+        connection_id: str,
+        queue: collections.deque,
+        code: CodeObject,
+        running: Coroutine[Any, Any, Response],
+    ) -> None:
         services, root = self._services, self._root
+        try:
+            await running
+        except Exception as error:
+            report_failure(services, code, error)
         while queue:
             handlers, bindings = queue.popleft()
             for code in handlers:
-                # run_handler's body without its guard, inline: one coroutine fewer per event
                 frame = Frame(code, services, parent=root, bindings=bindings)
                 try:
                     await services.executions.run(frame)

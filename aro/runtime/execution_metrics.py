@@ -1,7 +1,7 @@
 """How often each feature set ran, how often it failed and how long it took, with the process's
 own figures: what ``<metrics>`` reports (``Log the <metrics: table>``).
 
-Every run of a feature set goes through :meth:`ExecutionMetrics.run`: Application-Start and
+Every run of a feature set goes through :meth:`ExecutionMetrics.run` (or ``run_eagerly``): Application-Start and
 -End, event and connection handlers, HTTP operations, user-defined actions.  Recording is two
 clock reads and a few integer updates per run, and nothing per statement.  A run fails when it
 raises (a Return with an error status is a successful run, as in the reference).
@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import resource
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from aro.vm.frame import Frame, Response
-from aro.vm.machine import execute
+from aro.vm.machine import Wait, advance, execute
 
 perf_counter = time.perf_counter
 
@@ -53,25 +54,44 @@ class ExecutionMetrics:
         self.by_name: dict[str, FeatureSetStats] = {}
         self.started = time.time()
 
-    async def run(self, frame: Frame) -> Response:
-        """``execute(frame)``, counted under the frame's feature set.  It runs per request and
-        per message, so the bookkeeping is written out here: no further call per run."""
-        started = perf_counter()
+    async def run(
+        self, frame: Frame, outcome: Wait | None = None, started: float = 0.0
+    ) -> Response:
+        """``execute(frame)``, counted under the frame's feature set; ``outcome`` and
+        ``started`` go on with a run that :meth:`run_eagerly` began."""
+        if outcome is None:
+            started = perf_counter()
         failed = True
         try:
-            response = await execute(frame)
+            response = await execute(frame, outcome)
             failed = False
             return response
         finally:
-            elapsed = perf_counter() - started
-            stats = self.by_name.get(frame.code.name) or self._stats(frame)
-            stats.executions += 1
-            stats.failures += failed
-            stats.total += elapsed
-            if elapsed > stats.longest:
-                stats.longest = elapsed
-            if elapsed < stats.shortest:
-                stats.shortest = elapsed
+            self._count(frame, perf_counter() - started, failed)
+
+    def run_eagerly(self, frame: Frame) -> Response | Coroutine[Any, Any, Response]:
+        """Run the feature set now: its Response when it never waited (no coroutine was
+        made), else the coroutine that finishes it, to be awaited."""
+        started = perf_counter()
+        try:
+            outcome = advance(frame)
+        except BaseException:
+            self._count(frame, perf_counter() - started, True)
+            raise
+        if type(outcome) is Response:
+            self._count(frame, perf_counter() - started, False)
+            return outcome
+        return self.run(frame, outcome, started)
+
+    def _count(self, frame: Frame, elapsed: float, failed: bool) -> None:
+        stats = self.by_name.get(frame.code.name) or self._stats(frame)
+        stats.executions += 1
+        stats.failures += failed
+        stats.total += elapsed
+        if elapsed > stats.longest:
+            stats.longest = elapsed
+        if elapsed < stats.shortest:
+            stats.shortest = elapsed
 
     def _stats(self, frame: Frame) -> FeatureSetStats:
         code = frame.code

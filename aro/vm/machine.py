@@ -8,7 +8,8 @@ awaited.  The first ``Return`` ends the run; falling off the end answers ``OK``.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, NoReturn
 
 from aro.lang.bytecode import CodeObject, LoopInfo, MatchInfo, Op
 from aro.vm import values
@@ -127,8 +128,34 @@ def linked(code: CodeObject) -> LinkedCode:
     return code.linked  # type: ignore[return-value]
 
 
-async def execute(frame: Frame) -> Response:
-    """Run the frame's code object to its end or its first Return."""
+class Wait:
+    """Where ``advance`` stopped: an awaitable to wait for, then the instruction to go on
+    from.  ``plan`` is the statement whose value the awaitable gives (an asynchronous
+    action); ``prefetched`` is ``pc`` when the instruction there runs again with its reads
+    now prefetched (or its loop refilled), -1 when ``pc`` is the next one (after a
+    ``parallel for each``)."""
+
+    __slots__ = ("awaitable", "pc", "plan", "prefetched")
+
+    def __init__(
+        self, pc: int, awaitable: Awaitable[Any], plan: Plan | None = None, again: bool = True
+    ) -> None:
+        self.pc = pc
+        self.awaitable = awaitable
+        self.plan = plan
+        self.prefetched = pc if again and plan is None else -1
+
+
+def advance(
+    frame: Frame, pc: int = 0, done: Plan | None = None, value: Any = UNBOUND, prefetched: int = -1
+) -> Response | Wait:
+    """Run the frame's instructions from ``pc`` until the end, a Return, or something to wait
+    for: the Response, or a :class:`Wait`.  A handler whose statements are all plain calls
+    runs to its end in one call, with no coroutine; ``execute`` drives the others.
+
+    ``done`` is a statement whose ``value`` is still to be bound (an awaited action's);
+    ``prefetched`` the instruction whose repository reads were just prefetched.
+    """
     code = frame.code.linked or linked(frame.code)
     instructions = code.instructions
     plans = code.plans
@@ -138,52 +165,57 @@ async def execute(frame: Frame) -> Response:
     # Conditions, loops and matches read repositories synchronously: on a backend that
     # waits, what each reads is prefetched just before it is evaluated.
     waits = repositories.suspends
-    pc, end = 0, len(instructions)
-    while pc < end:
+    plan = done
+    end = len(instructions)
+    while True:
+        if plan is not None:  # the statement just run: end the run, or bind its value
+            if plan.ends:
+                return frame.response or Response()
+            mode = plan.bind_mode
+            if mode and value is not UNBOUND:
+                slot = plan.result.slot
+                if mode == BIND_ALWAYS or (mode == BIND_IF_NEW and slots[slot] is UNBOUND):
+                    slots[slot] = value
+            plan = None
+        if pc >= end:
+            return frame.response or Response()
         op, arg = instructions[pc]
         pc += 1
         if op == STMT:
-            plan = plans[arg]
-            if waits and plan.reads:
-                await repositories.prefetch(plan.reads)
-            when = plan.when_fn
+            statement = plans[arg]
+            if waits and statement.reads:
+                if pc - 1 != prefetched:
+                    return Wait(pc - 1, repositories.prefetch(statement.reads))
+                prefetched = -1  # done for this run of it; a loop may come back to it
+            when = statement.when_fn
             if when is not None and not truthy(when(frame)):
                 continue
-            if plan.fast_path:
-                value = plan.object_fn(frame)
+            if statement.fast_path:
+                value = statement.object_fn(frame)
             else:
-                # Inline, not a helper coroutine: most actions are plain calls, and a
-                # coroutine per statement would be made and awaited for nothing.
                 try:
-                    value = plan.func(plan, frame)
-                    if plan.is_async:
-                        value = await value
-                except ActionError as error:
-                    raise statement_error(plan, error) from error
-                except AroError:
-                    raise
-                except Exception as error:  # a defect in an action still reads as ARO's
-                    raise statement_error(plan, error) from error
-                if plan.ends:
-                    return frame.response or Response()
-            mode = plan.bind_mode
-            if value is UNBOUND or not mode:
-                continue
-            slot = plan.result.slot
-            if mode == BIND_ALWAYS or (mode == BIND_IF_NEW and slots[slot] is UNBOUND):
-                slots[slot] = value
+                    value = statement.func(statement, frame)
+                except Exception as error:
+                    fail(statement, error)
+                if statement.is_async:
+                    return Wait(pc, value, statement)
+            plan = statement
         elif op == JUMP:
             pc = arg
         elif op == JUMP_IF_NOT:
             condition, target = arg
             if waits and code.condition_reads[condition]:
-                await repositories.prefetch(code.condition_reads[condition])
+                if pc - 1 != prefetched:
+                    return Wait(pc - 1, repositories.prefetch(code.condition_reads[condition]))
+                prefetched = -1
             if not truthy(code.conditions[condition](frame)):
                 pc = target
         elif op == FOR_INIT:
             loop = code.loops[arg]
             if waits and loop.reads:
-                await repositories.prefetch(loop.reads)
+                if pc - 1 != prefetched:
+                    return Wait(pc - 1, repositories.prefetch(loop.reads))
+                prefetched = -1
             items = loop.items(frame)
             # A stream's loop state keeps the stream after the batch in hand.
             state = [items, 0] if type(items) is list else [[], 0, items]
@@ -191,23 +223,28 @@ async def execute(frame: Frame) -> Response:
         elif op == FOR_NEXT:
             loop = code.loops[arg[0]]
             if waits and loop.reads and loop.where is not None:  # the body may have stored
-                await repositories.prefetch(loop.reads)
+                if pc - 1 != prefetched:
+                    return Wait(pc - 1, repositories.prefetch(loop.reads))
+                prefetched = -1
             advanced = _next_item(frame, loop)
             if advanced is REFILL:
-                await _refill(frame.loop_state[-1])
-                pc -= 1  # advance again, from the new batch
-            elif not advanced:
+                return Wait(pc - 1, _refill(frame.loop_state[-1]))  # advance from the new batch
+            if not advanced:
                 pc = arg[1]
         elif op == MATCH:
             match = code.matches[arg]
             if waits and match.reads:
-                await repositories.prefetch(match.reads)
+                if pc - 1 != prefetched:
+                    return Wait(pc - 1, repositories.prefetch(match.reads))
+                prefetched = -1
             pc = match.choose(frame)
         elif op == PARALLEL_FOR:
             loop = code.loops[arg]
             if waits and loop.reads:
-                await repositories.prefetch(loop.reads)
-            await _parallel_for(frame, loop)
+                if pc - 1 != prefetched:
+                    return Wait(pc - 1, repositories.prefetch(loop.reads))
+                prefetched = -1
+            return Wait(pc, _parallel_for(frame, loop), again=False)
         elif op == PUBLISH:
             alias, slot = arg
             frame.services.events.publish(alias, frame.load(slot), frame.code.activity)
@@ -215,7 +252,34 @@ async def execute(frame: Frame) -> Response:
             _require(frame, *arg)
         elif op == BREAK_OUTSIDE:
             raise BreakSignal()
-    return frame.response or Response()
+
+
+async def execute(frame: Frame, outcome: Response | Wait | None = None) -> Response:
+    """Run the frame's code object to its end or its first Return, waiting where it waits;
+    ``outcome`` is what ``advance`` already answered for this frame, to go on from."""
+    if outcome is None:
+        outcome = advance(frame)
+    while type(outcome) is Wait:
+        plan = outcome.plan
+        if plan is None:
+            # a prefetch done, or a loop refilled or run: that instruction (again)
+            await outcome.awaitable
+            outcome = advance(frame, outcome.pc, prefetched=outcome.prefetched)
+            continue
+        try:
+            value = await outcome.awaitable
+        except Exception as error:
+            fail(plan, error)
+        outcome = advance(frame, outcome.pc, plan, value)
+    return outcome
+
+
+def fail(plan: Plan, error: Exception) -> NoReturn:
+    """A statement failed: an ARO error goes on as it is (a nested statement's, a break),
+    anything else as this statement's error (a defect in an action still reads as ARO's)."""
+    if isinstance(error, AroError) and not isinstance(error, ActionError):
+        raise error
+    raise statement_error(plan, error) from error
 
 
 def statement_error(plan: Plan, cause: BaseException) -> StatementError:

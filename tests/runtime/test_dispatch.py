@@ -1,7 +1,8 @@
 """Running handlers: the per-connection dispatcher and the one-line failure text.
 
-Dispatcher tests replace handler bodies with Python coroutines (``execute`` is patched) to see
-order, concurrency and the frames it builds.
+Dispatcher tests replace handler bodies with Python coroutines (the metrics' ``run`` and
+``run_eagerly`` are patched: every body waits) to see order, concurrency and the frames it
+builds; the last test runs real handlers that never wait.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from aro.lang.bytecode import CodeObject
 from aro.runtime.dispatch import ConnectionDispatcher, error_text, run_handler
+from aro.runtime.execution_metrics import ExecutionMetrics
 from aro.runtime.repositories import RepositoryRegistry
 from aro.vm.errors import ActionError, StatementError
 from aro.vm.frame import Frame, Response
@@ -74,6 +76,7 @@ def handled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any, Frame]]:
         return Response()
 
     monkeypatch.setattr(Services, "run", staticmethod(fake_execute), raising=False)
+    monkeypatch.setattr(Services, "run_eagerly", staticmethod(fake_execute), raising=False)
     return runs
 
 
@@ -161,3 +164,18 @@ def test_run_handler_skips_on_a_false_or_failing_guard_and_logs_a_failure(handle
     assert [message for _, message, _ in services.logs] == [
         "Handler error: Runtime Error: Cannot fail the test for the\n  fun."
     ]
+
+
+def test_handlers_that_never_wait_run_within_deliver_without_a_task_or_queue() -> None:
+    services = Services()
+    services.executions = ExecutionMetrics()
+    both = (_code("First Data"), _code("Second Data"))
+
+    async def scenario() -> tuple[int, int]:
+        dispatcher = ConnectionDispatcher(services, None)
+        dispatcher.deliver("a", both, {"event": "x"})
+        return dispatcher.pending(), len(dispatcher._tasks)
+
+    assert asyncio.run(scenario()) == (0, 0)
+    ran = {stats.name: stats.executions for stats in services.executions.snapshot().feature_sets}
+    assert ran == {"First Data": 1, "Second Data": 1}
