@@ -68,9 +68,18 @@ def _link_extract(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
         return None
     path = obj.specifiers
     property_path = values.property_path
+    slot = obj.slot
+    key = path[0] if len(path) == 1 else None  # <event: message>: one key of a map
 
     def extract_property(plan: Plan, frame: Frame) -> Any:
-        return property_path(plan.object_value(frame), path)
+        value = frame.slots[slot]  # bound in this frame: the usual case, no calls
+        if value is UNBOUND:
+            value = plan.object_value(frame)
+        if key is not None and type(value) is dict:
+            found = value.get(key, UNBOUND)
+            if found is not UNBOUND:
+                return found
+        return property_path(value, path)
 
     return extract_property
 

@@ -63,17 +63,27 @@ def broadcast(plan: Plan, frame: Frame) -> Any:
 
 
 def _link_send(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
-    """``Send the <x> to the <websocket-connection: id>``: the target's kind, decided once."""
+    """``Send the <x> to the <websocket-connection: id>``: the target's kind, decided once;
+    ``id`` read from its slot when it is a variable of the handler (``sender``) holding the
+    id, else looked up as ``_named_connection`` does."""
     obj = plan.obj
     if plan.bad_preposition or obj is None or plan.object_fn is not None:
         return None
     if obj.base.lower() != WEBSOCKET_CONNECTION:
         return None
     specifiers = obj.specifiers
+    named = plan.slot_index.get(specifiers[0], -1) if len(specifiers) == 1 else -1
+    message = -1 if plan.sink_fn is not None else plan.result.slot
 
     def send_to_websocket(plan: Plan, frame: Frame) -> Any:
-        connection = _named_connection(frame, specifiers)
-        frame.services.connections.send(connection, _message(plan, frame), True)
+        slots = frame.slots
+        connection = slots[named] if named >= 0 else UNBOUND
+        if type(connection) is not str:
+            connection = _named_connection(frame, specifiers)
+        value = slots[message] if message >= 0 else UNBOUND
+        if value is UNBOUND:
+            value = _message(plan, frame)
+        frame.services.connections.send(connection, value, True)
         return UNBOUND
 
     return send_to_websocket

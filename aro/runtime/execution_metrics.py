@@ -1,8 +1,9 @@
 """How often each feature set ran, how often it failed and how long it took, with the process's
 own figures: what ``<metrics>`` reports (``Log the <metrics: table>``).
 
-Every run of a feature set goes through :meth:`ExecutionMetrics.run` (or ``run_eagerly``): Application-Start and
--End, event and connection handlers, HTTP operations, user-defined actions.  Recording is two
+Every run of a feature set goes through :meth:`ExecutionMetrics.run` (or ``run_eagerly``):
+Application-Start and -End, event and connection handlers, HTTP operations, user-defined
+actions.  Recording is two
 clock reads and a few integer updates per run, and nothing per statement.  A run fails when it
 raises (a Return with an error status is a successful run, as in the reference).
 """

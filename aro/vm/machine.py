@@ -113,7 +113,9 @@ class LinkedCode:
 
     def __init__(self, code: CodeObject) -> None:
         self.instructions = [(int(op), arg) for op, arg in code.instructions]
-        self.plans = [Plan(info, code.name, code.activity) for info in code.statements]
+        self.plans = [
+            Plan(info, code.name, code.activity, code.slot_index) for info in code.statements
+        ]
         self.loops = [LinkedLoop(info) for info in code.loops]
         self.matches = [LinkedMatch(info) for info in code.matches]
         self.conditions = [link(expr) for expr in code.exprs]

@@ -7,6 +7,7 @@ first run.  Actions receive the plan and the frame.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aro.lang.bytecode import NounInfo, StatementInfo
@@ -55,6 +56,7 @@ class Plan:
         "reads",
         "result",
         "sink_fn",
+        "slot_index",
         "spec",
         "statement",
         "to_fn",
@@ -64,8 +66,16 @@ class Plan:
         "with_fn",
     )  # fmt: skip
 
-    def __init__(self, info: StatementInfo, feature: str, activity: str) -> None:
+    def __init__(
+        self,
+        info: StatementInfo,
+        feature: str,
+        activity: str,
+        slot_index: Mapping[str, int] | None = None,
+    ) -> None:
         self.info = info
+        # the code object's slots by name: what a link function resolves a name to, once
+        self.slot_index = slot_index or {}
         self.verb = info.verb.lower()
         self.spec = registry.lookup(info.verb, None if info.obj is None else info.obj.base)
         self.func = self.spec.func if self.spec else _unknown_action
