@@ -86,22 +86,24 @@ class ConnectionDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._services = services
         self._root = root
-        self._queues: dict[str, collections.deque[tuple[Handlers, dict[str, Any]]]] = {}
+        self._queues: dict[str, collections.deque[tuple[Handlers, str, Any]]] = {}
         self._tasks: set[asyncio.Task] = set()
 
-    def deliver(self, connection_id: str, handlers: Handlers, bindings: dict[str, Any]) -> None:
-        """Run one event of a connection now, handler after handler; one that waits goes on
-        in a task, and the connection's later events queue behind it (so a queue exists only
-        while a handler of that connection is waiting)."""
+    def deliver(self, connection_id: str, handlers: Handlers, name: str, value: Any) -> None:
+        """Run one event of a connection now, handler after handler, with ``name`` (``event``,
+        ``packet``, ``connection``) bound to ``value``; a handler that waits goes on in a
+        task, and the connection's later events queue behind it (so a queue exists only while
+        a handler of that connection is waiting)."""
         if not handlers:
             return
         queue = self._queues.get(connection_id)
         if queue is not None:
-            queue.append((handlers, bindings))
+            queue.append((handlers, name, value))
             return
         services, root = self._services, self._root
         for position, code in enumerate(handlers):
-            frame = Frame(code, services, parent=root, bindings=bindings)
+            frame = Frame(code, services, parent=root)
+            frame.bind_name(name, value)
             try:
                 running = services.executions.run_eagerly(frame)
             except Exception as error:  # a failing handler never reaches what triggered it
@@ -110,7 +112,7 @@ class ConnectionDispatcher:
             if type(running) is not Response:
                 queue = self._queues[connection_id] = collections.deque()
                 if position + 1 < len(handlers):
-                    queue.append((handlers[position + 1 :], bindings))
+                    queue.append((handlers[position + 1 :], name, value))
                 self._wait_for(connection_id, queue, code, running)
                 return
 
@@ -143,9 +145,10 @@ class ConnectionDispatcher:
         except Exception as error:
             report_failure(services, code, error)
         while queue:
-            handlers, bindings = queue.popleft()
+            handlers, name, value = queue.popleft()
             for code in handlers:
-                frame = Frame(code, services, parent=root, bindings=bindings)
+                frame = Frame(code, services, parent=root)
+                frame.bind_name(name, value)
                 try:
                     await services.executions.run(frame)
                 except Exception as error:

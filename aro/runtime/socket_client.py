@@ -77,15 +77,15 @@ class SocketClientService:
     def on_connect(self, connection: TcpConnection) -> None:
         self._closed[connection.id] = asyncio.get_running_loop().create_future()
         info = {"id": connection.id, "remoteAddress": connection.remote_address}
-        self.dispatcher.deliver(connection.id, self.connect_handlers, {"connection": info})
+        self.dispatcher.deliver(connection.id, self.connect_handlers, "connection", info)
 
     def on_data(self, connection: TcpConnection, data: bytes) -> None:
-        bindings = {"packet": packet(connection.id, data)}
-        self.dispatcher.deliver(connection.id, self.data_handlers, bindings)
+        data_packet = packet(connection.id, data)
+        self.dispatcher.deliver(connection.id, self.data_handlers, "packet", data_packet)
 
     def on_disconnect(self, connection: TcpConnection) -> None:
         event = {"id": connection.id, "connectionId": connection.id, "reason": CLOSED_REASON}
-        self.dispatcher.deliver(connection.id, self.disconnect_handlers, {"event": event})
+        self.dispatcher.deliver(connection.id, self.disconnect_handlers, "event", event)
         closed = self._closed.pop(connection.id, None)
         if closed is not None and not closed.done():
             closed.set_result(None)

@@ -83,17 +83,17 @@ class SocketService:
 
     def on_connect(self, connection: TcpConnection) -> None:
         info = {"id": connection.id, "remoteAddress": connection.remote_address}
-        self.dispatcher.deliver(connection.id, self.connect_handlers, {"connection": info})
+        self.dispatcher.deliver(connection.id, self.connect_handlers, "connection", info)
 
     def on_data(self, connection: TcpConnection, data: bytes) -> None:
         handlers = self.data_handlers
         if not handlers:
             return
-        self.dispatcher.deliver(connection.id, handlers, {"packet": packet(connection.id, data)})
+        self.dispatcher.deliver(connection.id, handlers, "packet", packet(connection.id, data))
 
     def on_disconnect(self, connection: TcpConnection) -> None:
         event = {"id": connection.id, "connectionId": connection.id, "reason": CLOSED_REASON}
-        self.dispatcher.deliver(connection.id, self.disconnect_handlers, {"event": event})
+        self.dispatcher.deliver(connection.id, self.disconnect_handlers, "event", event)
 
     # -- what the actions reach through the application -------------------------------------
 

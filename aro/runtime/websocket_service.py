@@ -26,6 +26,7 @@ from aro.net.websocket import (
     WebSocketSettings,
     make_upgrade_handler,
 )
+from aro.net.websocket.connection import OPEN
 from aro.runtime.dispatch import ConnectionDispatcher
 from aro.runtime.handlers import CONNECT, DISCONNECT, MESSAGE, HandlerTable
 from aro.vm.frame import Frame
@@ -111,13 +112,13 @@ class WebSocketService:
             "path": conn.path,
             "remoteAddress": conn.remote_address,
         }
-        self.dispatcher.deliver(conn.id, self.connect_handlers, {"event": event})
+        self.dispatcher.deliver(conn.id, self.connect_handlers, "event", event)
 
     def on_message(self, conn: WebSocket, data: str | bytes) -> None:
         handlers = self.message_handlers
         if handlers:
             event = {"id": conn.id, "connectionId": conn.id, "message": data}
-            self.dispatcher.deliver(conn.id, handlers, {"event": event})
+            self.dispatcher.deliver(conn.id, handlers, "event", event)
 
     def on_close(self, conn: WebSocket, code: int, reason: str) -> None:
         self.hub.remove(conn)
@@ -127,7 +128,7 @@ class WebSocketService:
             "reason": close_reason(code, reason),
             "code": int(code),  # a plain int for the VM, not a CloseCode
         }
-        self.dispatcher.deliver(conn.id, self.disconnect_handlers, {"event": event})
+        self.dispatcher.deliver(conn.id, self.disconnect_handlers, "event", event)
 
     # -- what the actions reach through the application -------------------------------------
 
@@ -141,10 +142,10 @@ class WebSocketService:
         return conn if conn is not None and conn.open else None
 
     def send(self, connection_id: str, data: str | bytes) -> bool:
-        conn = self._open_connection(connection_id)
-        if conn is None:
+        conn = self.hub.get(connection_id)
+        if conn is None or conn.state != OPEN:
             return False
-        conn.send(data)
+        conn.write(conn.frame_for(data))  # what conn.send does, its state checked just above
         return True
 
     def close(self, connection_id: str) -> bool:

@@ -45,6 +45,11 @@ class Response:
         return f"Response({self.status!r}, {self.reason!r}, {self.payload!r})"
 
 
+#: What a run that ends without a Return answers: one shared instance (a handler's run makes
+#: none), so nobody may change it.
+NO_RETURN = Response()
+
+
 class Frame:
     __slots__ = ("code", "loop_state", "named", "parent", "response", "services", "slots")
 

@@ -15,7 +15,7 @@ from aro.lang.bytecode import CodeObject, LoopInfo, MatchInfo, Op
 from aro.vm import values
 from aro.vm.errors import ActionError, AroError, BreakSignal, StatementError
 from aro.vm.expressions import link, regex_literal, repositories_read
-from aro.vm.frame import UNBOUND, Frame, Response
+from aro.vm.frame import NO_RETURN, UNBOUND, Frame, Response
 from aro.vm.plan import BIND_ALWAYS, BIND_IF_NEW, Plan
 from aro.vm.streams import ItemStream
 
@@ -172,7 +172,7 @@ def advance(
     while True:
         if plan is not None:  # the statement just run: end the run, or bind its value
             if plan.ends:
-                return frame.response or Response()
+                return frame.response or NO_RETURN
             mode = plan.bind_mode
             if mode and value is not UNBOUND:
                 slot = plan.result.slot
@@ -180,7 +180,7 @@ def advance(
                     slots[slot] = value
             plan = None
         if pc >= end:
-            return frame.response or Response()
+            return frame.response or NO_RETURN
         op, arg = instructions[pc]
         pc += 1
         if op == STMT:

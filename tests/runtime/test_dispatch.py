@@ -89,7 +89,7 @@ def test_events_of_one_connection_run_in_order_connections_concurrently(handled:
         dispatcher = ConnectionDispatcher(services, root)
         for number in range(30):
             for connection in ("a", "b", "c"):
-                dispatcher.deliver(connection, on_event, {"event": (connection, number)})
+                dispatcher.deliver(connection, on_event, "event", (connection, number))
             if number % 7 == 0:
                 await asyncio.sleep(0.001)
         await dispatcher.idle()
@@ -112,9 +112,9 @@ def test_every_handler_of_an_event_runs_and_none_is_queued_without_handlers(
 
     async def scenario() -> int:
         dispatcher = ConnectionDispatcher(services, None)
-        dispatcher.deliver("a", (), {"event": "ignored"})
+        dispatcher.deliver("a", (), "event", "ignored")
         idle_without_handlers = dispatcher.pending()
-        dispatcher.deliver("a", both, {"event": "x"})
+        dispatcher.deliver("a", both, "event", "x")
         await dispatcher.idle()
         return idle_without_handlers
 
@@ -132,7 +132,7 @@ def test_a_failing_handler_is_one_stderr_line_and_later_events_still_run(handled
     async def scenario() -> None:
         dispatcher = ConnectionDispatcher(services, None)
         for event in ("one", "boom", "two"):
-            dispatcher.deliver("a", on_event, {"event": event})
+            dispatcher.deliver("a", on_event, "event", event)
         await dispatcher.idle()
 
     asyncio.run(scenario())
@@ -173,7 +173,7 @@ def test_handlers_that_never_wait_run_within_deliver_without_a_task_or_queue() -
 
     async def scenario() -> tuple[int, int]:
         dispatcher = ConnectionDispatcher(services, None)
-        dispatcher.deliver("a", both, {"event": "x"})
+        dispatcher.deliver("a", both, "event", "x")
         return dispatcher.pending(), len(dispatcher._tasks)
 
     assert asyncio.run(scenario()) == (0, 0)
