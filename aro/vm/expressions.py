@@ -13,6 +13,7 @@ from typing import Any
 from aro.lang.names import is_repository
 from aro.vm import values
 from aro.vm.errors import ActionError, EvaluationError
+from aro.vm.frame import UNBOUND
 
 Evaluator = Callable[[Any], Any]
 
@@ -40,7 +41,12 @@ def _var(slot: int, name: str, specifiers: tuple[str, ...]) -> Evaluator:
     if is_repository(name):
         return _repository(slot, name, specifiers)
     if not specifiers:
-        return lambda frame: frame.load(slot)
+
+        def load_variable(frame: Any) -> Any:
+            value = frame.slots[slot]  # bound in this frame: the usual case, no call
+            return value if value is not UNBOUND else frame.load(slot)
+
+        return load_variable
 
     def load_path(frame: Any) -> Any:
         try:

@@ -130,29 +130,19 @@ def linked(code: CodeObject) -> LinkedCode:
     return code.linked  # type: ignore[return-value]
 
 
-class Wait:
-    """Where ``advance`` stopped: an awaitable to wait for, then the instruction to go on
-    from.  ``plan`` is the statement whose value the awaitable gives (an asynchronous
-    action); ``prefetched`` is ``pc`` when the instruction there runs again with its reads
-    now prefetched (or its loop refilled), -1 when ``pc`` is the next one (after a
-    ``parallel for each``)."""
-
-    __slots__ = ("awaitable", "pc", "plan", "prefetched")
-
-    def __init__(
-        self, pc: int, awaitable: Awaitable[Any], plan: Plan | None = None, again: bool = True
-    ) -> None:
-        self.pc = pc
-        self.awaitable = awaitable
-        self.plan = plan
-        self.prefetched = pc if again and plan is None else -1
+#: Where ``advance`` stopped: ``(pc, awaitable, plan, prefetched)``, a plain tuple (made per
+#: wait, so no constructor call).  Await ``awaitable``, then go on at ``pc``.  ``plan`` is the
+#: statement whose value the awaitable gives (an asynchronous action), else None;
+#: ``prefetched`` is ``pc`` when the instruction there runs again with its reads now prefetched
+#: (or its loop refilled), else -1.
+Wait = tuple[int, Awaitable[Any], "Plan | None", int]
 
 
 def advance(
     frame: Frame, pc: int = 0, done: Plan | None = None, value: Any = UNBOUND, prefetched: int = -1
 ) -> Response | Wait:
     """Run the frame's instructions from ``pc`` until the end, a Return, or something to wait
-    for: the Response, or a :class:`Wait`.  A handler whose statements are all plain calls
+    for: the Response, or a ``Wait``.  A handler whose statements are all plain calls
     runs to its end in one call, with no coroutine; ``execute`` drives the others.
 
     ``done`` is a statement whose ``value`` is still to be bound (an awaited action's);
@@ -187,7 +177,7 @@ def advance(
             statement = plans[arg]
             if waits and statement.reads:
                 if pc - 1 != prefetched:
-                    return Wait(pc - 1, repositories.prefetch(statement.reads))
+                    return (pc - 1, repositories.prefetch(statement.reads), None, pc - 1)
                 prefetched = -1  # done for this run of it; a loop may come back to it
             when = statement.when_fn
             if when is not None and not truthy(when(frame)):
@@ -200,7 +190,7 @@ def advance(
                 except Exception as error:
                     fail(statement, error)
                 if statement.is_async:
-                    return Wait(pc, value, statement)
+                    return (pc, value, statement, -1)
             plan = statement
         elif op == JUMP:
             pc = arg
@@ -208,7 +198,8 @@ def advance(
             condition, target = arg
             if waits and code.condition_reads[condition]:
                 if pc - 1 != prefetched:
-                    return Wait(pc - 1, repositories.prefetch(code.condition_reads[condition]))
+                    reads = code.condition_reads[condition]
+                    return (pc - 1, repositories.prefetch(reads), None, pc - 1)
                 prefetched = -1
             if not truthy(code.conditions[condition](frame)):
                 pc = target
@@ -216,7 +207,7 @@ def advance(
             loop = code.loops[arg]
             if waits and loop.reads:
                 if pc - 1 != prefetched:
-                    return Wait(pc - 1, repositories.prefetch(loop.reads))
+                    return (pc - 1, repositories.prefetch(loop.reads), None, pc - 1)
                 prefetched = -1
             items = loop.items(frame)
             # A stream's loop state keeps the stream after the batch in hand.
@@ -226,27 +217,28 @@ def advance(
             loop = code.loops[arg[0]]
             if waits and loop.reads and loop.where is not None:  # the body may have stored
                 if pc - 1 != prefetched:
-                    return Wait(pc - 1, repositories.prefetch(loop.reads))
+                    return (pc - 1, repositories.prefetch(loop.reads), None, pc - 1)
                 prefetched = -1
             advanced = _next_item(frame, loop)
             if advanced is REFILL:
-                return Wait(pc - 1, _refill(frame.loop_state[-1]))  # advance from the new batch
+                # advance again, from the new batch
+                return (pc - 1, _refill(frame.loop_state[-1]), None, pc - 1)
             if not advanced:
                 pc = arg[1]
         elif op == MATCH:
             match = code.matches[arg]
             if waits and match.reads:
                 if pc - 1 != prefetched:
-                    return Wait(pc - 1, repositories.prefetch(match.reads))
+                    return (pc - 1, repositories.prefetch(match.reads), None, pc - 1)
                 prefetched = -1
             pc = match.choose(frame)
         elif op == PARALLEL_FOR:
             loop = code.loops[arg]
             if waits and loop.reads:
                 if pc - 1 != prefetched:
-                    return Wait(pc - 1, repositories.prefetch(loop.reads))
+                    return (pc - 1, repositories.prefetch(loop.reads), None, pc - 1)
                 prefetched = -1
-            return Wait(pc, _parallel_for(frame, loop), again=False)
+            return (pc, _parallel_for(frame, loop), None, -1)
         elif op == PUBLISH:
             alias, slot = arg
             frame.services.events.publish(alias, frame.load(slot), frame.code.activity)
@@ -261,18 +253,17 @@ async def execute(frame: Frame, outcome: Response | Wait | None = None) -> Respo
     ``outcome`` is what ``advance`` already answered for this frame, to go on from."""
     if outcome is None:
         outcome = advance(frame)
-    while type(outcome) is Wait:
-        plan = outcome.plan
-        if plan is None:
-            # a prefetch done, or a loop refilled or run: that instruction (again)
-            await outcome.awaitable
-            outcome = advance(frame, outcome.pc, prefetched=outcome.prefetched)
+    while type(outcome) is tuple:
+        pc, awaitable, plan, prefetched = outcome
+        if plan is None:  # a prefetch done, or a loop refilled or run: go on at pc
+            await awaitable
+            outcome = advance(frame, pc, prefetched=prefetched)
             continue
         try:
-            value = await outcome.awaitable
+            value = await awaitable
         except Exception as error:
             fail(plan, error)
-        outcome = advance(frame, outcome.pc, plan, value)
+        outcome = advance(frame, pc, plan, value)
     return outcome
 
 
