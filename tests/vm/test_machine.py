@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.support.inproc import run_program, start
+import asyncio
+
+from tests.support.inproc import run_body, run_program, start
 
 
 def log_lines(source: str) -> list[str]:
@@ -251,3 +253,45 @@ def test_publish_reaches_later_feature_sets_of_the_same_activity() -> None:
 }
 """)
     assert outcome.lines[0] == "[Greeter] handler sees published? false"
+
+
+class _WaitingRepositories:
+    """Repositories whose backend waits: every prefetch yields to the loop and is recorded."""
+
+    suspends = True
+
+    def __init__(self) -> None:
+        self.prefetched: list[tuple[str, ...]] = []
+        self.events = self  # the frame asks for what was published
+
+    async def prefetch(self, names: tuple[str, ...]) -> None:
+        await asyncio.sleep(0)
+        self.prefetched.append(names)
+
+    def get(self, name: str) -> _WaitingRepositories:
+        return self
+
+    def count_now(self) -> int:
+        return 10
+
+    def published(self, activity: str) -> dict:
+        return {}
+
+    @property
+    def repositories(self) -> _WaitingRepositories:
+        return self
+
+
+def test_a_statement_in_a_loop_prefetches_its_reads_on_every_iteration() -> None:
+    services = _WaitingRepositories()
+    run = run_body(
+        """
+        Create the <numbers> with [1, 2, 3].
+        for each <n> in <numbers> {
+            Compute the <total> from <n> + <item-repository: count>.
+        }
+        """,
+        services,
+    )
+    assert services.prefetched == [("item-repository",)] * 3  # not only the first time
+    assert run.response.status == "OK"
