@@ -1,8 +1,10 @@
 """The instruction loop.
 
-``execute(frame)`` runs the frame's code object: one coroutine per feature-set run, not per
-statement.  Synchronous actions are plain calls; only actions registered as ``async def`` are
-awaited.  The first ``Return`` ends the run; falling off the end answers ``OK``.
+``advance(frame)`` runs the frame's code object as plain calls until it ends or has something to
+await (an action registered as ``async def``, a prefetch of a waiting repository, a stream's
+next batch, ``parallel for each``); ``execute(frame)`` is the coroutine that awaits those and
+goes on, so a run that never waits makes no coroutine at all.  The first ``Return`` ends the
+run; falling off the end answers ``OK``.
 """
 
 from __future__ import annotations
