@@ -1,7 +1,7 @@
 """The virtual machine: runs the code objects the compiler (``aro.lang``) produces.
 
 ``frame``        a running feature set's variables (slots, scopes, parent frames)
-``machine``      the instruction loop: ``advance``/``execute(frame)``, loops, ``match``, statement errors
+``machine``      the instruction loop (``advance``, ``execute``), loops, ``match``, statement errors
 ``plan``         statements linked for execution (action, clause closures, binding rule)
 ``expressions``  expression trees linked into closures ``fn(frame)``
 ``registry``     the action table (``@action``) that ``aro.actions`` fills
