@@ -8,14 +8,12 @@ object expression, or the ``with`` value when the object is a noun.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from typing import Any
 
 from aro.actions.templates import template_path
 from aro.lang.names import is_repository
-from aro.vm import values
+from aro.vm import entity_ids, values
 from aro.vm.errors import ActionError
 from aro.vm.frame import UNBOUND, Frame
 from aro.vm.plan import Plan
@@ -161,7 +159,7 @@ def create(plan: Plan, frame: Frame) -> Any:
     if value is UNBOUND:
         value = plan.object_value(frame, default="")
     if specifiers and isinstance(value, dict) and "id" not in value:
-        value = {**value, "id": entity_id()}
+        value = {**value, "id": entity_ids.mint()}
     return value
 
 
@@ -188,11 +186,6 @@ def _recurrence(plan: Plan, frame: Frame) -> Recurrence:
 
 
 PERIOD_BUILDERS = {"date-range": _date_range, "daterange": _date_range, "recurrence": _recurrence}
-
-
-def entity_id() -> str:
-    """Hex milliseconds since the epoch followed by 8 hex digits of randomness."""
-    return f"{int(time.time() * 1000):x}{random.getrandbits(32):08x}"
 
 
 # -- Compute -----------------------------------------------------------------------------------

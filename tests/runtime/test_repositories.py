@@ -32,6 +32,8 @@ from aro.runtime.repositories import (
     open_store,
     read_store_file,
 )
+from aro.runtime.repositories.base import row_key
+from aro.vm import entity_ids
 from tests.support.redis_server import redis_server
 
 UUID_UPPER = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
@@ -276,6 +278,57 @@ def test_created_event_payload():
     assert event["newValue"] == stored
     assert "oldValue" not in event
     assert isinstance(event["timestamp"], datetime)
+
+
+class CountingBackend:
+    """A backend that counts the calls made to it, forwarding each one."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.suspends = backend.suspends
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self._backend, name)
+
+
+def test_a_created_id_is_appended_without_a_lookup_then_upserted_by_it():
+    notify = Recorder()
+    repository = make(notify)
+    backend = repository.backend = CountingBackend(repository.backend)
+    message = {"text": "hi", "id": entity_ids.mint()}
+    stored, is_new = store(repository, message)
+    assert (stored, is_new) == (message, True)
+    assert "get" not in backend.calls and "append" in backend.calls
+    # the id is not fresh any more: storing it again looks it up and changes nothing
+    assert store(repository, message) == (message, False)
+    _, is_new = store(repository, {**message, "text": "edited"})
+    assert is_new is False and backend.calls.count("get") == 2
+    assert retrieve(repository) == [{**message, "text": "edited"}]
+    assert notify.changes() == ["created", "updated"]
+
+
+def test_a_created_id_that_a_row_already_has_still_upserts():
+    """The id went out before its Store (another process stored a row under it first): the
+    Store finds the row and updates it, as any Store by id does."""
+    notify = Recorder()
+    repository = make(notify)
+    first = {"text": "from elsewhere", "id": entity_ids.mint()}
+    settle(repository.backend.append(row_key(first), first, 1000.0))
+    second, is_new = store(repository, {**first, "text": "here"})
+    assert is_new is False
+    assert retrieve(repository) == [second] and count(repository) == 1
+    event = notify.events[-1][1]
+    assert (event["changeType"], event["oldValue"]) == ("updated", first)
+
+
+def test_a_created_id_counts_towards_max_size():
+    repository = make()
+    repository.configure("maxSize", 2)
+    for text in ("a", "b", "c"):
+        store(repository, {"text": text, "id": entity_ids.mint()})
+    assert [row["text"] for row in retrieve(repository)] == ["b", "c"]
 
 
 # -- Store: scalars and lists -----------------------------------------------------------------

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,6 +190,38 @@ def test_two_workers_share_rows_ids_and_order_and_each_change_fires_once(shared_
         assert not is_new and seen_two.seen[-1] == (REPOSITORY_CHANGED, "updated")
         for store in stores:
             await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_sqlite_store_waits_for_another_process_lock_and_its_loop_goes_on(tmp_path: Path):
+    path = tmp_path / "locked.sqlite"
+
+    async def scenario() -> None:
+        store = open_store(f"sqlite:{path}")
+        await store.open()
+        backend = store.backend("chat-repository")
+        chat = Repository("chat-repository", None, store.clock, backend=backend)
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        storing = asyncio.ensure_future(chat.store({"text": "waits"}))
+        for _ in range(20):
+            await asyncio.sleep(0)  # the loop runs on while the Store waits
+        assert not storing.done()
+        assert await _read(chat) == []  # reading needs no lock
+        other.execute("COMMIT")
+        stored, _ = await storing
+        assert await _read(chat) == [stored]
+        # A Delete waits in SQLite (blocking, 5 s at most) for the lock to be freed.
+        other.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.2, other.execute, ("COMMIT",))
+        release.start()
+        await _settled(chat.delete(("text", "is", "waits")))
+        release.join()
+        await asyncio.sleep(0)  # the Delete commits with its loop iteration
+        assert await _read(chat) == []
+        other.close()
+        await store.close()
 
     asyncio.run(scenario())
 

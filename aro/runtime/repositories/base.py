@@ -109,8 +109,9 @@ class Backend(Protocol):
     def first(self, field: str, value: Any) -> Any:
         """The oldest dict row whose identity ``field`` equals ``value``, or ABSENT."""
 
-    def append(self, key: Hashable, row: Any, born: float) -> None:
-        """Add a row under a key no row has, after every other row."""
+    def append(self, key: Hashable, row: Any, born: float) -> bool:
+        """Add a row under ``key`` after every other row, unless a row is already kept under
+        it (one atomic step); whether it added the row."""
 
     def replace(self, key: Hashable, row: Any) -> None:
         """Put ``row`` in the place (and birth time) of the row kept under ``key``."""

@@ -66,11 +66,14 @@ class MemoryBackend:
             return ABSENT
         return self._rows[self._in_row_order(keys)[0]]
 
-    def append(self, key: Hashable, row: Any, born: float) -> None:
+    def append(self, key: Hashable, row: Any, born: float) -> bool:
+        if key in self._rows:
+            return False
         row = self._compact(row)
         self._rows[key] = row
         self._births.append(born)
         self._list_identities(key, row)
+        return True
 
     def replace(self, key: Hashable, row: Any) -> None:
         self._unlist_identities(key, self._rows[key])

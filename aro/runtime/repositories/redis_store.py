@@ -55,12 +55,15 @@ end
 """
 
 # KEYS: rows, order, identities, sequence.  ARGV: key, stored, identity sets (JSON), sets...
+# Answers 0 and writes nothing when a row is kept under the key, else 1.
 _APPEND = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 if #ARGV > 3 then redis.call('HSET', KEYS[3], ARGV[1], ARGV[3]) end
 for i = 4, #ARGV do redis.call('ZADD', ARGV[i], seq, ARGV[1]) end
+return 1
 """
 
 # KEYS: rows, order, identities.  ARGV: key, row JSON, identity sets (JSON), sets...
@@ -216,10 +219,11 @@ class RedisBackend:
         found = await self._in_order(self._identity_set(field, canonical(value)), 0)
         return _row(found[0]) if found else ABSENT
 
-    async def append(self, key: Hashable, row: Any, born: float) -> None:
+    async def append(self, key: Hashable, row: Any, born: float) -> bool:
         stored = repr(born).encode() + b" " + encode_row(row)
         keys = [*self._keys, SEQUENCE_KEY]
-        await self._scripts["append"](keys, [key_text(key), stored, *self._sets_of(row)])
+        arguments = [key_text(key), stored, *self._sets_of(row)]
+        return await self._scripts["append"](keys, arguments) == 1
 
     async def replace(self, key: Hashable, row: Any) -> None:
         arguments = [key_text(key), encode_row(row), *self._sets_of(row)]

@@ -45,7 +45,7 @@ from aro.runtime.repositories.base import (
 )
 from aro.runtime.repositories.memory import MemoryBackend
 from aro.runtime.repositories.stores import DEFAULT_STORE, open_store
-from aro.vm import values
+from aro.vm import entity_ids, values
 from aro.vm.errors import AroError
 
 # Event types of the two repository channels.  A dot can never appear in an ARO event name,
@@ -211,13 +211,33 @@ class Repository:
     # -- upsert ------------------------------------------------------------------------------
 
     async def _store_one(self, value: Any, announce: bool) -> tuple[Any, bool]:
-        async with self.backend.atomically(_looks_up(value)):
-            change, evicted = await self._write(value)
+        change = None
+        if type(value) is dict and entity_ids.claim(value.get("id")):
+            # Create minted this id and no Store has used it: append without a lookup (no
+            # lock either, where one write is atomic).  A row already under it (the id went
+            # out before this Store) takes the ordinary upsert below.
+            async with self.backend.atomically(False):
+                change, evicted = await self._append_fresh(value)
+        if change is None:
+            async with self.backend.atomically(_looks_up(value)):
+                change, evicted = await self._write(value)
         if evicted is not ABSENT and announce:
             self._announce(REPOSITORY_EVICTED, self._eviction_event(evicted), wait=False)
         if change.payload is not None and announce:
             await self._announce(REPOSITORY_CHANGED, change.payload, wait=True)
         return change.stored, change.is_new
+
+    async def _append_fresh(self, row: dict) -> tuple[_Change | None, Any]:
+        """Append ``row`` under its fresh id: the change and the row evicted for it, or
+        (None, ABSENT) when a row is already kept under the id and nothing was written."""
+        change = self._created(row)
+        appended = self.backend.append(change.key, row, self._clock())
+        if self.suspends:
+            appended = await appended
+        if not appended:
+            return None, ABSENT
+        self._snapshot = None
+        return change, await self._evict_for_append()
 
     async def _write(self, value: Any) -> tuple[_Change, Any]:
         """Upsert ``value`` in the backend: the change, and the row evicted for it or ABSENT.
@@ -235,11 +255,17 @@ class Repository:
                 written = self.backend.replace(change.key, change.stored)
             if self.suspends:
                 await written
-            if change.is_new and self._max_size is not None:
-                evicted = self.backend.evict_over(self._max_size)
-                if self.suspends:
-                    evicted = await evicted
+            if change.is_new:
+                evicted = await self._evict_for_append()
         return change, evicted
+
+    async def _evict_for_append(self) -> Any:
+        """After an append: the oldest row, removed when it pushed the count past ``maxSize``,
+        else ABSENT."""
+        if self._max_size is None:
+            return ABSENT
+        evicted = self.backend.evict_over(self._max_size)
+        return await evicted if self.suspends else evicted
 
     def _lookup(self, value: Any) -> Any:
         """The row ``value`` would update (or an awaitable of it), or ABSENT when a dict

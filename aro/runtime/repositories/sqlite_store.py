@@ -15,8 +15,11 @@ scheduled behind the iteration's ready callbacks commits it, and Store awaits th
 commit and an acknowledged Store survives the process that made it (``synchronous=NORMAL``
 in WAL mode loses nothing to a process crash, only the last commits to a power failure).
 Holding the write lock from lookup to write makes an upsert atomic across processes.  Reads
-see every commit of every process: nothing is cached here.  A writer that finds the file
-locked by another process waits up to ``BUSY_TIMEOUT_MS`` in SQLite, blocking its loop.
+see every commit of every process (a listing is re-read whenever ``PRAGMA data_version``
+says some connection committed).  The connection does not wait for locks (busy timeout 0): a
+Store that finds the write lock taken by another process yields to the loop between tries,
+and only a Delete, or a read that SQLite cannot start (a WAL being recovered), waits up to
+``BUSY_TIMEOUT_MS`` in SQLite, blocking its loop.
 """
 
 from __future__ import annotations
@@ -73,8 +76,12 @@ class SqliteStore:
         self.path = path
         self._connection: sqlite3.Connection | None = None
         self._depth = 0  # nested transactions: only the outermost begins and commits
-        # The open group commit: done when the writes of this loop iteration are committed.
-        self._group: asyncio.Future[None] | None = None
+        # The open group commit: the Stores awaiting it (None: no write transaction open).
+        self._waiters: list[asyncio.Future[None]] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._joining = _JoinGroup(self)
+        # While one Store waits for another process's write lock: the Stores queued behind it.
+        self._queued: list[asyncio.Future[None]] | None = None
         # Every row of each repository as last read, valid while ``PRAGMA data_version`` (which
         # moves when another connection commits) stays ``_version`` and this one writes nothing.
         self._listings: dict[str, list[Any]] = {}
@@ -87,11 +94,14 @@ class SqliteStore:
         return self._connection
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, isolation_level=None)
-        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        timeout = BUSY_TIMEOUT_MS / 1000  # while it sets the file up
+        connection = sqlite3.connect(self.path, isolation_level=None, timeout=timeout)
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.executescript(_SCHEMA)
+        # From now on a statement that finds the file locked fails at once: a Store then
+        # yields to the loop between tries (``_open_group``), anything else waits (``_patiently``).
+        connection.execute("PRAGMA busy_timeout = 0")
         return connection
 
     async def open(self) -> None:
@@ -109,16 +119,44 @@ class SqliteStore:
     def backend(self, repository: str) -> SqliteBackend:
         return SqliteBackend(self, repository)
 
+    def read(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        """The rows of a statement that takes no write lock."""
+        try:
+            return self.connection.execute(sql, parameters).fetchall()
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+        return self._patiently(sql, parameters)
+
+    def _patiently(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        """Run a statement, waiting in SQLite (up to ``BUSY_TIMEOUT_MS``, blocking the loop)
+        while another process holds the lock it needs: the rare path of a read (a WAL being
+        recovered or cleaned up), and the write transaction of a Delete."""
+        connection = self.connection
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            return connection.execute(sql, parameters).fetchall()
+        finally:
+            connection.execute("PRAGMA busy_timeout = 0")
+
+    def _begin_waiting(self) -> None:
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+            self._patiently("BEGIN IMMEDIATE")
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken at once (``IMMEDIATE``) so that a read inside it is never
         invalidated by another process's write.  On an event loop it is the group commit
         (``writing``); without one it is committed on leaving."""
         connection = self.writing()
-        if self._group is not None or self._depth:
+        if self._waiters is not None or self._depth:
             yield connection
             return
-        connection.execute("BEGIN IMMEDIATE")
+        self._begin_waiting()
         self._depth = 1
         try:
             yield connection
@@ -133,7 +171,7 @@ class SqliteStore:
     def listing(self, repository: str, read: Callable[[], list[Any]]) -> list[Any]:
         """Every row of ``repository`` (a new list): ``read()`` again only when some process
         wrote since the last time, so that listing an unchanged repository costs one pragma."""
-        version = self.connection.execute("PRAGMA data_version").fetchone()[0]
+        version = self.read("PRAGMA data_version")[0][0]
         if version != self._version:
             self._listings.clear()
             self._version = version
@@ -149,60 +187,110 @@ class SqliteStore:
         connection as it is (autocommit, or the ``transaction`` around it)."""
         connection = self.connection
         self._listings.clear()
-        if self._group is None and not self._depth:
+        if self._waiters is None and not self._depth:
             loop = _running_loop()
             if loop is not None:
+                self._begin_waiting()
                 self._begin_group(loop)
         return connection
 
-    @asynccontextmanager
-    async def grouped(self) -> AsyncIterator[None]:
+    def atomically(self) -> AbstractAsyncContextManager[None]:
         """Inside this iteration's write transaction; while another process holds the write
         lock, wait for it by yielding to the loop instead of blocking in SQLite.  Without a
         running loop (a coroutine driven by hand): a transaction of its own."""
-        loop = _running_loop()
-        if loop is None:
-            with self.transaction():
-                yield
-            return
-        waited = 0.0
-        while self._group is None and not self._depth:
-            try:
-                self._begin_group(loop, wait=False)
-            except sqlite3.OperationalError as error:
-                if waited > BUSY_TIMEOUT_MS / 1000 or "locked" not in str(error):
-                    raise
-                await asyncio.sleep(LOCK_POLL)
-                waited += LOCK_POLL
-        yield
+        return self._joining if _running_loop() is not None else self._alone()
 
-    def _begin_group(self, loop: asyncio.AbstractEventLoop, wait: bool = True) -> None:
-        connection = self.connection
-        if wait:
-            connection.execute("BEGIN IMMEDIATE")
-        else:
-            connection.execute("PRAGMA busy_timeout = 0")
+    @asynccontextmanager
+    async def _alone(self) -> AsyncIterator[None]:
+        with self.transaction():
+            yield
+
+    async def _open_group(self) -> None:
+        """Begin this iteration's write transaction, trying again every ``LOCK_POLL`` s while
+        another process holds the write lock.  One Store of this process tries; the others
+        that come meanwhile queue behind it, and are woken (before the commit is scheduled,
+        so that they write in the transaction it began) when it is done, whether it got the
+        lock or failed (then they try again themselves)."""
+        loop = asyncio.get_running_loop()
+        if self._queued is not None:
+            queued = loop.create_future()
+            self._queued.append(queued)
+            await queued
+            return
+        self._queued = queued_stores = []
+        try:
+            began = await self._take_write_lock()
+        finally:
+            self._queued = None
+            for queued in queued_stores:
+                if not queued.done():  # not a cancelled Store
+                    queued.set_result(None)
+        if began:
+            self._begin_group(loop)
+
+    async def _take_write_lock(self) -> bool:
+        """``BEGIN IMMEDIATE``, yielding to the loop between tries: whether it began the
+        transaction (False: some other write of this process began it meanwhile)."""
+        waited = 0.0
+        while self._waiters is None and not self._depth:
             try:
-                connection.execute("BEGIN IMMEDIATE")
-            finally:
-                connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._group = loop.create_future()
+                self.connection.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as error:
+                if waited > BUSY_TIMEOUT_MS / 1000 or not _busy(error):
+                    raise
+            await asyncio.sleep(LOCK_POLL)
+            waited += LOCK_POLL
+        return False
+
+    def _begin_group(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The write transaction is open: commit it once the iteration's callbacks have run."""
+        self._waiters = []
+        self._loop = loop
         loop.call_soon(self._commit_group)
 
     def _commit_group(self) -> None:
-        group, self._group = self._group, None
+        waiters, self._waiters = self._waiters, None
         try:
             self.connection.execute("COMMIT")
         except sqlite3.Error as error:
             self.connection.execute("ROLLBACK")
             self._listings.clear()
-            group.set_exception(StoreUnavailable(f"the SQLite store {self.path}: {error}"))
+            failure = StoreUnavailable(f"the SQLite store {self.path}: {error}")
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(failure)
         else:
-            group.set_result(None)
+            for waiter in waiters:
+                if not waiter.done():  # a cancelled Store
+                    waiter.set_result(None)
 
     def committed(self) -> Awaitable[None]:
-        """Done when every write made so far is committed."""
-        return COMPLETED if self._group is None else asyncio.shield(self._group)
+        """Done when every write made so far is committed: a future of the caller's own (so
+        that cancelling one Store does not cancel the group's commit)."""
+        if self._waiters is None:
+            return COMPLETED
+        waiter = self._loop.create_future()
+        self._waiters.append(waiter)
+        return waiter
+
+
+class _JoinGroup:
+    """``SqliteStore.atomically`` on a running loop: enters at once when this iteration's write
+    transaction is open (or can be begun), and commits nothing on leaving (the group does)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    async def __aenter__(self) -> None:
+        store = self._store
+        while store._waiters is None and not store._depth:
+            await store._open_group()
+
+    def __aexit__(self, *exception: object) -> Awaitable[None]:
+        return COMPLETED
 
 
 class SqliteBackend:
@@ -216,7 +304,7 @@ class SqliteBackend:
         self._repository = repository
 
     def _query(self, sql: str, *parameters: Any) -> list[tuple]:
-        return self._store.connection.execute(sql, (self._repository, *parameters)).fetchall()
+        return self._store.read(sql, (self._repository, *parameters))
 
     def _write(self, sql: str, *parameters: Any) -> list[tuple]:
         connection = self._store.writing()
@@ -227,7 +315,7 @@ class SqliteBackend:
 
     def atomically(self, looks_up: bool) -> AbstractAsyncContextManager[None]:
         """Every Store write joins the group commit, lookup or not."""
-        return self._store.grouped()
+        return self._store.atomically()
 
     def get(self, key: Hashable) -> Any:
         found = self._query(
@@ -243,12 +331,15 @@ class SqliteBackend:
         )
         return decode_row(found[0][0]) if found else ABSENT
 
-    def append(self, key: Hashable, row: Any, born: float) -> None:
-        self._write(
+    def append(self, key: Hashable, row: Any, born: float) -> bool:
+        connection = self._store.writing()
+        inserted = connection.execute(
             "INSERT INTO aro_rows (repository, key, born, name, keyfield, is_map, row)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            key_text(key), born, *_identities(row), type(row) is dict, encode_row(row),
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (self._repository, key_text(key), born, *_identities(row), type(row) is dict,
+             encode_row(row)),
         )  # fmt: skip
+        return inserted.rowcount == 1
 
     def replace(self, key: Hashable, row: Any) -> None:
         self._write(
@@ -310,6 +401,11 @@ class SqliteBackend:
             return self._query(sql, key_text(wanted), *young_since)
         found = self._query(f"{select}is_map{young} ORDER BY seq", *young_since)
         return [(seq, row) for seq, row in found if field_matches(decode_row(row), field, wanted)]
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """Whether a statement failed because another connection holds a lock it needs."""
+    return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
