@@ -42,7 +42,11 @@ from aro.runtime.repositories.codec import decode_row, encode_row, key_text
 from aro.runtime.repositories.stores import StoreUnavailable
 
 BUSY_TIMEOUT_MS = 5000
-LOCK_POLL = 0.0005  # seconds between tries of a Store waiting for another process's commit
+# Seconds between tries of a Store waiting for another process's commit.  uvloop's timers count
+# whole milliseconds and round 0.5 ms down to 0: a shorter pause would try on every loop turn,
+# spinning on the CPU the lock holder needs (two contending processes: 20 times the tries and
+# 1.5 times the CPU per Store of a 1 ms pause, bench/RESULTS.md).
+LOCK_POLL = 0.001
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS aro_rows (
