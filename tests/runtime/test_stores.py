@@ -204,22 +204,27 @@ def test_a_sqlite_store_waits_for_another_process_lock_and_its_loop_goes_on(tmp_
         chat = Repository("chat-repository", None, store.clock, backend=backend)
         other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-        storing = asyncio.ensure_future(chat.store({"text": "waits"}))
+        statements: list[str] = []
+        store.connection.set_trace_callback(statements.append)
+        storing = asyncio.gather(*(chat.store({"text": f"waits {n}"}) for n in range(3)))
         for _ in range(20):
-            await asyncio.sleep(0)  # the loop runs on while the Store waits
+            await asyncio.sleep(0)  # the loop runs on while the Stores wait
         assert not storing.done()
+        assert len(store._queued) == 2  # one Store tries for the lock, the others queue
         assert await _read(chat) == []  # reading needs no lock
         other.execute("COMMIT")
-        stored, _ = await storing
-        assert await _read(chat) == [stored]
+        stored = [row for row, _ in await storing]
+        assert await _read(chat) == stored
+        assert statements.count("COMMIT") == 1  # the three joined the transaction it began
+        store.connection.set_trace_callback(None)
         # A Delete waits in SQLite (blocking, 5 s at most) for the lock to be freed.
         other.execute("BEGIN IMMEDIATE")
         release = threading.Timer(0.2, other.execute, ("COMMIT",))
         release.start()
-        await _settled(chat.delete(("text", "is", "waits")))
+        await _settled(chat.delete(("text", "is", "waits 0")))
         release.join()
         await asyncio.sleep(0)  # the Delete commits with its loop iteration
-        assert await _read(chat) == []
+        assert await _read(chat) == stored[1:]
         other.close()
         await store.close()
 
