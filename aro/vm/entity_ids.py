@@ -1,9 +1,11 @@
 """The ids Create gives entities, and which of them no Store has used yet.
 
-An id is the time in hex milliseconds, then this process's random 32-bit tag and a counter of
-its own, 8 hex digits each.  Within a process the counter makes every id unique; two processes
-(workers, machines) share a tag with odds of 2^-32, and even then mint the same id only when
-their counters meet in the same millisecond, so an id minted by Create names no row yet.
+An id is the reference's shape, the time in hex milliseconds and then 9 hex digits (36 bits),
+which here are this process's id (Linux's process ids fit in 22 bits) and a counter of 14 bits
+started at random.  Two live processes of one machine never share an id, so the ids that the
+workers of one machine mint never collide, nor do a process's own unless it mints 16,384 in one
+millisecond; processes of two machines collide only when their process ids match and their
+counters meet in the same millisecond.  So an id that Create minted here names no row yet.
 
 A repository that is told an id is fresh (``claim``) may append its row without looking it
 up first.  The hint is bounded (the oldest ids minted are forgotten first) and only ever true
@@ -19,16 +21,18 @@ import secrets
 import time
 
 FRESH_LIMIT = 4096  # ids remembered as fresh; Creates never stored do not grow it past this
+_COUNTER_BITS = 14
+_COUNTER_MASK = (1 << _COUNTER_BITS) - 1
 
-_TAG = secrets.token_hex(4)
-_counter = itertools.count(1)
+_process = os.getpid() << _COUNTER_BITS
+_counter = itertools.count(secrets.randbits(_COUNTER_BITS))
 _fresh: dict[str, None] = {}  # an ordered set: the oldest first
 
 
 def _new_process() -> None:
-    """A forked child is another minter: a tag of its own, and none of the parent's ids."""
-    global _TAG
-    _TAG = secrets.token_hex(4)
+    """A forked child is another minter: its own process id, and none of the parent's ids."""
+    global _process
+    _process = os.getpid() << _COUNTER_BITS
     _fresh.clear()
 
 
@@ -37,7 +41,8 @@ os.register_at_fork(after_in_child=_new_process)
 
 def mint() -> str:
     """A new entity id, remembered as fresh until ``claim``ed or pushed out."""
-    entity_id = f"{int(time.time() * 1000):x}{_TAG}{next(_counter) & 0xFFFFFFFF:08x}"
+    low = _process | (next(_counter) & _COUNTER_MASK)
+    entity_id = f"{int(time.time() * 1000):x}{low:09x}"
     fresh = _fresh
     fresh[entity_id] = None
     if len(fresh) > FRESH_LIMIT:

@@ -13,11 +13,15 @@ from aro.vm import entity_ids
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_ids_are_hex_time_then_the_process_tag_and_a_counter():
+def process_of(entity_id: str) -> int:
+    return int(entity_id[-9:], 16) >> 14
+
+
+def test_ids_are_hex_time_then_the_process_id_and_a_counter_in_the_references_length():
     first, second = entity_ids.mint(), entity_ids.mint()
-    assert re.fullmatch(r"[0-9a-f]{11,12}[0-9a-f]{16}", first)
-    assert first[-16:-8] == second[-16:-8]  # one tag per process
-    assert int(second[-8:], 16) == int(first[-8:], 16) + 1
+    assert re.fullmatch(r"[0-9a-f]{17,20}", first)  # as the reference's: 8 more bits, 1 digit
+    assert process_of(first) == process_of(second) == os.getpid()
+    assert (int(second[-9:], 16) - int(first[-9:], 16)) % (1 << 14) == 1
 
 
 def test_an_id_is_fresh_once_and_only_if_minted_here():
@@ -37,7 +41,7 @@ def test_only_the_latest_ids_are_remembered_as_fresh():
     assert len(entity_ids._fresh) == entity_ids.FRESH_LIMIT
 
 
-def test_processes_mint_with_tags_of_their_own():
+def test_processes_mint_with_their_own_process_ids():
     program = "from aro.vm import entity_ids; print(entity_ids.mint())"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     ids = [
@@ -45,21 +49,21 @@ def test_processes_mint_with_tags_of_their_own():
                        check=True, timeout=60).stdout.strip()
         for _ in range(2)
     ]  # fmt: skip
-    assert ids[0][-16:-8] != ids[1][-16:-8]
+    assert process_of(ids[0]) != process_of(ids[1])
 
 
-def test_a_forked_child_gets_a_tag_of_its_own_and_none_of_the_parents_fresh_ids():
+def test_a_forked_child_mints_with_its_own_process_id_and_none_of_the_parents_fresh_ids():
     minted = entity_ids.mint()
     reading, writing = os.pipe()
     child = os.fork()
     if child == 0:
         os.close(reading)
-        answer = f"{entity_ids.mint()[-16:-8]} {entity_ids.claim(minted)}"
+        answer = f"{process_of(entity_ids.mint())} {entity_ids.claim(minted)}"
         os.write(writing, answer.encode())
         os._exit(0)
     os.close(writing)
     with os.fdopen(reading) as pipe:
-        tag, claimed = pipe.read().split()
+        process, claimed = pipe.read().split()
     os.waitpid(child, 0)
-    assert tag != minted[-16:-8] and claimed == "False"
+    assert int(process) == child and claimed == "False"
     assert entity_ids.claim(minted) is True
