@@ -654,6 +654,22 @@ def test_store_files_seed_repositories_silently(tmp_path: Path):
     assert notify.events == []
 
 
+def test_seeding_again_adds_no_row(tmp_path: Path):
+    """A persistent store is seeded at every start and by every worker: the rows that nothing
+    identifies keep the id their place in the file gives them, so they are found again."""
+    (tmp_path / "notes.store").write_text(
+        "- text: first\n- text: first\n- text: second\n- name: named\n", encoding="utf-8"
+    )
+    registry = RepositoryRegistry()
+    for _ in range(2):
+        settle(load_store_files(registry, tmp_path))
+    rows = retrieve(registry.get("notes-repository"))
+    texts = [row.get("text", row.get("name")) for row in rows]
+    assert texts == ["first", "first", "second", "named"]
+    ids = {row["id"] for row in rows}
+    assert len(ids) == 4 and all(UUID_UPPER.match(row_id) for row_id in ids)
+
+
 def test_store_file_scalars_follow_the_reference_reader(tmp_path: Path):
     path = tmp_path / "x.store"
     path.write_text(
