@@ -420,7 +420,8 @@ cdef Py_ssize_t SLICE = FLUSH_SLICE
 
 cdef class Outbox:
     """Coalescing writer, one per event loop; ``_pure.Outbox`` documents the behaviour
-    (a flush per loop iteration, written in slices, no timer).
+    (an idle outbox writes a small queue at once, a busy one once per loop iteration, in
+    slices; no timer).
 
     Broadcast and flush walk their lists in C (Cython compiles ``for x in <list>`` to
     ``PyList_GET_ITEM``); per delivery the flush makes the two calls it cannot avoid (the
@@ -429,7 +430,7 @@ cdef class Outbox:
 
     cdef object loop
     cdef list dirty  # the _Pending of each connection with frames queued, first-queued first
-    cdef bint scheduled  # a flush turn is due at the next loop iteration
+    cdef bint scheduled  # busy: a flush turn is due at the next loop iteration
 
     def __init__(self, loop):
         self.loop = loop
@@ -439,7 +440,7 @@ cdef class Outbox:
         """Queue ``frame`` for ``conn`` unless it is closing."""
         if not conn.closing:
             self._queue(conn, frame)
-            self._schedule()
+            self._queued()
 
     def broadcast(self, conns, frame):
         """Queue the same ``frame`` for every connection that is not closing; return how many."""
@@ -450,19 +451,29 @@ cdef class Outbox:
                 self._queue(conn, frame)
                 queued += 1
         if queued:
-            self._schedule()
+            self._queued()
         return queued
 
     def flush(self):
         """Write every pending frame now (used at shutdown)."""
         self._write(PyList_GET_SIZE(self.dirty))
 
+    cdef int _queued(self) except -1:
+        """Frames were queued: an idle outbox turns busy and writes a small queue at once."""
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self._flush_turn)
+            if PyList_GET_SIZE(self.dirty) <= SLICE:
+                self._write(SLICE)
+        return 0
+
     def _flush_turn(self):
-        """The scheduled callback: one slice, and another turn if connections are left."""
-        self.scheduled = False
-        self._write(SLICE)
+        """The scheduled callback: one slice and another turn, or idle when nothing came."""
         if PyList_GET_SIZE(self.dirty):
-            self._schedule()
+            self._write(SLICE)
+            self.loop.call_soon(self._flush_turn)
+        else:
+            self.scheduled = False
 
     cdef int _write(self, Py_ssize_t upto) except -1:
         cdef list batch = self.dirty
@@ -490,12 +501,6 @@ cdef class Outbox:
         if PyList_GET_SIZE(pending) == 0:
             self.dirty.append(pending)
         PyList_Append(pending, frame)
-        return 0
-
-    cdef int _schedule(self) except -1:
-        if not self.scheduled:
-            self.scheduled = True
-            self.loop.call_soon(self._flush_turn)
         return 0
 
     cdef int _report(self, _Pending pending, exc) except -1:

@@ -40,7 +40,8 @@ OP_CONT, OP_TEXT, OP_BINARY = 0, 1, 2
 OP_CLOSE, OP_PING, OP_PONG = 8, 9, 10
 OP_ERROR = -1
 # Connections the outbox writes per loop turn: a flush to more yields to the loop between slices,
-# so that work arriving meanwhile (the next broadcast) joins the sockets not yet written.
+# so that work arriving meanwhile (the next broadcast) joins the sockets not yet written.  Also
+# the most an idle outbox writes at once, inside the call that queued the frames.
 FLUSH_SLICE = 128
 COMPRESSED = 0x10  # added to the opcode of a message whose first frame had RSV1 set
 OP_COMPRESSED_TEXT, OP_COMPRESSED_BINARY = COMPRESSED | OP_TEXT, COMPRESSED | OP_BINARY
@@ -373,20 +374,27 @@ class _Pending(list):
 
 
 class Outbox:
-    """Coalescing writer, one per event loop.
+    """Coalescing writer, one per event loop; no timer anywhere.
 
-    Frames queued for one connection leave in one ``transport.write`` when the outbox flushes;
-    it schedules that itself with ``loop.call_soon``, so everything queued during one loop
-    iteration (every reply and broadcast its callbacks made) is written at the start of the
-    next, once per socket: the kernel send, not the framing, is what a delivery costs. Nothing
-    waits on a timer, so a quiet chat is delivered at once.
+    Frames queued for one connection leave in one ``transport.write``.  When they leave
+    depends on whether the outbox is *idle* (no flush turn pending) or *busy*:
 
-    A flush writes at most ``FLUSH_SLICE`` connections and lets the loop turn before the next
-    slice. That is where batching under load comes from: while a broadcast to thousands of
-    sockets is being written, the loop reads the next requests between slices, and a broadcast
-    they make joins the queue of every socket not yet written, which then gets both frames in
-    one write. The busier the server, the more frames share each write; an idle one writes
-    each frame as soon as the loop turns.
+    - Idle: the frames that made it busy leave at once, inside the call that queued them,
+      when they are due to at most ``FLUSH_SLICE`` connections (what one flush turn writes
+      anyway).  A quiet chat's broadcast thus reaches its subscribers before the handler's
+      HTTP response is written, with no loop turn in between.  The outbox is busy from then
+      until the end of this loop iteration: anything else queued meanwhile waits for the
+      flush turn (``loop.call_soon``), so frames queued together still share a write.
+    - Busy: a flush turn writes at most ``FLUSH_SLICE`` connections, first-queued first, and
+      lets the loop turn before the next slice.  That is where batching under load comes from:
+      while a broadcast to thousands of sockets is being written, the loop reads the next
+      requests between slices, and a broadcast they make joins the queue of every socket not
+      yet written, which then gets both frames in one write.  A turn that found frames to
+      write stays busy for one more iteration (work keeps arriving together); a turn that
+      found none makes the outbox idle again.
+
+    A broadcast to more than ``FLUSH_SLICE`` connections never goes out at once: the caller's
+    own reply (the POST's 201) leaves first, and the slices batch as above.
 
     A connection that is ``closing`` gets nothing new, but frames already queued still leave,
     so an owner that queues its close frame and then sets ``closing`` sends it last. When the
@@ -407,7 +415,7 @@ class Outbox:
         """Queue ``frame`` for ``conn`` unless it is closing."""
         if not conn.closing:
             self._queue(conn, frame)
-            self._schedule()
+            self._queued()
 
     def broadcast(self, conns, frame: bytes) -> int:
         """Queue the same ``frame`` for every connection that is not closing; return how many."""
@@ -417,19 +425,28 @@ class Outbox:
                 self._queue(conn, frame)
                 queued += 1
         if queued:
-            self._schedule()
+            self._queued()
         return queued
 
     def flush(self) -> None:
         """Write every pending frame now (used at shutdown)."""
         self._write(len(self._dirty))
 
+    def _queued(self) -> None:
+        """Frames were queued: an idle outbox turns busy and writes a small queue at once."""
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._flush_turn)
+            if len(self._dirty) <= FLUSH_SLICE:
+                self._write(FLUSH_SLICE)
+
     def _flush_turn(self) -> None:
-        """The scheduled callback: one slice, and another turn if connections are left."""
-        self._scheduled = False
-        self._write(FLUSH_SLICE)
+        """The scheduled callback: one slice and another turn, or idle when nothing came."""
         if self._dirty:
-            self._schedule()
+            self._write(FLUSH_SLICE)
+            self._loop.call_soon(self._flush_turn)
+        else:
+            self._scheduled = False
 
     def _write(self, upto: int) -> None:
         dirty = self._dirty
@@ -451,11 +468,6 @@ class Outbox:
         if not pending:
             self._dirty.append(pending)
         pending.append(frame)
-
-    def _schedule(self) -> None:
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._flush_turn)
 
     def _report(self, pending: _Pending, exc: Exception) -> None:
         """One broken connection must not starve the rest; a transport that closed meanwhile

@@ -17,6 +17,16 @@ the last two live in ``aro/runtime/buses/``.  A cross-process bus is built from 
 :class:`LocalClients`: it ships what is published here to the other workers and hands what they
 publish to ``LocalClients.deliver``, once per incoming payload, so each worker frames a message
 once however many clients it has.
+
+When the frames leave (the WebSocket Outbox, ``aro._speedups``; no timer anywhere): an idle
+server writes a broadcast to at most 128 sockets at once, inside the Broadcast statement, so a
+quiet chat's subscribers get the message before the POST's 201 is written.  That write makes
+the outbox busy until the end of the loop iteration: every other frame queued in the same
+iteration (more broadcasts, replies) waits for one flush at its end, once per socket, and a
+flush that found frames keeps it busy for the next iteration too, so work that keeps arriving
+together keeps being batched.  A broadcast to more sockets is never written at once: the 201
+goes first and the frames leave 128 sockets per loop turn, and a broadcast made between two
+turns joins the queue of every socket not yet written (several frames, one write).
 """
 
 from __future__ import annotations

@@ -546,9 +546,17 @@ class FakeConn:
         self.overflows += 1
 
 
+def busy(codec, loop: FakeLoop):
+    """An Outbox that has already written this iteration (a frame to another connection), so
+    what is queued now waits for the flush turn."""
+    outbox = codec.Outbox(loop)
+    outbox.send(FakeConn(), b"earlier")
+    return outbox
+
+
 def test_frames_to_one_connection_leave_in_one_write(codec):
     loop, conn = FakeLoop(), FakeConn()
-    outbox = codec.Outbox(loop)
+    outbox = busy(codec, loop)
     for frame in (b"one", b"two", b"three"):
         outbox.send(conn, frame)
     assert conn.transport.writes == []
@@ -562,13 +570,13 @@ def test_frames_to_one_connection_leave_in_one_write(codec):
 def test_one_flush_per_iteration_for_many_connections(codec):
     loop = FakeLoop()
     conns = [FakeConn() for _ in range(5)]
-    outbox = codec.Outbox(loop)
+    outbox = busy(codec, loop)
     assert outbox.broadcast(conns, b"all") == 5
     outbox.send(conns[0], b"more")
     assert len(loop.callbacks) == 1
     loop.run_once()
     assert [conn.transport.writes for conn in conns] == [[b"allmore"]] + [[b"all"]] * 4
-    outbox.send(conns[1], b"next")
+    outbox.send(conns[1], b"next")  # the turn found work: still busy in this iteration
     assert len(loop.callbacks) == 1
     loop.run_once()
     assert conns[1].transport.writes == [b"all", b"next"]
@@ -578,7 +586,7 @@ def test_one_flush_per_iteration_for_many_connections(codec):
 def test_a_broadcast_frame_is_shared_not_copied(codec):
     loop, conns = FakeLoop(), [FakeConn(), FakeConn()]
     frame = codec.encode_frame(codec.OP_TEXT, b"x" * 1000)
-    codec.Outbox(loop).broadcast(conns, frame)
+    busy(codec, loop).broadcast(conns, frame)
     loop.run_once()
     assert all(conn.transport.writes[0] is frame for conn in conns)
 
@@ -605,14 +613,13 @@ def test_broadcast_accepts_any_iterable(codec):
     loop = FakeLoop()
     conns = (FakeConn(), FakeConn())
     assert codec.Outbox(loop).broadcast(iter(conns), b"x") == 2
-    loop.run_once()
     assert [conn.transport.writes for conn in conns] == [[b"x"], [b"x"]]
 
 
 def test_frames_queued_before_closing_still_leave(codec):
     """The owner may queue its close frame last, then mark the connection closing."""
     loop, conn = FakeLoop(), FakeConn()
-    outbox = codec.Outbox(loop)
+    outbox = busy(codec, loop)
     outbox.send(conn, b"data")
     outbox.send(conn, b"close")
     conn.closing = True
@@ -627,7 +634,7 @@ def test_overflow_past_the_write_limit(codec):
     loop = FakeLoop()
     slow = FakeConn(FakeTransport(buffered=101), write_limit=100)
     fast = FakeConn(FakeTransport(buffered=90), write_limit=100)
-    outbox = codec.Outbox(loop)
+    outbox = busy(codec, loop)
     outbox.broadcast([slow, fast], b"123456")
     outbox.send(fast, b"7890" * 30)
     loop.run_once()
@@ -660,7 +667,7 @@ def test_overflow_owner_closes_and_later_frames_are_dropped(codec):
 
 def test_flush_writes_now(codec):
     loop, conn = FakeLoop(), FakeConn()
-    outbox = codec.Outbox(loop)
+    outbox = busy(codec, loop)
     outbox.send(conn, b"a")
     outbox.send(conn, b"b")
     outbox.flush()
@@ -677,7 +684,6 @@ def test_a_failing_connection_does_not_stop_the_others(codec):
     broken, healthy = FakeConn(FakeTransport(fail=True)), FakeConn()
     outbox = codec.Outbox(loop)
     outbox.broadcast([broken, healthy], b"x")
-    loop.run_once()
     assert healthy.transport.writes == [b"x"]
     assert [type(context["exception"]) for context in loop.errors] == [RuntimeError]
     assert broken.outbox_pending == []
@@ -687,7 +693,7 @@ def test_a_failing_connection_does_not_stop_the_others(codec):
 
 def test_a_transport_closed_meanwhile_is_not_an_error(codec):
     loop, conn = FakeLoop(), FakeConn()
-    outbox = codec.Outbox(loop)
+    outbox = busy(codec, loop)
     outbox.send(conn, b"x")
     conn.transport.closed = True
     loop.run_once()
@@ -695,39 +701,82 @@ def test_a_transport_closed_meanwhile_is_not_an_error(codec):
 
 
 def test_outbox_on_a_real_event_loop(codec):
-    async def scenario() -> list[bytes]:
+    async def scenario() -> tuple[list[bytes], list[bytes]]:
         outbox = codec.Outbox(asyncio.get_running_loop())
         conn = FakeConn()
         outbox.send(conn, b"a")
-        outbox.broadcast([conn], b"b")
-        assert conn.transport.writes == []
+        at_once = list(conn.transport.writes)
+        outbox.send(conn, b"b")
+        outbox.broadcast([conn], b"c")
         await asyncio.sleep(0)
-        return conn.transport.writes
+        return at_once, conn.transport.writes
 
-    assert asyncio.run(scenario()) == [b"ab"]
+    assert asyncio.run(scenario()) == ([b"a"], [b"a", b"bc"])
 
 
 # --- Outbox: batching from work that arrives together, never a timer -----------------------
 
 
-def test_a_broadcast_leaves_at_the_next_iteration(codec):
-    """FakeLoop has no call_later: a timer would fail here. Back-to-back broadcasts, each in
-    its own iteration, each leave at once."""
-    loop, conns = FakeLoop(), [FakeConn(), FakeConn()]
+def test_an_idle_outbox_writes_at_once(codec):
+    """A quiet chat: the broadcast reaches every subscriber inside the call that made it (so
+    before the HTTP response its handler returns), and the outbox is idle again after one
+    turn that found nothing to write."""
+    loop, conns = FakeLoop(), [FakeConn() for _ in range(10)]
     outbox = codec.Outbox(loop)
     for frame in (b"1", b"2"):
+        assert outbox.broadcast(conns, frame) == 10
+        assert conns[-1].transport.writes[-1] == frame
+        loop.run_once()  # the turn finds nothing queued
+        assert loop.callbacks == []
+    assert [conn.transport.writes for conn in conns] == [[b"1", b"2"]] * 10
+
+
+def test_work_arriving_in_the_same_iteration_is_batched(codec):
+    """After an idle write, what else this iteration queues leaves together at its end; a
+    turn that wrote something keeps the outbox busy for the next iteration too."""
+    loop, conns = FakeLoop(), [FakeConn(), FakeConn()]
+    outbox = codec.Outbox(loop)
+    for frame in (b"1", b"2", b"3"):
         outbox.broadcast(conns, frame)
-        assert len(loop.callbacks) == 1
-        loop.run_once()
-    assert [conn.transport.writes for conn in conns] == [[b"1", b"2"]] * 2
+    assert [conn.transport.writes for conn in conns] == [[b"1"]] * 2
+    loop.run_once()
+    outbox.broadcast(conns, b"4")
+    outbox.broadcast(conns, b"5")
+    loop.run_once()
+    assert [conn.transport.writes for conn in conns] == [[b"1", b"23", b"45"]] * 2
+    loop.run_once()  # an iteration without work: idle again
     assert loop.callbacks == []
+    outbox.broadcast(conns, b"6")
+    assert [conn.transport.writes[-1] for conn in conns] == [b"6"] * 2
 
 
-def test_a_large_flush_yields_to_the_loop_between_slices(codec):
+def test_a_frame_queued_while_writing_at_once_waits_for_the_turn(codec):
+    """A write made inside the idle write (an owner reacting to overflow, say) does not
+    re-enter the flush."""
+    loop = FakeLoop()
+    outbox = codec.Outbox(loop)
+    other = FakeConn()
+
+    class Owner(FakeConn):
+        __slots__ = ()
+
+        def overflow(self) -> None:
+            self.closing = True
+            outbox.send(other, b"meanwhile")
+
+    outbox.send(Owner(FakeTransport(buffered=11), write_limit=10), b"lost")
+    assert other.transport.writes == []
+    loop.run_once()
+    assert other.transport.writes == [b"meanwhile"]
+
+
+def test_a_large_broadcast_is_never_written_at_once(codec):
+    """More than a slice of sockets: the caller's own reply leaves first, then the slices."""
     loop = FakeLoop()
     conns = [FakeConn() for _ in range(FLUSH_SLICE + 10)]
     outbox = codec.Outbox(loop)
     outbox.broadcast(conns, b"1")
+    assert all(conn.transport.writes == [] for conn in conns)
     loop.run_once()
     assert [len(conn.transport.writes) for conn in conns] == [1] * FLUSH_SLICE + [0] * 10
     assert len(loop.callbacks) == 1  # the next slice, after the loop has read what came in
