@@ -42,7 +42,7 @@ __all__ = ["Handler", "HttpProtocol", "HttpServer", "RawResponse", "UpgradeHandl
 logger = logging.getLogger("aro.net")
 
 #: What a handler answers: status, headers as (name, value) bytes pairs, body.
-RawResponse = tuple[int, list[tuple[bytes, bytes]], bytes]
+RawResponse = tuple[int, Sequence[tuple[bytes, bytes]], bytes]
 Handler = Callable[[Request], Awaitable[RawResponse]]
 #: Answers whether it took the connection; one that gives the transport a new protocol makes
 #: that protocol call ``http_protocol.server.upgraded_connection_lost()`` from its
@@ -362,7 +362,7 @@ class HttpProtocol(asyncio.Protocol):
         self._drain()
 
     def _encode(
-        self, request: Request, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+        self, request: Request, status: int, headers: Sequence[tuple[bytes, bytes]], body: bytes
     ) -> tuple[bytes, bool]:
         keep_alive = request.keep_alive and not self._closing
         if keep_alive and request.version == "1.0":

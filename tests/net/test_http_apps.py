@@ -51,6 +51,33 @@ def test_metrics_render_as_prometheus_text(hello) -> None:
     assert b'aro_featureset_executions_total{featureset="sayHello",activity="Hello API"}' in body
 
 
+def featureset_counter(body: bytes, series: str, featureset: str) -> int:
+    """One counter of ``<metrics>``' Prometheus text (0 before the feature set first ran)."""
+    line = f'aro_featureset_{series}_total{{featureset="{featureset}",activity="Hello API"}} '
+    start = body.find(line.encode())
+    if start < 0:
+        return 0
+    start += len(line)
+    return int(float(body[start : body.index(b"\n", start)]))
+
+
+def test_operation_runs_and_their_failures_are_feature_set_metrics(hello) -> None:
+    """The HTTP server times an operation's run with its own clock reads, and still counts
+    every run, failed (a thrown error) or not, under the operation's feature set."""
+    _, _, before = hello.request("GET", "/metrics")
+    hello.request("GET", "/teapot")
+    hello.request("GET", "/teapot")
+    hello.request("GET", "/hello")
+    _, _, after = hello.request("GET", "/metrics")
+    for series, featureset, added in (
+        ("executions", "brewTea", 2),
+        ("failures", "brewTea", 2),
+        ("success", "sayHello", 1),
+    ):
+        counted = featureset_counter(after, series, featureset)
+        assert counted - featureset_counter(before, series, featureset) == added, series
+
+
 def test_head_has_the_headers_of_get_without_a_body(hello) -> None:
     status, headers, body = hello.request("HEAD", "/hello")
     assert (status, body) == (200, b"")

@@ -94,8 +94,14 @@ def request_bindings(
     Header, query and cookie parameters are read by the operation's declarations.  Raises
     ``BodyError`` for a body that cannot be decoded or is over one of ``limits``.
     """
-    body = parse_body(request.body, request.header("content-type"), limits)
+    # Headers are looked up by their usual spelling, which matches at once in practice (the
+    # lookup falls back to any case), and Cookie only when the operation reads cookies.
+    content = request.body
+    body = parse_body(content, request.header("Content-Type"), limits) if content else ""
     query = request.query_string
+    cookies: dict[str, str] = {}
+    if operation is not None and operation.cookie_names:
+        cookies = cookie_parameters(request.header("Cookie"), operation)
     bindings: dict[str, Any] = {
         "request": {
             "method": request.method,
@@ -107,7 +113,7 @@ def request_bindings(
         "pathParameters": path_params,
         "queryParameters": parse_query(query, operation),
         "headerParameters": header_parameters(request.headers, operation),
-        "cookieParameters": cookie_parameters(request.header("cookie"), operation),
+        "cookieParameters": cookies,
     }
     if type(body) is dict:
         bindings["body"] = body

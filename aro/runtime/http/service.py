@@ -8,8 +8,8 @@ work: route, bind the request context, run the feature set, map its Response to 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from aro.config import Config, first_port
@@ -25,6 +25,7 @@ from aro.runtime.http.metrics import Metrics
 from aro.runtime.websocket_service import WORKER_HEADER
 from aro.vm.errors import AroError
 from aro.vm.frame import Frame
+from aro.vm.machine import execute
 
 if TYPE_CHECKING:
     from aro.runtime.websocket_service import WebSocketService
@@ -33,9 +34,14 @@ DEFAULT_PORT = 8080
 CONTENT_TYPE = b"Content-Type"
 UPGRADE_REQUIRED = (
     426,
-    [(CONTENT_TYPE, b"application/json"), (b"Upgrade", b"websocket")],
+    ((CONTENT_TYPE, responses.JSON), (b"Upgrade", b"websocket")),
     b'{"error":"Upgrade Required"}',
 )
+#: The header block of the usual content types, shared by every response that has it.
+_CONTENT_TYPES = {
+    content_type: ((CONTENT_TYPE, content_type),)
+    for content_type in (responses.JSON, responses.HTML, responses.CSS, responses.JAVASCRIPT)
+}
 
 
 def resolve_port(config: Config, with_value: Any, contract: Contract | None) -> int:
@@ -56,6 +62,7 @@ class HttpService:
         websocket: WebSocketService | None = None,
     ) -> None:
         self.services = services
+        self.executions = services.executions
         self.body_limits = BodyLimits.from_config(config)
         self.contract = contract
         self.handlers: Mapping[str, CodeObject] = handlers.by_name
@@ -100,23 +107,31 @@ class HttpService:
         return 0 if self.websocket is None else len(self.websocket.hub)
 
     async def handle(self, request: Request) -> RawResponse:
-        started = time.perf_counter()
+        """Route, run the operation's feature set, answer.  An operation's run is timed by
+        the clock reads that time the request: its feature-set metrics count from the
+        request's arrival, so they include binding the request."""
+        started = perf_counter()
         operation_id = "-"
         if self.contract is None:
             if self._is_websocket_path(request):
                 status, headers, body = UPGRADE_REQUIRED
             else:
                 status, headers, body = responses.no_contract_response()
+            finished = perf_counter()
         else:
             operation, path_params, allowed = self.contract.router.resolve(
                 request.method, request.path
             )
             if operation is None:
                 status, headers, body = self._unrouted(request, allowed)
+                finished = perf_counter()
             else:
                 operation_id = operation.operation_id
-                status, headers, body = await self._run(request, operation, path_params)
-        self.metrics.record(operation_id, status, time.perf_counter() - started)
+                status, content_type, body, finished = await self._run(
+                    request, operation, path_params, started
+                )
+                headers = _CONTENT_TYPES.get(content_type) or [(CONTENT_TYPE, content_type)]
+        self.metrics.record(operation_id, status, finished - started)
         if self.worker_header is not None:
             headers = [*headers, self.worker_header]
         return status, headers, body
@@ -135,23 +150,30 @@ class HttpService:
         return status, [(CONTENT_TYPE, content_type)], body
 
     async def _run(
-        self, request: Request, operation: Any, path_params: dict[str, str]
-    ) -> RawResponse:
+        self, request: Request, operation: Any, path_params: dict[str, str], started: float
+    ) -> tuple[int, bytes, bytes, float]:
+        """The operation's answer (status, content type, body) and when its run ended."""
         code = self.handlers.get(operation.operation_id)
         if code is None:
-            status, content_type, body = responses.not_implemented(operation.operation_id)
-            return status, [(CONTENT_TYPE, content_type)], body
+            return (*responses.not_implemented(operation.operation_id), perf_counter())
         try:
             bindings = request_bindings(request, operation, path_params, self.body_limits)
         except BodyError as error:
-            status, content_type, body = responses.refused(error.status, error.reason)
-            return status, [(CONTENT_TYPE, content_type)], body
+            return (*responses.refused(error.status, error.reason), perf_counter())
         frame = Frame(code, self.services, bindings=bindings)
         try:
-            response = await self.services.executions.run(frame)
+            response = await execute(frame)
         except AroError as error:
             self.metrics.errors += 1
-            status, content_type, body = responses.error_response(error)
-            return status, [(CONTENT_TYPE, content_type)], body
-        status, content_type, body = responses.encode_body(response, request.path)
-        return status, [(CONTENT_TYPE, content_type)], body
+            return (*responses.error_response(error), self._ran(code, started, True))
+        except BaseException:
+            self._ran(code, started, True)
+            raise
+        finished = self._ran(code, started, False)
+        return (*responses.encode_body(response, request.path), finished)
+
+    def _ran(self, code: CodeObject, started: float, failed: bool) -> float:
+        """Count a run of ``code`` in the feature-set metrics; answer the clock reading."""
+        finished = perf_counter()
+        self.executions.record(code, finished - started, failed)
+        return finished
