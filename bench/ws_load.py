@@ -231,6 +231,16 @@ def server_cpu_s(pid: int) -> float:
     return total * TICK_S
 
 
+def server_writes(pid: int) -> int:
+    """Write system calls (write, writev, sendmsg on a socket) of the server and its child
+    processes, from /proc/PID/io: deliveries per write is how much batching the server did."""
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError), open(f"/proc/{member}/io") as f:
+            total += next(int(line.split()[1]) for line in f if line.startswith("syscw:"))
+    return total
+
+
 def server_rss_kib(pid: int) -> int:
     """VmRSS of the server and its child processes from /proc/PID/status."""
     return sum(process_rss_kib(member) for member in process_tree(pid))
@@ -493,11 +503,12 @@ def measure_fanout(server: Server, socks, pub: Publisher, state: FanoutState,
     """The counted phase, bracketed by /proc and getrusage readings."""
     start_deliveries, start_done = state.deliveries, state.completed
     cpu0, client0, t0 = server_cpu_s(server.pid), client_cpu_s(), time.monotonic()
-    redis0 = redis_cpu_s(server)
+    redis0, writes0 = redis_cpu_s(server), server_writes(server.pid)
     spy = start_py_spy(server, args)
     fanout_phase(socks, pub, state, args.messages, args.window, t0 + args.duration)
     wall = time.monotonic() - t0
     cpu, client = server_cpu_s(server.pid) - cpu0, client_cpu_s() - client0
+    writes = server_writes(server.pid) - writes0
     redis = redis_cpu_s(server) - redis0
     stop_py_spy(spy)
     deliveries = state.deliveries - start_deliveries
@@ -505,6 +516,7 @@ def measure_fanout(server: Server, socks, pub: Publisher, state: FanoutState,
         "subs": args.subs, "window": args.window, "broadcasts": state.completed - start_done,
         "deliveries": deliveries, "deliveries_per_s": deliveries / wall,
         "server_cpu_us_per_delivery": cpu * 1e6 / max(deliveries, 1),
+        "deliveries_per_write": round(deliveries / max(writes, 1), 2),
         "server_cpu_util": cpu / wall, "client_cpu_util": client / wall,
         "p50_ms": percentile(state.latencies, 0.5), "p99_ms": percentile(state.latencies, 0.99),
         "stamp_errors": state.stamp_errors, "wall_s": round(wall, 2),
