@@ -154,12 +154,14 @@ def _tail(text: str, limit: int = 3000) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.case_id for c in CASES])
-def test_example(case: ExampleCase) -> None:
+def test_example(case: ExampleCase, tmp_path: Path) -> None:
     command = [sys.executable, "-m", "aro", case.command, str(case.app_dir), *case.args]
     try:
         proc = subprocess.run(
             command,
-            cwd=ROOT,
+            # A fresh directory, so that files an example writes (FileShelf's ./build) never
+            # meet another run of it: the two builds' suites may run at the same time.
+            cwd=tmp_path,
             env=_subprocess_env(case.env),
             stdin=subprocess.DEVNULL,
             capture_output=True,

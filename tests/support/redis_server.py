@@ -17,6 +17,7 @@ import pytest
 
 REDIS_BINARY = "redis-server"
 START_TIMEOUT = 10.0
+START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -50,21 +51,37 @@ def redis_server(directory: Path) -> Iterator[RedisServer]:
     binary = shutil.which(REDIS_BINARY)
     if binary is None:
         pytest.skip("redis-server is not installed (.ci/run installs it)")
-    port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-            "--save", "", "--appendonly", "no", "--protected-mode", "no"]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = _start(binary, directory)
     try:
+        yield server
+    finally:
+        _stop(server.process)
+
+
+def _start(binary: str, directory: Path) -> RedisServer:
+    """A redis-server answering PING.  Redis cannot bind port 0 and report it, so the port is
+    probed free first; when the suite runs in parallel another process may take it in between
+    (redis-server then exits at once), and a fresh port is tried, a bounded number of times."""
+    for _ in range(START_ATTEMPTS):
+        port = free_port()
+        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+                "--save", "", "--appendonly", "no", "--protected-mode", "no"]
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT
         while not _answers_ping(port):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start on port {port}")
+                break
             time.sleep(0.02)
-        yield RedisServer(port, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        else:
+            return RedisServer(port, process)
+        _stop(process)
+    raise RuntimeError(f"redis-server did not start in {START_ATTEMPTS} attempts")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
