@@ -4,6 +4,8 @@
   handler: Extract, Extract, Send, Outbox flush).
 - ``post``: N ``POST /messages`` through ``examples/WebChat`` (HTTP parse, bindings, body
   parse, Extract, Create, Store, Broadcast to S subscribers, Return 201, response bytes).
+- ``get``: N ``GET /messages`` through ``examples/WebChat`` with 20 messages stored first
+  (HTTP parse, Retrieve of the whole listing, Return 200, JSON body, response bytes).
 - ``idle``: N idle WebSockets on ``tests/apps/Echo``; prints the bytes each holds (tracemalloc,
   from before the upgrade request to after its Connect event).
 
@@ -42,6 +44,8 @@ POST = (
     b"POST /messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     b"Content-Length: %d\r\n\r\n%s" % (len(POST_BODY), POST_BODY)
 )
+GET = b"GET /messages HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+STORED_FOR_GET = 20
 
 
 class MemoryTransport(asyncio.Transport):
@@ -119,7 +123,7 @@ async def workload(mode: str, count: int, subscribers: int, timed: bool) -> None
     from aro.runtime.app import Application
     from aro.runtime.loader import load_program
 
-    app_dir = ROOT / ("examples/WebChat" if mode == "post" else "tests/apps/Echo")
+    app_dir = ROOT / ("examples/WebChat" if mode in ("post", "get") else "tests/apps/Echo")
     devnull = open(os.devnull, "w")  # noqa: SIM115 - the app logs for its whole run
     config = Config(port=0, keep_alive=True, store=os.environ.get("ARO_STORE", "memory"))
     app = Application(load_program(app_dir), app_dir, config=config, stdout=devnull)
@@ -136,6 +140,12 @@ async def workload(mode: str, count: int, subscribers: int, timed: bool) -> None
     elif mode == "echo":
         client = (await connect(server, UPGRADE)).protocol
         await feed(client, masked_text(b"x" * 64), count, 2000, timed, mode)
+    elif mode == "get":
+        client = (await connect(server, b"")).get_protocol()
+        for _ in range(STORED_FOR_GET):
+            client.data_received(POST)
+            await asyncio.sleep(0)
+        await feed(client, GET, count, 200, timed, mode)
     else:
         for _ in range(subscribers):
             await connect(server, UPGRADE)
@@ -177,7 +187,7 @@ async def idle_memory(server: Any, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("mode", choices=("echo", "post", "idle"))
+    parser.add_argument("mode", choices=("echo", "post", "get", "idle"))
     parser.add_argument("count", type=int)
     parser.add_argument("--subscribers", type=int, default=10, help="post: WebSockets open")
     parser.add_argument("--time", action="store_true", help="print µs per event")

@@ -6,6 +6,7 @@ import importlib
 import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -21,6 +22,7 @@ from aro.vm.values import (
     compute,
     contains,
     convert,
+    dates,
     describe,
     equals,
     format_date,
@@ -96,6 +98,23 @@ def test_describe(value, text):
 def test_describe_drops_fractional_seconds_and_converts_to_utc():
     date = datetime(2026, 3, 1, 18, 48, 43, 123456, tzinfo=timezone(timedelta(hours=1)))
     assert describe(date) == "2026-03-01T17:48:43Z"
+
+
+def test_a_date_written_again_is_looked_up_and_equal_instants_share_their_text():
+    first = datetime(2026, 3, 1, 17, 48, 43, tzinfo=UTC)
+    same_instant = datetime(2026, 3, 1, 18, 48, 43, tzinfo=timezone(timedelta(hours=1)))
+    assert describe(first) == describe(same_instant) == "2026-03-01T17:48:43Z"
+    assert first in dates._iso_texts
+
+
+def test_dates_whose_instant_depends_on_fold_are_not_remembered():
+    # equal as datetimes (same zone, fold ignored) but an hour apart: each is formatted itself
+    zone = ZoneInfo("Europe/Berlin")
+    summer = datetime(2026, 10, 25, 2, 30, tzinfo=zone, fold=0)
+    winter = datetime(2026, 10, 25, 2, 30, tzinfo=zone, fold=1)
+    assert summer == winter
+    assert describe(summer) == "2026-10-25T00:30:00Z"
+    assert describe(winter) == "2026-10-25T01:30:00Z"
 
 
 # ---------------------------------------------------------------------------------------------

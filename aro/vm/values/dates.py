@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
 from aro.vm.errors import ActionError
@@ -71,18 +71,23 @@ def as_date(value: Value) -> datetime | None:
 def iso(date: datetime) -> str:
     """A date as ARO prints it: ISO-8601 in UTC, whole seconds (``2026-01-01T12:00:00Z``).
 
-    The last answer is kept: a value is often written twice in a row (a created message is
-    broadcast, then returned as the response body)."""
-    global _last_iso
-    last_date, last_text = _last_iso
-    if date is last_date:
-        return last_text
-    text = date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    _last_iso = (date, text)
+    Answers are remembered for dates with a fixed offset (every ``<now>`` and parsed date):
+    a stored row's date is written again on every listing that holds it, and ``strftime``
+    costs about fifty times a lookup.  Equal such dates are the same instant, so they share
+    a text; a naive or zone-ruled date (whose instant depends on ``fold``, which equality
+    ignores) is formatted each time."""
+    text = _iso_texts.get(date) if type(date.tzinfo) is timezone else None
+    if text is None:
+        text = date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if type(date.tzinfo) is timezone:
+            if len(_iso_texts) >= _ISO_TEXTS_KEPT:
+                _iso_texts.clear()
+            _iso_texts[date] = text
     return text
 
 
-_last_iso: tuple[datetime | None, str] = (None, "")
+_ISO_TEXTS_KEPT = 4096  # enough for every date of a busy listing; cleared whole when full
+_iso_texts: dict[datetime, str] = {}
 
 
 def _week_of_year(date: datetime) -> int:
