@@ -28,6 +28,8 @@ from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
 
+from datetime import UTC as _UTC, datetime as _datetime
+
 from aro._speedups._pure import (
     JSON_TOO_DEEP,
     FLUSH_SLICE,
@@ -555,15 +557,19 @@ def step_in_context(coro, context, on_suspend):
 # orjson writes it, compiled because it touches every row of a repository listing.
 
 cdef int MAX_DEPTH = MAX_JSON_DEPTH
+cdef object DATETIME = _datetime
+cdef object UTC_ZONE = _UTC
 
 
 cdef inline bint _is_json_scalar(object value, int depth) except -1:
-    """str, int, bool or None, which JSON takes as they are; a container past MAX_DEPTH is
+    """str, int, bool, None or a plain date, which orjson writes as they are; a container past MAX_DEPTH is
     refused here, where both walks pass first."""
     if PyUnicode_CheckExact(value) or PyLong_CheckExact(value) or PyBool_Check(value):
         return True
     if value is None:
         return True
+    if type(value) is DATETIME and value.tzinfo is UTC_ZONE and value.year >= 1000:
+        return True  # a plain date (the twin's PLAIN_DATE_OPTIONS)
     if depth >= MAX_DEPTH:
         raise RecursionError(JSON_TOO_DEEP)
     return False

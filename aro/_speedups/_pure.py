@@ -11,6 +11,9 @@ import codecs
 import math
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
+
+import orjson
 
 # What aro._speedups exports; both builds define these (tests/speedups/test_exports.py).
 __all__ = [
@@ -514,6 +517,10 @@ MAX_KEY_ORDERS = 4096  # distinct dict shapes remembered; programs have a handfu
 MAX_JSON_DEPTH = 1000
 JSON_TOO_DEEP = "value nested too deeply for JSON"
 _PLAIN_LEAVES = frozenset((str, int, bool, type(None)))
+# A date in UTC from year 1000 on is a plain leaf too: orjson writes it as ARO does (ISO, whole
+# seconds, ``Z``) under PLAIN_DATE_OPTIONS, so a listing of dated rows needs no copy.  Other
+# dates (an offset to convert, a naive date, a year strftime writes unpadded) are converted.
+PLAIN_DATE_OPTIONS = orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_UTC_Z
 # Python frames the walks below take per level of nesting at most (a dict comprehension and
 # _copy), and spare frames for what they call (order_keys, convert_leaf).
 _FRAMES_PER_LEVEL = 2
@@ -523,11 +530,12 @@ _SPARE_FRAMES = 100
 class JsonShaper:
     """Prepares a value for orjson so that it writes the reference's JSON.
 
-    Calling it returns the value itself when orjson's ``OPT_SORT_KEYS`` suffices: only str,
-    int, bool and None leaves, and dicts whose keys sort by code point as ``order_keys(keys)``
-    orders them (asked once per shape).  Otherwise it returns a copy to write unsorted: keys in
-    ``order_keys`` order, integral floats in ±1e16 as ints, non-finite floats as None, tuples as
-    lists and any other leaf through ``convert_leaf``.
+    Calling it returns the value itself when orjson's ``OPT_SORT_KEYS`` (with
+    PLAIN_DATE_OPTIONS) suffices: only str, int, bool, None and plain-date leaves, and dicts
+    whose keys sort by code point as ``order_keys(keys)`` orders them (asked once per shape).
+    Otherwise it returns a copy to write unsorted: keys in ``order_keys`` order, integral
+    floats in ±1e16 as ints, non-finite floats as None, tuples as lists, plain dates as they
+    are and any other leaf through ``convert_leaf``.
     """
 
     def __init__(self, order_keys: Callable, convert_leaf: Callable) -> None:
@@ -558,7 +566,7 @@ class JsonShaper:
     def _is_plain(self, value: object, depth: int) -> bool:
         kind = type(value)
         if kind is not dict and kind is not list:
-            return kind in _PLAIN_LEAVES
+            return kind in _PLAIN_LEAVES or (kind is datetime and _is_plain_date(value))
         if depth >= MAX_JSON_DEPTH:
             raise RecursionError(JSON_TOO_DEEP)
         if kind is dict:
@@ -573,7 +581,7 @@ class JsonShaper:
 
     def _copy(self, value: object, depth: int) -> object:
         kind = type(value)
-        if kind in _PLAIN_LEAVES:
+        if kind in _PLAIN_LEAVES or (kind is datetime and _is_plain_date(value)):
             return value
         if depth >= MAX_JSON_DEPTH:
             raise RecursionError(JSON_TOO_DEEP)
@@ -596,6 +604,11 @@ class JsonShaper:
             ordered = tuple(self._order_keys(keys))
             shape = self._shapes[keys] = (ordered, ordered == tuple(sorted(keys)))
         return shape
+
+
+def _is_plain_date(value: datetime) -> bool:
+    """A leaf orjson writes as ARO writes it under PLAIN_DATE_OPTIONS (see above)."""
+    return value.tzinfo is UTC and value.year >= 1000
 
 
 def _stack_depth() -> int:

@@ -7,23 +7,30 @@ import inspect
 import json
 import math
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aro._speedups._pure import JSON_TOO_DEEP, MAX_JSON_DEPTH
+from aro._speedups._pure import JSON_TOO_DEEP, MAX_JSON_DEPTH, PLAIN_DATE_OPTIONS
 from aro.vm import values
+from aro.vm.values.json import PRESORTED
 from tests.support.codec import BUILDS, load_build, shaper
 
 DATE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+# dates orjson would not write as ARO does: an offset, a fraction, no zone, an unpadded year
+OTHER_DATES = (
+    datetime(2026, 1, 2, 4, 4, 5, 250000, tzinfo=timezone(timedelta(hours=1))),
+    datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=UTC),
+    datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+)
 
 
 def rendered(build, value) -> bytes:
     data = shaper(build)(value)
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS if data is value else 0)
+    return orjson.dumps(data, option=PRESORTED if data is value else PLAIN_DATE_OPTIONS)
 
 
 def oracle(value) -> str:
@@ -68,6 +75,7 @@ LEAVES = (
     | st.text(max_size=6)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.just(DATE)
+    | st.sampled_from(OTHER_DATES)
 )
 JSONISH = st.recursive(
     LEAVES,
@@ -123,9 +131,21 @@ class TestShaping:
         assert shaped is not value
         assert list(shaped) == ["user_id", "userId"]
 
-    def test_floats_dates_and_tuples_force_a_copy(self, build):
-        value = {"a": [1.0, math.inf], "b": (DATE, b"hi")}
+    def test_floats_offset_dates_and_tuples_force_a_copy(self, build):
+        value = {"a": [1.0, math.inf], "b": (OTHER_DATES[0], b"hi")}
         assert shaper(build)(value) == {"a": [1, None], "b": ["2026-01-02T03:04:05Z", "aGk="]}
+
+    def test_rows_with_utc_dates_come_back_as_they_are_and_orjson_writes_the_dates(self, build):
+        rows = [{"createdAt": DATE, "message": "m"}, {"createdAt": OTHER_DATES[1]}]
+        assert shaper(build)(rows) is rows
+        assert rendered(build, rows) == (
+            b'[{"createdAt":"2026-01-02T03:04:05Z","message":"m"},'
+            b'{"createdAt":"2026-01-02T03:04:05Z"}]'
+        )
+
+    def test_a_copy_keeps_utc_dates_and_converts_the_others(self, build):
+        shaped = shaper(build)({"b": 1.5, "d": [DATE, OTHER_DATES[2]]})
+        assert shaped == {"b": 1.5, "d": [DATE, "999-12-31T23:59:59Z"]}
 
     def test_rows_of_the_same_length_with_other_keys_get_their_own_order(self, build):
         shape = shaper(build)

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from aro._speedups import JsonShaper
+from aro._speedups._pure import PLAIN_DATE_OPTIONS
 from aro.config import DEEPEST_JSON
 from aro.vm.values.dates import iso
 from aro.vm.values.model import Value
@@ -72,8 +73,11 @@ def json_leaf(value: Value) -> Value:
 
 # The value itself when orjson's sorted keys give Foundation order, else a copy in that order
 # with integral floats as ints and non-finite floats as null (compiled: it walks every row of
-# a repository listing).
+# a repository listing).  UTC dates stay dates either way: orjson writes them under
+# PLAIN_DATE_OPTIONS as json_leaf would.
 _jsonable = JsonShaper(foundation_order, json_leaf)
+#: orjson's options for a value the shaper handed back as it is
+PRESORTED = orjson.OPT_SORT_KEYS | PLAIN_DATE_OPTIONS
 
 
 def to_json(value: Value) -> bytes:
@@ -86,9 +90,11 @@ def to_json(value: Value) -> bytes:
     data = _jsonable(value)
     presorted = data is value  # code-point order is Foundation order here
     try:
-        out = orjson.dumps(data, option=orjson.OPT_SORT_KEYS if presorted else 0)
+        out = orjson.dumps(data, option=PRESORTED if presorted else PLAIN_DATE_OPTIONS)
     except orjson.JSONEncodeError:  # ints beyond 64 bits, lone surrogates
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=presorted)
+        text = json.dumps(
+            data, ensure_ascii=False, separators=(",", ":"), sort_keys=presorted, default=json_leaf
+        )
         out = text.encode("utf-8", "surrogatepass")
     return out.replace(b"/", b"\\/") if b"/" in out else out
 
@@ -96,11 +102,13 @@ def to_json(value: Value) -> bytes:
 def pretty_json(value: Value) -> str:
     """JSON for people (files): as ``to_json``, indented by two spaces."""
     data = _jsonable(value)
-    option = orjson.OPT_INDENT_2 | (orjson.OPT_SORT_KEYS if data is value else 0)
+    option = orjson.OPT_INDENT_2 | (PRESORTED if data is value else PLAIN_DATE_OPTIONS)
     try:
         return orjson.dumps(data, option=option).decode()
     except orjson.JSONEncodeError:  # ints beyond 64 bits, lone surrogates
-        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=data is value)
+        return json.dumps(
+            data, ensure_ascii=False, indent=2, sort_keys=data is value, default=json_leaf
+        )
 
 
 class JsonTooDeep(ValueError):
