@@ -17,6 +17,13 @@ server-side cost of one event. Run it under callgrind (subtract an ``N=0`` run) 
     valgrind --tool=callgrind python bench/vm_workload.py echo 20000
     python bench/vm_workload.py post 20000 --time
 
+With ``--callgrind`` (run under ``valgrind --tool=callgrind --instr-atstart=no``) counting
+starts after the warm-up, with the garbage collector off from there; the difference of two N
+is then the instructions per event:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \
+        python bench/vm_workload.py echo 2500 --callgrind
+
 ``PYTHONPATH`` selects the tree whose ``aro`` runs (A/B against another checkout);
 ``ARO_STORE`` the repository store (``ARO_STORE=sqlite:/tmp/w.sqlite … post 5000``).
 """
@@ -162,6 +169,8 @@ async def feed(
     for _ in range(warmup):
         client.data_received(event)
         await asyncio.sleep(0)
+    if INSTRUMENT:
+        start_counting()
     started = time.perf_counter()
     for _ in range(count):
         client.data_received(event)
@@ -169,6 +178,22 @@ async def feed(
     elapsed = time.perf_counter() - started
     if timed:
         print(f"{mode}: {count} events, {elapsed * 1e6 / max(count, 1):.2f} µs per event")
+
+
+INSTRUMENT = False  # --callgrind
+
+
+def start_counting() -> None:
+    """Turn callgrind's instrumentation on for this process, the collector off (it made
+    counts wander).  callgrind_control is answered while this process runs, so spin."""
+    import subprocess
+
+    gc.disable()
+    control = subprocess.Popen(
+        ["callgrind_control", "-i", "on", str(os.getpid())], stdout=subprocess.DEVNULL
+    )
+    while control.poll() is None:
+        time.sleep(0.001)
 
 
 async def idle_memory(server: Any, count: int) -> None:
@@ -191,7 +216,12 @@ def main() -> None:
     parser.add_argument("count", type=int)
     parser.add_argument("--subscribers", type=int, default=10, help="post: WebSockets open")
     parser.add_argument("--time", action="store_true", help="print µs per event")
+    parser.add_argument(
+        "--callgrind", action="store_true", help="count instructions after the warm-up only"
+    )
     args = parser.parse_args()
+    global INSTRUMENT
+    INSTRUMENT = args.callgrind
     sys.setrecursionlimit(10000)
     import uvloop  # what `aro run` serves on
 

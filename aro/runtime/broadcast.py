@@ -34,10 +34,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aro.net.websocket.connection import OPEN
 from aro.vm import values
 from aro.vm.errors import ActionError
 
 if TYPE_CHECKING:
+    from aro.net.websocket import WebSocket
     from aro.runtime.socket_client import SocketClientService
     from aro.runtime.socket_service import SocketService
     from aro.runtime.websocket_service import WebSocketService
@@ -189,13 +191,19 @@ BUSES: dict[str, Callable[[LocalClients, str, Log], BroadcastBus]] = {
 
 
 class Connections:
-    """What Broadcast, Send and Close reach: this worker's clients, and the bus to the rest."""
+    """What Broadcast, Send and Close reach: this worker's clients, and the bus to the rest.
 
-    __slots__ = ("bus", "local")
+    ``replying`` is the WebSocket whose message is being handled right now (the WebSocket
+    service sets it around the handlers' eager run): a Send to its id, the usual reply, is
+    written straight through it, without finding the connection by id.
+    """
+
+    __slots__ = ("bus", "local", "replying")
 
     def __init__(self, local: LocalClients, bus: str = DEFAULT_BUS, log: Log = print) -> None:
         self.local = local
         self.bus = BUSES[bus.partition(":")[0]](local, bus, log)
+        self.replying: WebSocket | None = None
 
     def broadcast(self, channel: str, value: Any) -> int:
         """Serialize once, publish to every client of ``channel``; answer how many of this
@@ -204,6 +212,10 @@ class Connections:
         return self.bus.publish(channel, payload, text)
 
     def send(self, connection_id: str, value: Any, websocket_only: bool = False) -> None:
+        conn = self.replying
+        if conn is not None and conn.id == connection_id and conn.state == OPEN:
+            conn.write(conn.frame_for(value if type(value) is str else as_message(value)))
+            return
         if not self.local.send(connection_id, as_message(value), websocket_only):
             payload, text = serialize(value)
             self.bus.send(connection_id, payload, text, websocket_only)

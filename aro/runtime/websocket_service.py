@@ -27,6 +27,7 @@ from aro.net.websocket import (
     make_upgrade_handler,
 )
 from aro.net.websocket.connection import OPEN
+from aro.runtime.broadcast import Connections
 from aro.runtime.dispatch import ConnectionDispatcher
 from aro.runtime.handlers import CONNECT, DISCONNECT, MESSAGE, HandlerTable
 from aro.vm.frame import Frame
@@ -85,6 +86,7 @@ class WebSocketService:
         self.message_handlers = handlers.websocket[MESSAGE]
         self.disconnect_handlers = handlers.websocket[DISCONNECT]
         self.dispatcher = ConnectionDispatcher(services, root)
+        self.connections: Connections = services.connections  # the runtime's: see on_message
         self.broadcasts = 0  # handed to this worker's clients, for the metrics
 
     def upgrade_handler(self) -> UpgradeHandler:
@@ -118,7 +120,11 @@ class WebSocketService:
         handlers = self.message_handlers
         if handlers:
             event = {"id": conn.id, "connectionId": conn.id, "message": data}
+            # a reply Sent while the handlers run eagerly goes straight through conn
+            connections = self.connections
+            connections.replying = conn
             self.dispatcher.deliver(conn.id, handlers, "event", event)
+            connections.replying = None
 
     def on_close(self, conn: WebSocket, code: int, reason: str) -> None:
         self.hub.remove(conn)
