@@ -39,7 +39,7 @@ __all__ = [
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
 
-_PLAIN = (OP_TEXT, OP_BINARY)
+PLAIN_DATA = (OP_TEXT, OP_BINARY)  # the opcodes of uncompressed data frames
 _DEFLATED = (OP_COMPRESSED_TEXT, OP_COMPRESSED_BINARY)
 
 
@@ -97,19 +97,25 @@ class WebSocketConnection:
         Events are acted on in stream order, so replies to messages that came just before
         the client's close frame still leave before our answer to it.
         """
-        parser = self._parser
-        if parser is None:
-            parser = self._parser = FrameParser(self._max_message, self._deflate is not None)
-        for event in parser.feed(data):
-            opcode = event[0]
-            if opcode in _PLAIN:
-                if self.state == OPEN:
-                    deliver(event[1])
-            elif opcode in _DEFLATED:
-                if self.state == OPEN:
-                    self._inflate(opcode, event[1], deliver)
-            else:
-                self._control(event)
+        for event in (self._parser or self._start_parser()).feed(data):
+            self.receive_event(event, deliver)
+
+    def _start_parser(self) -> FrameParser:
+        """The frame parser, made on the first bytes (an idle connection holds none)."""
+        parser = self._parser = FrameParser(self._max_message, self._deflate is not None)
+        return parser
+
+    def receive_event(self, event: tuple, deliver: Callable[[str | bytes], object]) -> None:
+        """Act on one event of the frame parser (see :meth:`receive`)."""
+        opcode = event[0]
+        if opcode in PLAIN_DATA:
+            if self.state == OPEN:
+                deliver(event[1])
+        elif opcode in _DEFLATED:
+            if self.state == OPEN:
+                self._inflate(opcode, event[1], deliver)
+        else:
+            self._control(event)
 
     def _inflate(
         self, opcode: int, payload: bytes, deliver: Callable[[str | bytes], object]

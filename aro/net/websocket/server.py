@@ -23,7 +23,13 @@ from aro._speedups import Outbox, encode_close
 from aro.net.http import Request
 from aro.net.server import HttpProtocol, UpgradeHandler
 from aro.net.websocket.codes import CloseCode
-from aro.net.websocket.connection import CLOSED, CLOSING, OPEN, WebSocketConnection
+from aro.net.websocket.connection import (
+    CLOSED,
+    CLOSING,
+    OPEN,
+    PLAIN_DATA,
+    WebSocketConnection,
+)
 from aro.net.websocket.deflate import COMPRESS_MIN, PerMessageDeflate
 from aro.net.websocket.handshake import check_upgrade, response_bytes
 
@@ -250,9 +256,21 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.state == CLOSED:
             return
-        self.last_seen = self._service.loop.time()
+        service = self._service
+        self.last_seen = service.loop.time()
         self.awaiting_pong = False
-        self.receive(data, self._deliver)
+        on_message = service.handler.on_message
+        # receive() with its common case, a plain data frame, handed to the handler here:
+        # two calls fewer per message
+        for event in (self._parser or self._start_parser()).feed(data):
+            if event[0] in PLAIN_DATA:
+                if self.state == OPEN:
+                    try:
+                        on_message(self, event[1])
+                    except Exception:
+                        self._handler_failed()
+            else:
+                self.receive_event(event, self._deliver)
         if self.state == CLOSED:
             self._finish()
 
@@ -260,8 +278,11 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
         try:
             self._service.handler.on_message(self, message)
         except Exception:
-            logger.exception("WebSocket message handler failed for %s", self.id)
-            self.close(CloseCode.INTERNAL_ERROR, "internal error")
+            self._handler_failed()
+
+    def _handler_failed(self) -> None:
+        logger.exception("WebSocket message handler failed for %s", self.id)
+        self.close(CloseCode.INTERNAL_ERROR, "internal error")
 
     def eof_received(self) -> bool:
         return False  # the client's half-close ends the connection (abnormally unless it closed)
