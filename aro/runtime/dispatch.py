@@ -103,7 +103,11 @@ class ConnectionDispatcher:
         services, root = self._services, self._root
         for position, code in enumerate(handlers):
             frame = Frame(code, services, parent=root)
-            frame.bind_name(name, value)
+            slot = code.slot_index.get(name)  # a handler that reads the event has its slot
+            if slot is None:
+                frame.bind_name(name, value)
+            else:
+                frame.slots[slot] = value
             try:
                 running = services.executions.run_eagerly(frame)
             except Exception as error:  # a failing handler never reaches what triggered it
