@@ -596,7 +596,7 @@ async def _run_loop(template: CompiledTemplate, loop: _Loop, frame: Frame) -> No
     blank = [UNBOUND] * len(child.slots)
     for position, item in enumerate(items):
         child.slots[:] = blank
-        child.named.clear()
+        child.named = None
         child.slots[loop.item_slot] = item
         if loop.index_slot is not None:
             child.slots[loop.index_slot] = position

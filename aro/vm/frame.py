@@ -64,9 +64,10 @@ class Frame:
         self.slots: list[Any] = [UNBOUND] * len(code.slot_names)
         self.parent = parent
         self.services = services
-        self.named: dict[str, Any] = {}
+        # made on first use: most handler runs bind nothing by name and run no loop
+        self.named: dict[str, Any] | None = None
         self.response: Response | None = None
-        self.loop_state: list[Any] = []
+        self.loop_state: list[Any] | None = None
         # `Publish as` makes a value visible to later runs of the same business activity.
         published = services.events.published(code.activity)
         if published:
@@ -103,9 +104,11 @@ class Frame:
             slot = self.code.slot_index.get(name)
             if slot is not None and self.slots[slot] is not UNBOUND:
                 return self.slots[slot]
-        value = self.named.get(name, UNBOUND)
-        if value is not UNBOUND:
-            return value
+        named = self.named
+        if named is not None:
+            value = named.get(name, UNBOUND)
+            if value is not UNBOUND:
+                return value
         if self.parent is not None:
             return self.parent.find(name)
         return self._magic(name)
@@ -140,25 +143,30 @@ class Frame:
     def bind_name(self, name: str, value: Any) -> None:
         """Bind by text: into the name's outermost slot when the code has one."""
         slot = self.code.slot_index.get(name)
-        if slot is None:
-            self.named[name] = value
-        else:
+        if slot is not None:
             self.slots[slot] = value
+        elif self.named is None:
+            self.named = {name: value}
+        else:
+            self.named[name] = value
 
     def _bind_names(self, bindings: Mapping[str, Any]) -> None:
         """``bind_name`` for each, in one loop (a frame per event binds its event this way)."""
-        slot_index, slots, named = self.code.slot_index, self.slots, self.named
+        slot_index, slots = self.code.slot_index, self.slots
         for name, value in bindings.items():
             slot = slot_index.get(name)
-            if slot is None:
-                named[name] = value
-            else:
+            if slot is not None:
                 slots[slot] = value
+            elif self.named is None:
+                self.named = {name: value}
+            else:
+                self.named[name] = value
 
     def visible_names(self) -> dict[str, Any]:
         """Every variable this frame can see, outermost first (for templates and traces)."""
         seen = self.parent.visible_names() if self.parent is not None else {}
-        seen.update(self.named)
+        if self.named:
+            seen.update(self.named)
         for slot, name in enumerate(self.code.slot_names):
             value = self.slots[slot]
             if value is not UNBOUND:

@@ -214,7 +214,10 @@ def advance(
             items = loop.items(frame)
             # A stream's loop state keeps the stream after the batch in hand.
             state = [items, 0] if type(items) is list else [[], 0, items]
-            frame.loop_state.append(state)
+            if frame.loop_state is None:
+                frame.loop_state = [state]
+            else:
+                frame.loop_state.append(state)
         elif op == FOR_NEXT:
             loop = code.loops[arg[0]]
             if waits and loop.reads and loop.where is not None:  # the body may have stored
