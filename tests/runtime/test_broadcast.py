@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from aro.net.websocket.connection import CLOSING, OPEN
 from aro.runtime import broadcast
 from aro.runtime.broadcast import (
     BUSES,
@@ -179,3 +180,38 @@ def test_buses_are_chosen_by_name_and_the_bus_gets_only_ids_this_worker_lacks() 
     ]
     assert websocket.payloads == [(b"[1]", True)]
     assert websocket.sent == [("here", "local")]
+
+
+class FakeReplying:
+    """The connection whose message is being handled: what Connections.send writes through."""
+
+    def __init__(self, conn_id: str, state: int = OPEN) -> None:
+        self.id = conn_id
+        self.state = state
+        self.frames: list[str | bytes] = []
+
+    def frame_for(self, data: str | bytes) -> str | bytes:
+        return data
+
+    def write(self, frame: str | bytes) -> None:
+        self.frames.append(frame)
+
+
+def test_a_send_to_the_replying_connection_is_written_through_it_without_a_lookup() -> None:
+    websocket = FakeService("c1", "c2")
+    conns = connections(websocket)
+    conns.replying = replying = FakeReplying("c1")
+    conns.send("c1", {"n": 1}, True)
+    conns.send("c1", "hi", True)
+    assert replying.frames == ['{"n":1}', "hi"]
+    assert websocket.sent == []
+    conns.send("c2", "other", True)  # another id: found by id as before
+    assert websocket.sent == [("c2", "other")]
+
+
+def test_a_replying_connection_that_has_closed_is_not_written_to() -> None:
+    conns = connections(FakeService())
+    conns.replying = replying = FakeReplying("c1", CLOSING)
+    with pytest.raises(ActionError, match="No open WebSocket connection with id c1"):
+        conns.send("c1", "late", True)
+    assert replying.frames == []
