@@ -123,8 +123,10 @@ class WebSocketService:
             # a reply Sent while the handlers run eagerly goes straight through conn
             connections = self.connections
             connections.replying = conn
-            self.dispatcher.deliver(conn.id, handlers, "event", event)
-            connections.replying = None
+            try:
+                self.dispatcher.deliver(conn.id, handlers, "event", event)
+            finally:  # zero-cost unless raised: a stale reply target must never outlive this
+                connections.replying = None
 
     def on_close(self, conn: WebSocket, code: int, reason: str) -> None:
         self.hub.remove(conn)
