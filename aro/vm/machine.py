@@ -109,8 +109,8 @@ class LinkedCode:
     """A code object ready to run: plans, loops, matches and conditions linked once."""
 
     __slots__ = (
-        "condition_reads", "conditions", "guard", "guard_reads", "instructions", "loops",
-        "matches", "plans",
+        "conditions", "guard", "guard_reads", "instructions", "loops", "matches", "plans",
+        "reads_at",
     )  # fmt: skip
 
     def __init__(self, code: CodeObject) -> None:
@@ -121,9 +121,27 @@ class LinkedCode:
         self.loops = [LinkedLoop(info) for info in code.loops]
         self.matches = [LinkedMatch(info) for info in code.matches]
         self.conditions = [link(expr) for expr in code.exprs]
-        self.condition_reads = [repositories_read(expr) for expr in code.exprs]
+        condition_reads = [repositories_read(expr) for expr in code.exprs]
+        self.reads_at = [self._reads(op, arg, condition_reads) for op, arg in self.instructions]
         self.guard = None if code.guard is None else link(code.guard)
         self.guard_reads = repositories_read(code.guard)
+
+    def _reads(self, op: int, arg: Any, condition_reads: list) -> tuple[str, ...]:
+        """The repositories the instruction reads synchronously, prefetched just before it
+        runs on a backend that waits (a loop's next item re-reads only when filtered: the
+        body may have stored)."""
+        if op == STMT:
+            return self.plans[arg].reads
+        if op == JUMP_IF_NOT:
+            return condition_reads[arg[0]]
+        if op in (FOR_INIT, PARALLEL_FOR):
+            return self.loops[arg].reads
+        if op == FOR_NEXT:
+            loop = self.loops[arg[0]]
+            return loop.reads if loop.where is not None else ()
+        if op == MATCH:
+            return self.matches[arg].reads
+        return ()
 
 
 def linked(code: CodeObject) -> LinkedCode:
@@ -152,6 +170,7 @@ def advance(
     """
     code = frame.code.linked or linked(frame.code)
     instructions = code.instructions
+    reads_at = code.reads_at
     plans = code.plans
     slots = frame.slots
     truthy = values.truthy
@@ -173,14 +192,14 @@ def advance(
             plan = None
         if pc >= end:
             return frame.response or NO_RETURN
+        if waits and reads_at[pc]:
+            if pc != prefetched:
+                return (pc, repositories.prefetch(reads_at[pc]), None, pc)
+            prefetched = -1  # done for this run of it; a loop may come back to it
         op, arg = instructions[pc]
         pc += 1
         if op == STMT:
             statement = plans[arg]
-            if waits and statement.reads:
-                if pc - 1 != prefetched:
-                    return (pc - 1, repositories.prefetch(statement.reads), None, pc - 1)
-                prefetched = -1  # done for this run of it; a loop may come back to it
             when = statement.when_fn
             if when is not None and not truthy(when(frame)):
                 continue
@@ -198,19 +217,10 @@ def advance(
             pc = arg
         elif op == JUMP_IF_NOT:
             condition, target = arg
-            if waits and code.condition_reads[condition]:
-                if pc - 1 != prefetched:
-                    reads = code.condition_reads[condition]
-                    return (pc - 1, repositories.prefetch(reads), None, pc - 1)
-                prefetched = -1
             if not truthy(code.conditions[condition](frame)):
                 pc = target
         elif op == FOR_INIT:
             loop = code.loops[arg]
-            if waits and loop.reads:
-                if pc - 1 != prefetched:
-                    return (pc - 1, repositories.prefetch(loop.reads), None, pc - 1)
-                prefetched = -1
             items = loop.items(frame)
             # A stream's loop state keeps the stream after the batch in hand.
             state = [items, 0] if type(items) is list else [[], 0, items]
@@ -220,10 +230,6 @@ def advance(
                 frame.loop_state.append(state)
         elif op == FOR_NEXT:
             loop = code.loops[arg[0]]
-            if waits and loop.reads and loop.where is not None:  # the body may have stored
-                if pc - 1 != prefetched:
-                    return (pc - 1, repositories.prefetch(loop.reads), None, pc - 1)
-                prefetched = -1
             advanced = _next_item(frame, loop)
             if advanced is REFILL:
                 # advance again, from the new batch
@@ -231,18 +237,9 @@ def advance(
             if not advanced:
                 pc = arg[1]
         elif op == MATCH:
-            match = code.matches[arg]
-            if waits and match.reads:
-                if pc - 1 != prefetched:
-                    return (pc - 1, repositories.prefetch(match.reads), None, pc - 1)
-                prefetched = -1
-            pc = match.choose(frame)
+            pc = code.matches[arg].choose(frame)
         elif op == PARALLEL_FOR:
             loop = code.loops[arg]
-            if waits and loop.reads:
-                if pc - 1 != prefetched:
-                    return (pc - 1, repositories.prefetch(loop.reads), None, pc - 1)
-                prefetched = -1
             return (pc, _parallel_for(frame, loop), None, -1)
         elif op == PUBLISH:
             alias, slot = arg
