@@ -6,6 +6,9 @@ Modes (docs/performance.md says how we measure and what we aim for):
 - ``fanout``: N subscribers on /ws; one publisher POSTs ``message=<seq>-<ts>`` to /messages on
   a keep-alive connection with at most W broadcasts in flight; reports deliveries/s, server CPU
   µs per delivery, and delivery latency p50/p99 (receive time minus the publish stamp).
+  By default the next broadcast goes as soon as the window allows, so each server runs at its
+  own pace and a faster one queues more deliveries at the client; ``--rate R`` publishes R
+  broadcasts a second instead, which compares latency and CPU at the same load.
 - ``echo``: C connections, W=1, 64 B text frames; reports msgs/s and server CPU µs/msg.
 - ``quiet``: a chat at low rate: fan-out with 10 subscribers and W=1 (POST, wait until every
   subscriber has the message, POST the next); its delivery p50/p99 is the figure, and the
@@ -413,8 +416,12 @@ class FanoutState:
 
 
 def fanout_phase(socks, pub: Publisher, state: FanoutState, count: int, window: int,
-                 deadline: float) -> None:
-    """Publish ``count`` broadcasts (≤ ``window`` incomplete) until done or the deadline."""
+                 deadline: float, rate: float = 0.0) -> None:
+    """Publish ``count`` broadcasts (≤ ``window`` incomplete) until done or the deadline;
+    with a ``rate`` (broadcasts per second) no sooner than its schedule, so that servers are
+    compared at the same load rather than each at its own pace."""
+    interval = 1.0 / rate if rate else 0.0
+    due = time.monotonic()
     ep = select.epoll()
     index = {sock.fileno(): i for i, sock in enumerate(socks)}
     for fd in index:
@@ -425,12 +432,15 @@ def fanout_phase(socks, pub: Publisher, state: FanoutState, count: int, window: 
     try:
         while state.completed < goal and time.monotonic() < deadline:
             sent = len(state.stamps)
-            if pub.ready and sent < goal and sent - state.completed < window:
+            wait = due - time.monotonic()
+            if pub.ready and sent < goal and sent - state.completed < window and wait <= 0:
                 stamp = time.monotonic_ns()
                 state.stamps.append(stamp)
                 state.arrived.append(0)
                 pub.post(sent, stamp)
-            for fd, _ in ep.poll(0.2):
+                due = max(due, time.monotonic()) + interval  # late: no burst to catch up
+                wait = interval
+            for fd, _ in ep.poll(min(0.2, max(wait, 0.0)) if interval else 0.2):
                 if fd == pub_fd:
                     pub.readable()
                 else:
@@ -505,7 +515,7 @@ def measure_fanout(server: Server, socks, pub: Publisher, state: FanoutState,
     cpu0, client0, t0 = server_cpu_s(server.pid), client_cpu_s(), time.monotonic()
     redis0, writes0 = redis_cpu_s(server), server_writes(server.pid)
     spy = start_py_spy(server, args)
-    fanout_phase(socks, pub, state, args.messages, args.window, t0 + args.duration)
+    fanout_phase(socks, pub, state, args.messages, args.window, t0 + args.duration, args.rate)
     wall = time.monotonic() - t0
     cpu, client = server_cpu_s(server.pid) - cpu0, client_cpu_s() - client0
     writes = server_writes(server.pid) - writes0
@@ -513,7 +523,8 @@ def measure_fanout(server: Server, socks, pub: Publisher, state: FanoutState,
     stop_py_spy(spy)
     deliveries = state.deliveries - start_deliveries
     return {
-        "subs": args.subs, "window": args.window, "broadcasts": state.completed - start_done,
+        "subs": args.subs, "window": args.window,
+        **({"rate": args.rate} if args.rate else {}), "broadcasts": state.completed - start_done,
         "deliveries": deliveries, "deliveries_per_s": deliveries / wall,
         "server_cpu_us_per_delivery": cpu * 1e6 / max(deliveries, 1),
         "deliveries_per_write": round(deliveries / max(writes, 1), 2),
@@ -656,6 +667,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--conns", type=int, help="memory: 5000; echo: 16")
     parser.add_argument("--subs", type=int, help="fanout: 1000; quiet: 10")
     parser.add_argument("--window", type=int, help="broadcasts in flight: fanout 4, quiet 1")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="fanout/quiet: broadcasts per second (open loop, still at most "
+                        "--window in flight); default 0: the next as soon as the window allows")
     parser.add_argument("--messages", type=int, help="fanout: 1M deliveries; echo: 100000")
     parser.add_argument("--warmup", type=int, default=None)
     parser.add_argument("--duration", type=float, default=5.0, help="hard deadline, seconds")
