@@ -16,6 +16,7 @@ from aro.net.server import RawResponse
 from aro.vm import values
 from aro.vm.errors import AroError, ThrownError
 from aro.vm.frame import Response
+from aro.vm.values.json import keyed_to_json
 
 Reply = tuple[int, bytes, bytes]
 
@@ -197,7 +198,10 @@ def encode_body(response: Response, request_path: str) -> Reply:
         return 204, JSON, b""
     payload = response.payload
     if len(payload) == 1:
-        raw = _raw_body(next(iter(payload.values())), request_path)
+        ((key, value),) = payload.items()
+        if type(value) is list:  # a listing: written once while its repository is unchanged
+            return code, JSON, keyed_to_json(key, value)
+        raw = _raw_body(value, request_path)
         if raw is not None:
             return code, raw[0], raw[1]
     elif not payload:

@@ -9,7 +9,10 @@ Memory per row is what a chat server keeps most of, so the layout keeps it small
 - a dict row is kept as a dict that shares its key table with the backend's other rows of the
   same fields (CPython's split table, the one instances of a class share): it holds only its
   values, 72 B less than a four-field dict of its own.  It is an ordinary ``dict`` to everyone;
-- rows with a ``name`` or ``key`` field are also listed under it.
+- rows with a ``name`` or ``key`` field are also listed under it;
+- the listing of every row is one list, kept until the next write and handed to every reader
+  meanwhile: nobody changes a value in place, so its JSON is written once per change
+  (``hold_unchanged``), which is what a GET of the whole repository costs otherwise.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from aro.runtime.repositories.base import (
     canonical,
     field_matches,
 )
+from aro.vm.values.json import hold_unchanged, release
 
 # Names a class's instances cannot hold as plain attributes (object's and the instance dict's
 # own descriptors): a row with one of them keeps a dict of its own.
@@ -39,7 +43,7 @@ class MemoryBackend:
     """Implements ``base.Backend`` without suspending."""
 
     suspends = False
-    __slots__ = ("_births", "_evicted", "_identities", "_row_type", "_rows")
+    __slots__ = ("_births", "_evicted", "_identities", "_listing", "_row_type", "_rows")
 
     def __init__(self) -> None:
         self._rows: dict[Hashable, Any] = {}
@@ -50,6 +54,13 @@ class MemoryBackend:
         self._identities: dict[tuple[str, Hashable], dict[Hashable, None]] = {}
         # its instances are never used, only their attribute dicts (see _compact)
         self._row_type: type = type("Row", (), {"__slots__": ("__dict__",)})
+        self._listing: list[Any] | None = None  # every row, until the next write
+
+    def _changing(self) -> None:
+        """Every write path calls this first: the listing handed out so far stays as it was."""
+        if self._listing is not None:
+            release(self._listing)
+            self._listing = None
 
     def atomically(self, looks_up: bool) -> AbstractAsyncContextManager[None]:
         return _ALREADY_ATOMIC  # one event loop, and Store does not suspend in between
@@ -69,6 +80,7 @@ class MemoryBackend:
     def append(self, key: Hashable, row: Any, born: float) -> bool:
         if key in self._rows:
             return False
+        self._changing()
         row = self._compact(row)
         self._rows[key] = row
         self._births.append(born)
@@ -76,6 +88,7 @@ class MemoryBackend:
         return True
 
     def replace(self, key: Hashable, row: Any) -> None:
+        self._changing()
         self._unlist_identities(key, self._rows[key])
         row = self._rows[key] = self._compact(row)
         self._list_identities(key, row)
@@ -83,6 +96,7 @@ class MemoryBackend:
     def evict_over(self, limit: int) -> Any:
         if len(self._rows) <= limit:
             return ABSENT
+        self._changing()
         key = next(iter(self._rows))
         row = self._rows.pop(key)
         self._unlist_identities(key, row)
@@ -94,7 +108,11 @@ class MemoryBackend:
 
     def rows(self, since: float | None) -> list[Any]:
         if since is None:
-            return list(self._rows.values())
+            listing = self._listing
+            if listing is None:
+                listing = self._listing = list(self._rows.values())
+                hold_unchanged(listing)
+            return listing
         births = zip(self._rows.values(), self._live_births(), strict=True)
         return [row for row, born in births if born >= since]
 
@@ -109,6 +127,7 @@ class MemoryBackend:
         keys = self._matching_keys(field, value)
         if not keys:
             return []
+        self._changing()
         doomed = set(keys)
         pairs = zip(self._rows, self._live_births(), strict=True)
         self._births = array("d", [born for key, born in pairs if key not in doomed])
@@ -121,6 +140,7 @@ class MemoryBackend:
         return removed
 
     def clear(self) -> list[Any]:
+        self._changing()
         rows = list(self._rows.values())
         self._rows.clear()
         self._births = array("d")

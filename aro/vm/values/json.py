@@ -99,6 +99,38 @@ def to_json(value: Value) -> bytes:
     return out.replace(b"/", b"\\/") if b"/" in out else out
 
 
+#: Lists their owner promised not to change while they are held here (by id), each with the
+#: bodies already written for it by payload key.  Bounded: past the limit all are forgotten,
+#: which costs only their next serialization.
+_held: dict[int, tuple[list, dict[str, bytes]]] = {}
+_MOST_HELD = 64
+
+
+def hold_unchanged(items: list) -> None:
+    """Promise that ``items`` stays as it is until :func:`release` (a memory repository's
+    listing between two writes): its JSON may be reused meanwhile."""
+    if len(_held) >= _MOST_HELD:
+        _held.clear()
+    _held[id(items)] = (items, {})
+
+
+def release(items: list) -> None:
+    """``items`` may change from now on (its owner is about to write)."""
+    _held.pop(id(items), None)
+
+
+def keyed_to_json(key: str, value: Value) -> bytes:
+    """``to_json({key: value})``, written once per key while ``value`` is a held list."""
+    held = _held.get(id(value))
+    if held is None:
+        return to_json({key: value})
+    bodies = held[1]
+    body = bodies.get(key)
+    if body is None:
+        body = bodies[key] = to_json({key: value})
+    return body
+
+
 def pretty_json(value: Value) -> str:
     """JSON for people (files): as ``to_json``, indented by two spaces."""
     data = _jsonable(value)
