@@ -56,11 +56,11 @@ class MemoryBackend:
         self._row_type: type = type("Row", (), {"__slots__": ("__dict__",)})
         self._listing: list[Any] | None = None  # every row, until the next write
 
-    def _changing(self) -> None:
-        """Every write path calls this first: the listing handed out so far stays as it was."""
-        if self._listing is not None:
-            release(self._listing)
-            self._listing = None
+    def _release_listing(self) -> None:
+        """Every write path calls this first (when a listing is out, checked at the call: a
+        store with no reader pays no call): the listing handed out so far stays as it was."""
+        release(self._listing)
+        self._listing = None
 
     def atomically(self, looks_up: bool) -> AbstractAsyncContextManager[None]:
         return _ALREADY_ATOMIC  # one event loop, and Store does not suspend in between
@@ -80,7 +80,8 @@ class MemoryBackend:
     def append(self, key: Hashable, row: Any, born: float) -> bool:
         if key in self._rows:
             return False
-        self._changing()
+        if self._listing is not None:
+            self._release_listing()
         row = self._compact(row)
         self._rows[key] = row
         self._births.append(born)
@@ -88,7 +89,8 @@ class MemoryBackend:
         return True
 
     def replace(self, key: Hashable, row: Any) -> None:
-        self._changing()
+        if self._listing is not None:
+            self._release_listing()
         self._unlist_identities(key, self._rows[key])
         row = self._rows[key] = self._compact(row)
         self._list_identities(key, row)
@@ -96,7 +98,8 @@ class MemoryBackend:
     def evict_over(self, limit: int) -> Any:
         if len(self._rows) <= limit:
             return ABSENT
-        self._changing()
+        if self._listing is not None:
+            self._release_listing()
         key = next(iter(self._rows))
         row = self._rows.pop(key)
         self._unlist_identities(key, row)
@@ -127,7 +130,8 @@ class MemoryBackend:
         keys = self._matching_keys(field, value)
         if not keys:
             return []
-        self._changing()
+        if self._listing is not None:
+            self._release_listing()
         doomed = set(keys)
         pairs = zip(self._rows, self._live_births(), strict=True)
         self._births = array("d", [born for key, born in pairs if key not in doomed])
@@ -140,7 +144,8 @@ class MemoryBackend:
         return removed
 
     def clear(self) -> list[Any]:
-        self._changing()
+        if self._listing is not None:
+            self._release_listing()
         rows = list(self._rows.values())
         self._rows.clear()
         self._births = array("d")
