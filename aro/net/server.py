@@ -43,7 +43,7 @@ logger = logging.getLogger("aro.net")
 
 #: What a handler answers: status, headers as (name, value) bytes pairs, body.
 RawResponse = tuple[int, Sequence[tuple[bytes, bytes]], bytes]
-Handler = Callable[[Request], Awaitable[RawResponse]]
+Handler = Callable[[Request], Awaitable[RawResponse] | RawResponse]
 #: Answers whether it took the connection; one that gives the transport a new protocol makes
 #: that protocol call ``http_protocol.server.upgraded_connection_lost()`` from its
 #: ``connection_lost``, so that upgraded connections count against ``max_connections``.

@@ -8,7 +8,7 @@ work: route, bind the request context, run the feature set, map its Response to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -106,32 +106,35 @@ class HttpService:
     def open_websockets(self) -> int:
         return 0 if self.websocket is None else len(self.websocket.hub)
 
-    async def handle(self, request: Request) -> RawResponse:
-        """Route, run the operation's feature set, answer.  An operation's run is timed by
-        the clock reads that time the request: its feature-set metrics count from the
-        request's arrival, so they include binding the request."""
+    def handle(self, request: Request) -> RawResponse | Awaitable[RawResponse]:
+        """Route and answer: at once (a tuple) when no feature set runs, else the coroutine
+        that runs the operation's feature set (one coroutine per request, no more).  An
+        operation's run is timed from the request's arrival, so it includes the binding."""
         started = perf_counter()
-        operation_id = "-"
         if self.contract is None:
             if self._is_websocket_path(request):
                 status, headers, body = UPGRADE_REQUIRED
             else:
                 status, headers, body = responses.no_contract_response()
-            finished = perf_counter()
         else:
             operation, path_params, allowed = self.contract.router.resolve(
                 request.method, request.path
             )
-            if operation is None:
-                status, headers, body = self._unrouted(request, allowed)
-                finished = perf_counter()
-            else:
-                operation_id = operation.operation_id
-                status, content_type, body, finished = await self._run(
-                    request, operation, path_params, started
-                )
-                headers = _CONTENT_TYPES.get(content_type) or [(CONTENT_TYPE, content_type)]
-        self.metrics.record(operation_id, status, finished - started)
+            if operation is not None:
+                return self._run(request, operation, path_params, started)
+            status, headers, body = self._unrouted(request, allowed)
+        return self._answer("-", status, headers, body, perf_counter() - started)
+
+    def _answer(
+        self,
+        operation_id: str,
+        status: int,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: bytes,
+        seconds: float,
+    ) -> RawResponse:
+        """Count the request in the metrics; the response with the worker's header."""
+        self.metrics.record(operation_id, status, seconds)
         if self.worker_header is not None:
             headers = [*headers, self.worker_header]
         return status, headers, body
@@ -151,29 +154,38 @@ class HttpService:
 
     async def _run(
         self, request: Request, operation: Any, path_params: dict[str, str], started: float
-    ) -> tuple[int, bytes, bytes, float]:
-        """The operation's answer (status, content type, body) and when its run ended."""
-        code = self.handlers.get(operation.operation_id)
+    ) -> RawResponse:
+        """The operation's answer, counted in the metrics as of when its run ended."""
+        operation_id = operation.operation_id
+        code = self.handlers.get(operation_id)
         if code is None:
-            return (*responses.not_implemented(operation.operation_id), perf_counter())
+            reply = responses.not_implemented(operation_id)
+            return self._reply(operation_id, reply, perf_counter() - started)
         try:
             bindings = request_bindings(request, operation, path_params, self.body_limits)
         except BodyError as error:
-            return (*responses.refused(error.status, error.reason), perf_counter())
+            reply = responses.refused(error.status, error.reason)
+            return self._reply(operation_id, reply, perf_counter() - started)
         frame = Frame(code, self.services, bindings=bindings)
         try:
             response = await execute(frame)
         except AroError as error:
             self.metrics.errors += 1
-            return (*responses.error_response(error), self._ran(code, started, True))
+            seconds = self._ran(code, started, True)
+            return self._reply(operation_id, responses.error_response(error), seconds)
         except BaseException:
             self._ran(code, started, True)
             raise
-        finished = self._ran(code, started, False)
-        return (*responses.encode_body(response, request.path), finished)
+        seconds = self._ran(code, started, False)
+        return self._reply(operation_id, responses.encode_body(response, request.path), seconds)
+
+    def _reply(self, operation_id: str, reply: responses.Reply, seconds: float) -> RawResponse:
+        status, content_type, body = reply
+        headers = _CONTENT_TYPES.get(content_type) or ((CONTENT_TYPE, content_type),)
+        return self._answer(operation_id, status, headers, body, seconds)
 
     def _ran(self, code: CodeObject, started: float, failed: bool) -> float:
-        """Count a run of ``code`` in the feature-set metrics; answer the clock reading."""
-        finished = perf_counter()
-        self.executions.record(code, finished - started, failed)
-        return finished
+        """Count a run of ``code`` in the feature-set metrics; answer its seconds."""
+        seconds = perf_counter() - started
+        self.executions.record(code, seconds, failed)
+        return seconds
