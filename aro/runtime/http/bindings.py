@@ -98,21 +98,30 @@ def request_bindings(
     # lookup falls back to any case), and Cookie only when the operation reads cookies.
     content = request.body
     body = parse_body(content, request.header("Content-Type"), limits) if content else ""
+    # Each parameter family is read only when there is something to read: no calls for
+    # the usual request without a query string to an operation declaring no headers.
     query = request.query_string
+    raw_query, parsed_query = (
+        (raw_query_parameters(query), parse_query(query, operation)) if query else ({}, {})
+    )
+    headers: dict[str, str] = {}
     cookies: dict[str, str] = {}
-    if operation is not None and operation.cookie_names:
-        cookies = cookie_parameters(request.header("Cookie"), operation)
+    if operation is not None:
+        if operation.header_names:
+            headers = header_parameters(request.headers, operation)
+        if operation.cookie_names:
+            cookies = cookie_parameters(request.header("Cookie"), operation)
     bindings: dict[str, Any] = {
         "request": {
             "method": request.method,
             "path": request.path,
             "headers": request.headers,
             "body": body,
-            "queryParameters": raw_query_parameters(query),
+            "queryParameters": raw_query,
         },
         "pathParameters": path_params,
-        "queryParameters": parse_query(query, operation),
-        "headerParameters": header_parameters(request.headers, operation),
+        "queryParameters": parsed_query,
+        "headerParameters": headers,
         "cookieParameters": cookies,
     }
     if type(body) is dict:

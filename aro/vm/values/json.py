@@ -158,7 +158,12 @@ def from_json(data: bytes | str, max_depth: int = DEEPEST_JSON) -> Value:
         if error.msg.startswith("depth limit"):  # orjson's own, past 1024 levels
             raise JsonTooDeep(f"JSON nested more than {max_depth} deep") from None
         raise
-    if _may_nest_deeper(data, max_depth) and nests_deeper(parsed, max_depth):
+    # (each level takes a bracket: a text no longer than the depth cannot nest deeper)
+    if (
+        len(data) > max_depth
+        and _may_nest_deeper(data, max_depth)
+        and nests_deeper(parsed, max_depth)
+    ):
         raise JsonTooDeep(f"JSON nested more than {max_depth} deep")
     return parsed
 
