@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -123,11 +124,8 @@ class Metrics:
         key = (operation, status)
         self.requests[key] = self.requests.get(key, 0) + 1
         self.latency_sum += seconds
-        for index, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                self.latency_buckets[index] += 1
-                return
-        self.latency_buckets[-1] += 1
+        # the first bucket whose bound is at least ``seconds`` (past the last: the overflow)
+        self.latency_buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
 
     def start(self) -> None:
         """Flush every second from now on (so that other workers' answers see our counts)."""

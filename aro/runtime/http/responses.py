@@ -55,11 +55,15 @@ def _status_table() -> dict[str, int]:
 
 
 _CODES = _status_table()
+#: The names as the table spells them too, so that the usual spelling (``Created``) is found
+#: without lower-casing it per response.
+_SPELLED_CODES = _CODES | {name: code for code, names in _STATUS_NAMES.items() for name in names}
 
 
 def status_code(name: str) -> int:
     """The HTTP code of a Return status name (case-insensitive); an unknown name answers 200."""
-    return _CODES.get(name.lower(), 200)
+    code = _SPELLED_CODES.get(name)
+    return code if code is not None else _CODES.get(name.lower(), 200)
 
 
 def is_known_status(name: str) -> bool:

@@ -37,6 +37,7 @@ from aro.vm.values.json import hold_unchanged, release
 _DESCRIPTOR_NAMES = frozenset(("__class__", "__dict__", "__weakref__"))
 _new_instance = object.__new__
 _ALREADY_ATOMIC = nullcontext()
+_IDENTITY_SET = frozenset(IDENTITY_FIELDS)
 
 
 class MemoryBackend:
@@ -196,7 +197,7 @@ class MemoryBackend:
         return holder.__dict__
 
     def _list_identities(self, key: Hashable, row: Any) -> None:
-        if type(row) is not dict:
+        if type(row) is not dict or _IDENTITY_SET.isdisjoint(row):
             return
         for field in IDENTITY_FIELDS:
             if field in row:

@@ -36,3 +36,10 @@ def test_flushes_add_only_what_changed() -> None:
 
 def test_a_worker_without_a_name_is_worker_0() -> None:
     assert 'worker="0"' in Metrics().snapshot()["prometheus"]
+
+
+def test_a_latency_on_a_bound_counts_in_that_bucket_and_beyond_the_last_overflows() -> None:
+    metrics = Metrics()
+    for seconds in (0.0, 0.001, 0.0011, 5.0, 5.1):
+        metrics.record("op", 200, seconds)
+    assert metrics.latency_buckets == [2, 1, 0, 0, 0, 0, 0, 1, 1]
