@@ -237,7 +237,7 @@ class Repository:
         if not appended:
             return None, ABSENT
         self._snapshot = None
-        return change, await self._evict_for_append()
+        return change, ABSENT if self._max_size is None else await self._evict_for_append()
 
     async def _write(self, value: Any) -> tuple[_Change, Any]:
         """Upsert ``value`` in the backend: the change, and the row evicted for it or ABSENT.
@@ -255,15 +255,14 @@ class Repository:
                 written = self.backend.replace(change.key, change.stored)
             if self.suspends:
                 await written
-            if change.is_new:
+            if change.is_new and self._max_size is not None:
                 evicted = await self._evict_for_append()
         return change, evicted
 
     async def _evict_for_append(self) -> Any:
-        """After an append: the oldest row, removed when it pushed the count past ``maxSize``,
-        else ABSENT."""
-        if self._max_size is None:
-            return ABSENT
+        """After an append to a repository with a ``maxSize`` (callers test that first, to
+        spare the coroutine): the oldest row, removed when it pushed the count past it, else
+        ABSENT."""
         evicted = self.backend.evict_over(self._max_size)
         return await evicted if self.suspends else evicted
 
