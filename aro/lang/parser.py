@@ -317,7 +317,13 @@ class Parser:
         self.nest()
         statements = []
         try:
-            while not (self.at_punct("}") or self.tok.kind is EOF or self.looks_like_header()):
+            while True:
+                token = self.tok
+                if token.kind is PUNCT:  # '}' ends the block, '(' may start the next header
+                    if token.value == "}" or (token.value == "(" and self.looks_like_header()):
+                        break
+                elif token.kind is EOF:
+                    break
                 start = self.i
                 try:
                     statements.append(self.parse_statement())
@@ -420,17 +426,19 @@ class Parser:
 
     def parse_statement(self) -> object:
         token = self.tok
-        if token.kind is KEYWORD and token.value not in KEYWORD_VERBS:
+        kind = token.kind
+        if kind is KEYWORD and token.value not in KEYWORD_VERBS:
             handler = self.KEYWORD_STATEMENTS.get(token.value)
             if handler is None:
                 self.fail("a statement (an action verb such as Extract, or match/for/while)")
             return handler(self)
-        if token.is_word(PREPOSITION, "for"):
+        if kind is PREPOSITION and token.value == "for":
             if self.peek(1).is_punct("<"):
                 return self.parse_range_loop()
             return self.parse_for_each(parallel=False)
         statement = self.parse_aro_statement()
-        if self.at_punct("|>"):
+        token = self.tok
+        if token.kind is PUNCT and token.value == "|>":
             stages = [statement]
             while self.at_punct("|>"):
                 self.advance()
@@ -440,15 +448,18 @@ class Parser:
         return statement
 
     def expect_terminator(self) -> None:
-        if not self.at_punct("."):
-            token = self.tok
+        token = self.tok
+        if token.kind is not PUNCT or token.value != ".":
             clause = token.kind in (PREPOSITION, KEYWORD) or token.text == "default"
             if clause and token.value in CLAUSE_ORDER:
                 self.fail("'.' to end the statement (clauses go in the order "
                           f"{', '.join(CLAUSE_ORDER)})")
             self.fail("'.' to end the statement")
-        while self.at_punct("."):
-            self.advance()
+        tokens, i = self.tokens, self.i
+        while token.kind is PUNCT and token.value == ".":  # never EOF: step without advance()
+            i += 1
+            token = tokens[i]
+        self.i, self.tok = i, token
 
     def parse_break(self) -> Break:
         start = self.advance()
@@ -622,21 +633,29 @@ class Parser:
 
     # -- ARO statements -----------------------------------------------------------------------
 
+    # The functions below run for every statement; they read ``self.tok`` into a local and step
+    # past a token they have just recognised (never EOF) with ``self.i += 1`` instead of calling
+    # ``advance``, ``at_punct`` and ``span``: those calls were half of the parser's calls.
+
     def parse_aro_statement(self) -> AroStatement:
         start = self.tok
-        bracketed = start.is_punct("<")
+        span = _new_span(Span, (self.filename, start.line, start.col))
+        bracketed = start.kind is PUNCT and start.value == "<"
         if bracketed:
             self.advance()
         verb = self.parse_verb()
         if bracketed:
             self.expect_punct(">", f"to close the verb '<{verb}'")
         result = self.parse_result(verb)
-        if self.tok.kind is not PREPOSITION:
+        token = self.tok
+        if token.kind is not PREPOSITION:
             self.fail(f"a preposition ({PREPOSITION_LIST}) after the result")
-        preposition = self.advance().value
+        preposition = token.value
+        self.i += 1
+        self.tok = self.tokens[self.i]
         obj = self.parse_object(preposition)
         clauses = self.parse_clauses()
-        return AroStatement(verb, result, preposition, obj, clauses, bracketed, self.span(start))
+        return AroStatement(verb, result, preposition, obj, clauses, bracketed, span)
 
     def parse_verb(self) -> str:
         """``Verb`` or ``Namespace.Verb``; the test verbs When/Then/Assert/Exists are keywords."""
@@ -646,29 +665,41 @@ class Parser:
             return token.text[0].upper() + token.text[1:]
         if token.kind is not IDENT or not token.text[0].isupper():
             self.fail("an action verb (a capitalised word such as Extract, Log or Return)")
-        verb = self.advance().text
-        while self.at_punct(".") and is_capitalised(self.peek(1)):
+        verb = token.text
+        self.i += 1
+        token = self.tok = self.tokens[self.i]
+        while token.kind is PUNCT and token.value == "." and is_capitalised(self.peek(1)):
             self.advance()
             verb += "." + self.advance().text
+            token = self.tok
         return verb
 
     def parse_result(self, verb: str) -> ResultNoun | SinkResult:
         token = self.tok
+        span = _new_span(Span, (self.filename, token.line, token.col))
         if verb.lower() in SINK_VERBS and starts_sink_expression(token):
-            return SinkResult(self.parse_expression(), self.span(token))
-        article = self.skip_article()
-        self.expect_punct("<", "to start the result")
+            return SinkResult(self.parse_expression(), span)
+        article = None
+        if token.kind is ARTICLE:
+            article = token.value
+            self.i += 1
+            token = self.tok = self.tokens[self.i]
+        if token.kind is not PUNCT or token.value != "<":
+            self.fail("'<' to start the result")
+        self.i += 1
+        self.tok = self.tokens[self.i]
         noun = self.parse_noun()
         self.expect_noun_end(noun.base)
         as_type = None
-        if self.at_keyword("as"):
+        token = self.tok
+        if token.kind is KEYWORD and token.value == "as":
             self.advance()
             as_type = self.parse_type_text()
-        return ResultNoun(noun, article, as_type, self.span(token))
+        return ResultNoun(noun, article, as_type, span)
 
     def parse_object(self, preposition: str) -> ObjectNoun | ObjectExpr:
         token = self.tok
-        span = self.span(token)
+        span = _new_span(Span, (self.filename, token.line, token.col))
         if (
             preposition in EXPRESSION_PREPOSITIONS
             and starts_expression(token)
@@ -681,13 +712,18 @@ class Parser:
             ):
                 unit = self.advance().text
             return ObjectExpr(expression, unit, span)
-        article = self.skip_article()
-        if self.at_punct("<"):
-            self.advance()
+        article = None
+        if token.kind is ARTICLE:
+            article = token.value
+            self.i += 1
+            token = self.tok = self.tokens[self.i]
+        if token.kind is PUNCT and token.value == "<":
+            self.i += 1
+            self.tok = self.tokens[self.i]
             noun = self.parse_noun()
             self.expect_noun_end(noun.base)
             return ObjectNoun(noun, article, False, span)
-        if self.tok.kind is IDENT:
+        if token.kind is IDENT:
             base = self.parse_compound("an object name")
             return ObjectNoun(Noun(base, span=span), article, True, span)
         self.fail(f"an object ('<name>', 'the <name>' or a word) after '{preposition}'")
@@ -802,25 +838,33 @@ class Parser:
 
     def parse_compound(self, what: str) -> str:
         """``word ( '-' word )*`` where words are identifiers and the few allowed keywords."""
-        if not is_noun_word(self.tok):
+        token = self.tok
+        if not is_noun_word(token):
             self.fail(what)
-        name = self.advance().text
-        while self.at_punct("-"):
+        name = token.text
+        self.i += 1
+        token = self.tok = self.tokens[self.i]
+        while token.kind is PUNCT and token.value == "-":
             self.advance()
             if not is_noun_word(self.tok):
                 self.fail(f"a word after '{name}-'")
             name += "-" + self.advance().text
+            token = self.tok
         return name
 
     def parse_noun(self) -> Noun:
         """The inside of ``<base: specifier | qualifier>`` (docs/semantics.md, Qualified nouns)."""
-        span = self.span(self.tok)
+        token = self.tok
+        span = _new_span(Span, (self.filename, token.line, token.col))
         base = self.parse_compound("a name inside '<...>'")
-        if not self.at_punct(":"):
-            return Noun(base, span=span)
-        self.advance()
-        if self.tok.kind is TokenKind.STRING:
-            return Noun(base, (self.advance().value,), True, span=span)
+        token = self.tok
+        if token.kind is not PUNCT or token.value != ":":
+            return Noun(base, (), False, (), span)
+        self.i += 1
+        token = self.tok = self.tokens[self.i]
+        if token.kind is TokenKind.STRING:
+            self.advance()
+            return Noun(base, (token.value,), True, (), span)
         text = self.parse_type_text()
         qualifiers = []
         while self.at_punct("|"):
@@ -828,7 +872,7 @@ class Parser:
             qualifiers.append(self.parse_dotted_name())
         if qualifiers or "<" in text or text[0] in "+-0123456789":
             return Noun(base, (text,), False, tuple(qualifiers), span)
-        return Noun(base, tuple(text.split(".")), span=span)
+        return Noun(base, tuple(text.split(".")), False, (), span)
 
     def parse_type_text(self) -> str:
         """A specifier or type: date offset, numeric spec, generic, or dotted/slashed path."""
@@ -839,10 +883,16 @@ class Parser:
         if token.kind is TokenKind.INT:
             return self.parse_date_offset() if token.value < 0 else self.parse_numeric_spec()
         text = self.parse_compound("a specifier or type name")
-        if self.at_punct("<"):
+        token = self.tok
+        if token.kind is not PUNCT:
+            return text
+        if token.value == "<":
             return text + self.parse_generic_arguments()
-        while (self.at_punct(".") or self.at_punct("/")) and self.peek(1).kind is IDENT:
+        while (
+            token.kind is PUNCT and token.value in (".", "/") and self.peek(1).kind is IDENT
+        ):
             text += self.advance().text + self.parse_compound("a path segment")
+            token = self.tok
         return text
 
     def parse_date_offset(self) -> str:
@@ -896,6 +946,9 @@ class Parser:
             self.nest()
             left = self.parse_prefix()
             while True:
+                kind = self.tok.kind
+                if kind is not PUNCT and kind is not KEYWORD:
+                    return left  # only symbols and reserved words continue an expression
                 precedence = self.infix_precedence()
                 if precedence > min_precedence:
                     self.nest()
@@ -926,8 +979,10 @@ class Parser:
         return precedence
 
     def parse_infix(self, left: object, precedence: int) -> object:
-        token = self.advance()
-        span = self.span(token)
+        token = self.tok
+        self.i += 1
+        self.tok = self.tokens[self.i]
+        span = _new_span(Span, (self.filename, token.line, token.col))
         if token.kind is PUNCT and token.value == ".":
             return Member(left, self.advance().text, span)
         if token.kind is PUNCT and token.value == "[":
@@ -965,9 +1020,15 @@ class Parser:
     def parse_prefix(self) -> object:
         token = self.tok
         kind = token.kind
-        span = self.span(token)
+        span = _new_span(Span, (self.filename, token.line, token.col))
+        if kind is PUNCT:
+            parse = self.PREFIX_PUNCT.get(token.value)
+            if parse is not None:
+                return parse(self)
+            self.fail("an expression")
         if kind in (TokenKind.STRING, TokenKind.INT, TokenKind.FLOAT):
-            self.advance()
+            self.i += 1
+            self.tok = self.tokens[self.i]
             return Literal(token.value, span)
         if kind is TokenKind.TEMPLATE:
             self.advance()
@@ -984,17 +1045,15 @@ class Parser:
                 return Unary("not", self.parse_expression(PREC_UNARY), span)
         if is_bare_variable_word(token):
             return self.parse_bare_variable()
-        if kind is PUNCT:
-            parse = self.PREFIX_PUNCT.get(token.value)
-            if parse is not None:
-                return parse(self)
         self.fail("an expression")
 
     def parse_var_ref(self) -> VarRef:
-        start = self.advance()
+        start = self.tok
+        self.i += 1
+        self.tok = self.tokens[self.i]
         noun = self.parse_noun()
         self.expect_noun_end(noun.base)
-        return VarRef(noun, self.span(start))
+        return VarRef(noun, _new_span(Span, (self.filename, start.line, start.col)))
 
     def parse_bare_variable(self) -> VarRef:
         """A bare word names a variable; ``a-b`` joins only when written without spaces."""
