@@ -24,6 +24,7 @@ from aro.lang.bytecode import (
     StatementInfo,
 )
 from aro.lang.diagnostics import AroSyntaxError, Diagnostic
+from aro.lang.gcpause import paused_gc
 from aro.lang.names import REPOSITORY_SUFFIX
 from aro.lang.parser import parse_source
 from aro.lang.verbs import VerbRole, role_of
@@ -389,26 +390,33 @@ def compile_files(sources: list[tuple[ast.SourceFile, str]]) -> Program:
     """Compile parsed files (with their text) into one Program, or raise AroSyntaxError."""
     diagnostics: list[Diagnostic] = []
     codes: list[CodeObject] = []
-    for source_file, text in sources:
-        seen: set[tuple[str, str]] = set()
-        lines = text.splitlines()
-        for feature_set in source_file.feature_sets:
-            key = _duplicate_key(feature_set)
-            if key in seen:
-                span = feature_set.span
-                line = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
-                diagnostics.append(
-                    Diagnostic(
-                        "error", f"Duplicate feature set name '{feature_set.name}'", span, line
-                    )
-                )
-            seen.add(key)
-            codes.append(compile_feature_set(feature_set, source_file.path, lines, diagnostics))
+    with paused_gc():
+        for source_file, text in sources:
+            codes.extend(_compile_file(source_file, text, diagnostics))
     diagnostics.extend(_event_cycles(codes))
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise AroSyntaxError(errors)
     return Program(codes, [source_file.path for source_file, _ in sources])
+
+
+def _compile_file(
+    source_file: ast.SourceFile, text: str, diagnostics: list[Diagnostic]
+) -> list[CodeObject]:
+    seen: set[tuple[str, str]] = set()
+    lines = text.splitlines()
+    codes = []
+    for feature_set in source_file.feature_sets:
+        key = _duplicate_key(feature_set)
+        if key in seen:
+            span = feature_set.span
+            line = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+            diagnostics.append(
+                Diagnostic("error", f"Duplicate feature set name '{feature_set.name}'", span, line)
+            )
+        seen.add(key)
+        codes.append(compile_feature_set(feature_set, source_file.path, lines, diagnostics))
+    return codes
 
 
 def _duplicate_key(feature_set: ast.FeatureSet) -> tuple[str, str]:

@@ -66,6 +66,7 @@ from aro.lang.ast import (
     WhileLoop,
 )
 from aro.lang.diagnostics import DiagnosticSink
+from aro.lang.gcpause import paused_gc
 from aro.lang.lexer import tokenize
 from aro.lang.tokens import NAME_KEYWORDS, NOUN_KEYWORDS, Token, TokenKind
 
@@ -113,8 +114,8 @@ WHERE_PUNCT_OPS = frozenset({"=", "==", "!=", "<", "<=", ">", ">="})
 def parse_source(text: str, filename: str = "<string>") -> SourceFile:
     """Parse one ``.aro`` source text; raises ``AroSyntaxError`` listing every error."""
     sink = DiagnosticSink(text, filename)
-    tokens = tokenize(text, sink)
-    source = Parser(tokens, sink).parse_program()
+    with paused_gc():
+        source = Parser(tokenize(text, sink), sink).parse_program()
     sink.raise_if_any()
     return source
 
