@@ -96,18 +96,19 @@ class Lexer:
 
     def tokenize(self) -> list[Token]:
         """Words, punctuation, plain integers and plain strings, with the whitespace before
-        them, come from one regex match each; everything that needs context or decoding goes
-        through the scanners below.  The line is found by a bisection only when a token
-        starts past the end of the previous token's line."""
+        them, come from one regex match each, anchored where the previous one ended;
+        everything that needs context or decoding goes through the scanners below.  The line
+        is found by a bisection only when a token starts past the end of the previous token's
+        line."""
         text, stop, tokens, line_starts = self.text, self.stop, self.tokens, self.line_starts
-        scan, append, reserved = _COMMON_TOKEN.finditer, tokens.append, _RESERVED_WORDS.get
+        scanner, append, reserved = _COMMON_TOKEN.scanner, tokens.append, _RESERVED_WORDS.get
         pos = self.pos
         line = line_start = 0
         next_line_start = -1  # the first token looks its line up
         while pos < stop:
-            for match in scan(text, pos, stop):
-                if match.start() != pos:
-                    break  # the regex skipped what starts at pos: a scanner's token
+            # Each match starts where the previous one ended; the first token the regex does
+            # not cover ends the loop (None) and goes to a scanner.
+            for match in iter(scanner(text, pos, stop).match, None):
                 group = match.lastindex
                 start, pos = match.span(group)
                 if start >= next_line_start:
