@@ -70,7 +70,10 @@ async def store(plan: Plan, frame: Frame) -> Any:
     repository = _repository(plan, frame)
     if repository is None or (type(data) is list and not data):
         return UNBOUND
-    stored, is_new = await repository.store(data)
+    if repository.stores_now:  # nothing to wait for: this coroutine ends at its first step
+        stored, is_new = repository.store_now(data)
+    else:
+        stored, is_new = await repository.store(data)
     frame.bind_name(NEW_ENTRY, 1 if is_new else 0)
     if result.specifiers:
         frame.bind(result.slot, stored[-1] if type(data) is list else stored)

@@ -30,6 +30,12 @@ class Repository(Protocol):
         """Upsert per the Store rules; returns (stored value with id, is_new).  Waits for
         observers.  A list is stored element-wise and returns the list of stored values."""
 
+    #: Whether nothing in a Store waits (a backend in this process's memory, no observer):
+    #: ``store_now`` then answers what ``store`` would, with plain calls.
+    stores_now: bool
+
+    def store_now(self, value: Any) -> tuple[Any, bool]: ...
+
     def retrieve(self, where: tuple[str, str, Any] | None = None) -> Any:
         """All visible rows (ttl applied) in insertion order, or those matching ``where``."""
 

@@ -917,3 +917,49 @@ def test_program_reads_repositories_in_conditions_loops_matches_guards_and_templ
         "[Guarded] guard",
         "[OK] demo",
     ]
+
+
+# -- plain-call stores ----------------------------------------------------------------------------
+
+
+def _unobserved(notify: Recorder) -> Repository:
+    backend = MemoryBackend()
+    return Repository("user-repository", notify, Clock(), observed=False, backend=backend)
+
+
+def test_only_a_memory_repository_that_nobody_observes_stores_with_plain_calls(backend):
+    assert make().stores_now is (backend == "memory")  # no notify: nobody to wait for
+    assert make(Recorder()).stores_now is False  # observed: Store waits for the observers
+    assert _unobserved(Recorder()).stores_now is True
+
+
+def _without_ids(value: Any) -> Any:
+    """A Store's answer without the ids it made (fresh in each run)."""
+    if type(value) is dict:
+        return {name: item for name, item in value.items() if name != "id"}
+    if type(value) in (list, tuple):
+        return [_without_ids(item) for item in value]
+    return value
+
+
+def test_store_now_answers_and_announces_what_store_does():
+    """The same Stores through ``store`` and ``store_now``: the same rows, answers and events
+    (an unobserved repository hears only its evictions)."""
+    runs = []
+    for plain in (False, True):
+        notify = Recorder()
+        repository = _unobserved(notify)
+        repository.configure("maxSize", 2)
+        write = repository.store_now if plain else (lambda value, r=repository: store(r, value))
+        minted = {"text": "a", "id": entity_ids.mint()}
+        first = write(minted)
+        assert first == (minted, True)
+        answers = [
+            write({"name": "b"}),
+            write({**minted, "text": "a2"}),  # the minted id again: an update
+            write(["x", "x", {"name": "b", "text": "b2"}]),  # appends, a duplicate, an update
+        ]
+        evicted = [(kind, payload["evictedItem"], wait) for kind, payload, wait in notify.events]
+        runs.append(_without_ids([answers, repository.retrieve(), evicted]))
+    assert runs[0] == runs[1]
+    assert runs[1][2] == [[REPOSITORY_EVICTED, {"text": "a2"}, False]]

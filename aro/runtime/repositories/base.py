@@ -92,6 +92,9 @@ class Backend(Protocol):
     """
 
     suspends: ClassVar[bool]
+    #: Store needs neither ``atomically`` nor ``committed`` (one process's memory): it then
+    #: writes with plain calls, no coroutine.  False for every backend that suspends.
+    writes_at_once: ClassVar[bool]
 
     def atomically(self, looks_up: bool) -> AbstractAsyncContextManager[None]:
         """Held by Store from its lookup to its write and eviction: no other process changes

@@ -44,6 +44,7 @@ class MemoryBackend:
     """Implements ``base.Backend`` without suspending."""
 
     suspends = False
+    writes_at_once = True  # no lock, nothing to commit: Store runs as plain calls
     __slots__ = ("_births", "_evicted", "_identities", "_listing", "_row_type", "_rows")
 
     def __init__(self) -> None:

@@ -175,6 +175,7 @@ class RedisBackend:
     """Implements ``base.Backend``, suspending, for one repository of a ``RedisStore``."""
 
     suspends = True
+    writes_at_once = False
     __slots__ = ("_client", "_keys", "_lock_key", "_prefix", "_scripts", "_storing")
 
     def __init__(self, store: RedisStore, repository: str) -> None:

@@ -89,10 +89,12 @@ class Repository:
         "_observed",
         "_snapshot",
         "_ttl",
+        "_writes_at_once",
         "backend",
         "count_now",
         "name",
         "rows_now",
+        "stores_now",
         "suspends",
     )
 
@@ -113,6 +115,9 @@ class Repository:
         self._observed = observed  # False: no observer exists, so change events are not built
         self._clock = clock
         self._snapshot: tuple[list[Any], int] | None = None  # (visible rows, count)
+        self._writes_at_once = not self.suspends and self.backend.writes_at_once
+        # Nothing in a Store waits (no lock, no commit, no observer): ``store_now`` does it.
+        self.stores_now = self._writes_at_once and (not observed or notify is None)
         if self.suspends:
             self.rows_now = self._snapshot_rows
             self.count_now = self._snapshot_count
@@ -136,6 +141,22 @@ class Repository:
             outcome = stored, is_new
         await self.backend.committed()  # durable before the Store action returns
         return outcome
+
+    def store_now(self, value: Any) -> tuple[Any, bool]:
+        """``store`` with plain calls, for a repository whose ``stores_now`` is true."""
+        if type(value) is not list:
+            return self._store_one_now(value)
+        stored, is_new = [], False
+        for item in value:
+            row, is_new = self._store_one_now(item)
+            stored.append(row)
+        return stored, is_new
+
+    def _store_one_now(self, value: Any) -> tuple[Any, bool]:
+        change, evicted = self._write_now(value)
+        if evicted is not ABSENT:  # evictions are heard without waiting, observed or not
+            self._announce_store(change, evicted, announce=True)
+        return change.stored, change.is_new
 
     def retrieve(self, where: Where | None = None) -> Any:
         """Visible rows in insertion order; with ``where`` only those whose field equals the
@@ -211,60 +232,74 @@ class Repository:
     # -- upsert ------------------------------------------------------------------------------
 
     async def _store_one(self, value: Any, announce: bool) -> tuple[Any, bool]:
-        change = None
-        if type(value) is dict and entity_ids.claim(value.get("id")):
-            # Create minted this id and no Store has used it: append without a lookup (no
-            # lock either, where one write is atomic).  A row already under it (the id went
-            # out before this Store) takes the ordinary upsert below.
-            async with self.backend.atomically(False):
-                change, evicted = await self._append_fresh(value)
-        if change is None:
-            async with self.backend.atomically(_looks_up(value)):
-                change, evicted = await self._write(value)
-        if evicted is not ABSENT and announce:
-            self._announce(REPOSITORY_EVICTED, self._eviction_event(evicted), wait=False)
-        if change.payload is not None and announce:
-            await self._announce(REPOSITORY_CHANGED, change.payload, wait=True)
+        if self.suspends:
+            change, evicted = await self._write_waiting(value)
+        elif self._writes_at_once:
+            change, evicted = self._write_now(value)
+        else:
+            async with self.backend.atomically(True):
+                change, evicted = self._write_now(value)
+        await self._announce_store(change, evicted, announce)
         return change.stored, change.is_new
 
-    async def _append_fresh(self, row: dict) -> tuple[_Change | None, Any]:
-        """Append ``row`` under its fresh id: the change and the row evicted for it, or
-        (None, ABSENT) when a row is already kept under the id and nothing was written."""
-        change = self._created(row)
-        appended = self.backend.append(change.key, row, self._clock())
-        if self.suspends:
-            appended = await appended
-        if not appended:
-            return None, ABSENT
-        self._snapshot = None
-        return change, ABSENT if self._max_size is None else await self._evict_for_append()
+    def _announce_store(self, change: _Change, evicted: Any, announce: bool) -> Awaitable[None]:
+        """Tell the observers of a Store's eviction (without waiting) and change: the
+        awaitable of the change's observers."""
+        if not announce:
+            return COMPLETED
+        if evicted is not ABSENT:
+            self._announce(REPOSITORY_EVICTED, self._eviction_event(evicted), wait=False)
+        return self._announce(REPOSITORY_CHANGED, change.payload, wait=True)
 
-    async def _write(self, value: Any) -> tuple[_Change, Any]:
-        """Upsert ``value`` in the backend: the change, and the row evicted for it or ABSENT.
-        Suspends only when the backend does."""
-        found = self._lookup(value)
-        if self.suspends and found is not ABSENT:
-            found = await found
-        change = self._decide(value, found)
-        evicted = ABSENT
-        if change.key is not None:
+    def _write_now(self, value: Any) -> tuple[_Change, Any]:
+        """Upsert ``value`` with plain calls (a backend that does not suspend): the change,
+        and the row evicted for it or ABSENT."""
+        backend = self.backend
+        if type(value) is dict and entity_ids.claim(value.get("id")):
+            # Create minted this id and no Store has used it: append without a lookup.  A
+            # row already under it (the id went out before this Store) takes the upsert below.
+            change = self._created(value)
+            if backend.append(change.key, value, self._clock()):
+                return change, self._evict_now()
+        change = self._decide(value, self._lookup(value))
+        if change.key is None:
+            return change, ABSENT
+        if not change.is_new:
+            backend.replace(change.key, change.stored)
+            return change, ABSENT
+        backend.append(change.key, change.stored, self._clock())
+        return change, self._evict_now()
+
+    def _evict_now(self) -> Any:
+        """After an append, on a backend that does not suspend: the oldest row, removed when
+        the append pushed the count past ``maxSize``, else ABSENT."""
+        if self._max_size is None:
+            return ABSENT
+        return self.backend.evict_over(self._max_size)
+
+    async def _write_waiting(self, value: Any) -> tuple[_Change, Any]:
+        """``_write_now`` on a backend that suspends, inside its ``atomically``."""
+        if type(value) is dict and entity_ids.claim(value.get("id")):
+            # No lock for an append under a fresh id, where one write is atomic.
+            async with self.backend.atomically(False):
+                change = self._created(value)
+                if await self.backend.append(change.key, value, self._clock()):
+                    self._snapshot = None
+                    return change, await self._evict_waiting()
+        async with self.backend.atomically(_looks_up(value)):
+            found = self._lookup(value)
+            change = self._decide(value, ABSENT if found is ABSENT else await found)
+            if change.key is None:
+                return change, ABSENT
             self._snapshot = None
-            if change.is_new:
-                written = self.backend.append(change.key, change.stored, self._clock())
-            else:
-                written = self.backend.replace(change.key, change.stored)
-            if self.suspends:
-                await written
-            if change.is_new and self._max_size is not None:
-                evicted = await self._evict_for_append()
-        return change, evicted
+            if not change.is_new:
+                await self.backend.replace(change.key, change.stored)
+                return change, ABSENT
+            await self.backend.append(change.key, change.stored, self._clock())
+            return change, await self._evict_waiting()
 
-    async def _evict_for_append(self) -> Any:
-        """After an append to a repository with a ``maxSize`` (callers test that first, to
-        spare the coroutine): the oldest row, removed when it pushed the count past it, else
-        ABSENT."""
-        evicted = self.backend.evict_over(self._max_size)
-        return await evicted if self.suspends else evicted
+    async def _evict_waiting(self) -> Any:
+        return ABSENT if self._max_size is None else await self.backend.evict_over(self._max_size)
 
     def _lookup(self, value: Any) -> Any:
         """The row ``value`` would update (or an awaitable of it), or ABSENT when a dict

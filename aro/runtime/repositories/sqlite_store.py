@@ -301,6 +301,7 @@ class SqliteBackend:
     """Implements ``base.Backend`` without suspending, for one repository of a ``SqliteStore``."""
 
     suspends = False
+    writes_at_once = False  # Store holds the write transaction and awaits its group commit
     __slots__ = ("_repository", "_store")
 
     def __init__(self, store: SqliteStore, repository: str) -> None:
