@@ -57,12 +57,17 @@ def operation_name(plan: Plan, known: frozenset[str] | None, fallback: str) -> s
 
 
 def _link_extract(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
-    """``Extract the <x> from the <obj: a.b>`` (the handlers' usual first statements): a
-    property path of a variable, with no result specifier, decided at link time."""
+    """The handlers' usual first statements, decided at link time: ``Extract the <x> from
+    the <obj: a.b>`` (a property path of a variable, no result specifier) and ``Extract the
+    <x: key> from the <obj>`` (a key of a variable's map)."""
     obj = plan.obj
     if plan.bad_preposition or plan.object_fn is not None or obj is None:
         return None
-    if obj.base in ("env", "parameter") or not obj.specifiers or plan.result.specifiers:
+    if obj.base in ("env", "parameter"):
+        return None
+    if not obj.specifiers:
+        return _link_extract_key(plan)
+    if plan.result.specifiers:
         return None
     path = obj.specifiers
     property_path = values.property_path
@@ -80,6 +85,24 @@ def _link_extract(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
         return property_path(value, path)
 
     return extract_property
+
+
+def _link_extract_key(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
+    """``Extract the <x: key> from the <obj>``, ``key`` no schema name: a map's value of
+    ``key`` (the map itself without one) as ``extract`` answers it; any other value takes
+    ``extract``."""
+    specifiers = plan.result.specifiers
+    if not specifiers or _is_schema_name(specifiers[0]):
+        return None
+    key, slot = specifiers[0], plan.obj.slot
+
+    def extract_key(plan: Plan, frame: Frame) -> Any:
+        source = frame.slots[slot]
+        if type(source) is dict:
+            return source.get(key, source)
+        return extract(plan, frame)
+
+    return extract_key
 
 
 @action("extract", "get", prepositions=("from", "via"), link=_link_extract)
@@ -145,7 +168,29 @@ def _is_schema_name(specifier: str) -> bool:
 # -- Create ------------------------------------------------------------------------------------
 
 
-@action("create", "build", "construct", prepositions=("with", "from", "for", "to"))
+def _link_create(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
+    """``Create the <x: Type> with { … }`` without an ``id`` field: the map literal is a new
+    dict on every run, so its id goes in place, not into a copy."""
+    specifiers, literal = plan.result.specifiers, plan.info.with_expr
+    if plan.bad_preposition or plan.object_fn is not None or not specifiers:
+        return None
+    if specifiers[0].lower() in PERIOD_BUILDERS or literal is None or literal[0] != "map":
+        return None
+    if any(key == "id" for key, _ in literal[1]):
+        return None
+    build, mint = plan.with_fn, entity_ids.mint
+
+    def create_entity(plan: Plan, frame: Frame) -> dict[str, Any]:
+        entity = build(frame)
+        entity["id"] = mint()
+        return entity
+
+    return create_entity
+
+
+@action(
+    "create", "build", "construct", prepositions=("with", "from", "for", "to"), link=_link_create
+)
 def create(plan: Plan, frame: Frame) -> Any:
     """The ``with``/expression value, else the object's value, else ``""``.  A result with a
     type specifier (``<order: Order>``) gets an ``id`` when the value is a dict without one;

@@ -102,6 +102,19 @@ def test_create_keeps_an_existing_id_and_copies_from_the_object(run):
     assert result["nothing"] == ""
 
 
+def test_create_gives_a_map_literal_its_id_and_never_changes_a_variable(run):
+    result = run(
+        'Create the <fields> with { item: "tea" }.\n'
+        "Create the <order: Order> with <fields>.\n"
+        'Create the <literal: Order> with { item: "tea" }.\n'
+        'Create the <kept: Order> with { id: "7", item: "tea" }.'
+    )
+    assert result["fields"] == {"item": "tea"}  # the variable's map is copied, never changed
+    assert list(result["order"]) == list(result["literal"]) == ["item", "id"]
+    assert result["order"]["id"] != result["literal"]["id"]
+    assert result["kept"] == {"id": "7", "item": "tea"}
+
+
 # -- Compute -----------------------------------------------------------------------------------
 
 
