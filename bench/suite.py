@@ -48,8 +48,11 @@ def _pytest_benchmarks(selection: list[str], quick: bool, timer: str | None = No
             sys.executable, "-m", "pytest", *selection, "-q", "-p", "no:cacheprovider",
             "--benchmark-enable", f"--benchmark-json={report}", *timing,
         ]  # fmt: skip
+        # pytest-benchmark measures nothing inside an xdist worker, which it tells by these
+        # variables: a run started from one (our own test of this) must not inherit them.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
         done = subprocess.run(command, cwd=ROOT, timeout=PYTEST_TIMEOUT_S, capture_output=True,
-                              text=True)  # fmt: skip
+                              text=True, env=env)  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"pytest {' '.join(selection)} failed:\n{done.stdout[-2000:]}")
         return json.loads(report.read_text())["benchmarks"]

@@ -50,3 +50,11 @@ def test_one_cheap_scenario_prints_its_table_and_draws_its_chart(
     assert f"{OURS}/list of dicts (aiohttp peer)" in output
     chart = tmp_path / "stored.png"
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_micro_benchmarks_run_and_report_under_the_projects_pytest_options() -> None:
+    """pytest-benchmark turns itself off when an xdist option is set; the project's own
+    options must leave it on, or every micro-benchmark table comes back empty."""
+    entries = suite._pytest_benchmarks(["bench/test_bench_json.py::test_stdlib_json"], quick=True)
+    assert [entry["name"] for entry in entries] == ["test_stdlib_json"]
+    assert entries[0]["stats"]["rounds"] >= 3
