@@ -8,7 +8,7 @@ expression (``from <user-repository>``); both name the repository.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aro.lang.names import is_repository
@@ -51,25 +51,31 @@ def _where(plan: Plan, frame: Frame) -> tuple[str, str, Any] | None:
 # -- Store -------------------------------------------------------------------------------------
 
 
-def _link_store(plan: Plan) -> Callable[[Plan, Frame], Awaitable[Any]] | None:
-    """``Store the <x> into the <y-repository>``: the repository's name decided once."""
+def _link_store(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
+    """``Store the <x> into the <y-repository>``: the repository's name decided once; a plain
+    call that stores at once when the repository can, else answers the coroutine that waits."""
     name = _object_name(plan)
     if plan.bad_preposition or plan.result.specifiers or name is None or not is_repository(name):
         return None
 
-    async def store_into_repository(plan: Plan, frame: Frame) -> Any:
+    def store_into_repository(plan: Plan, frame: Frame) -> Any:
         data = plan.result_value(frame)
         if type(data) is list and not data:
             return UNBOUND
         repository = frame.services.repositories.get(name)
-        if repository.stores_now:  # nothing to wait for: this coroutine ends at its first step
-            _, is_new = repository.store_now(data)
-        else:
-            _, is_new = await repository.store(data)
+        if not repository.stores_now:
+            return _store_waiting(repository, data, frame)
+        _, is_new = repository.store_now(data)
         frame.bind_name(NEW_ENTRY, 1 if is_new else 0)
         return UNBOUND
 
     return store_into_repository
+
+
+async def _store_waiting(repository: Repository, data: Any, frame: Frame) -> Any:
+    _, is_new = await repository.store(data)
+    frame.bind_name(NEW_ENTRY, 1 if is_new else 0)
+    return UNBOUND
 
 
 @action("store", "save", "persist", prepositions=("into", "to"), link=_link_store)

@@ -1,8 +1,9 @@
 """The instruction loop.
 
 ``advance(frame)`` runs the frame's code object as plain calls until it ends or has something to
-await (an action registered as ``async def``, a prefetch of a waiting repository, a stream's
-next batch, ``parallel for each``); ``execute(frame)`` is the coroutine that awaits those and
+await (an action registered as ``async def``, the coroutine answered by a plain action that may
+wait, a prefetch of a waiting repository, a stream's next batch, ``parallel for each``);
+``execute(frame)`` is the coroutine that awaits those and
 goes on, so a run that never waits makes no coroutine at all.  The first ``Return`` ends the
 run; falling off the end answers ``OK``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from types import CoroutineType
 from typing import Any, NoReturn
 
 from aro.lang.bytecode import CodeObject, LoopInfo, MatchInfo, Op
@@ -212,6 +214,8 @@ def advance(
                     fail(statement, error)
                 if statement.is_async:
                     return (pc, value, statement, -1)
+                if statement.may_wait and type(value) is CoroutineType:
+                    return (pc, value, statement, -1)  # a plain action that must wait
             plan = statement
         elif op == JUMP:
             pc = arg

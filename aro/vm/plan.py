@@ -7,6 +7,7 @@ first run.  Actions receive the plan and the frame.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +51,7 @@ class Plan:
         "headline",
         "info",
         "is_async",
+        "may_wait",
         "obj",
         "object_fn",
         "prep",
@@ -79,7 +81,6 @@ class Plan:
         self.verb = info.verb.lower()
         self.spec = registry.lookup(info.verb, None if info.obj is None else info.obj.base)
         self.func = self.spec.func if self.spec else _unknown_action
-        self.is_async = bool(self.spec and self.spec.is_async)
         self.result: NounInfo = info.result
         self.obj: NounInfo | None = info.obj
         self.prep = info.preposition
@@ -102,6 +103,11 @@ class Plan:
         self.activity = activity
         if self.spec is not None and self.spec.link is not None:
             self.func = self.spec.link(self) or self.func
+        # How the VM takes the action's value: awaited always (an ``async def``, linked or
+        # general), awaited when it is a coroutine (a plain function of an action that may
+        # wait), or as it is.
+        self.is_async = inspect.iscoroutinefunction(self.func)
+        self.may_wait = not self.is_async and self.spec is not None and self.spec.may_wait
 
     def _repositories_read(self) -> tuple[str, ...]:
         """The repositories this statement reads without waiting: ``<x-repository>`` in its

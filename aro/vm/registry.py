@@ -1,7 +1,10 @@
 """The table of actions: verb → implementation.
 
 An action is a plain function ``action(plan, frame) -> value`` (or an ``async def`` when it must
-wait: Sleep, Emit, Store …).  ``plan`` is the linked statement (``aro.vm.plan.Plan``): its
+wait: Sleep, Emit, Delete …).  An action that waits only sometimes may be a plain function
+registered with ``may_wait=True``: it answers its value at once, or a coroutine (of type
+``types.CoroutineType``) that the VM awaits for the value, so a run that never waits makes no
+coroutine.  ``plan`` is the linked statement (``aro.vm.plan.Plan``): its
 result/object nouns, preposition and clause closures; ``frame`` gives variables and, through
 ``frame.services``, the application's services.  Failures raise ``ActionError``; the VM turns
 them into the statement-shaped error message.
@@ -9,7 +12,8 @@ them into the statement-shaped error message.
 Modules in ``aro.actions`` register with ``@action(...)``; ``aro.actions`` imports them all.
 An action may also give a ``link(plan)`` function: when a statement is linked it may answer a
 function specialized for that statement (what the general one would decide on every run,
-decided once; plain or ``async`` as the action is), or None to keep the general one.
+decided once; ``async``, or plain and answering a coroutine only when it must wait, when the
+action may wait), or None to keep the general one.
 Every registered verb must have a row in the verb table (``aro.lang.verbs``), which says how
 its statements bind their result and whether they take the expression fast path.
 """
@@ -30,6 +34,9 @@ class ActionSpec:
     prepositions: frozenset[str] | None  # None: any
     is_async: bool
     link: Callable | None = None  # plan -> a function specialized for it, or None
+    #: it may wait: an ``async def``, or a plain function that answers a coroutine to await
+    #: when it must (``action(..., may_wait=True)``)
+    may_wait: bool = False
 
 
 ACTIONS: dict[str, ActionSpec] = {}
@@ -38,9 +45,13 @@ NAMESPACED: list[ActionSpec] = []
 
 
 def action(
-    *verbs: str, prepositions: tuple[str, ...] | None = None, link: Callable | None = None
+    *verbs: str,
+    prepositions: tuple[str, ...] | None = None,
+    link: Callable | None = None,
+    may_wait: bool = False,
 ) -> Callable:
     """Register ``func`` under every verb (case-insensitive); later registrations win.
+    ``may_wait``: a plain ``func`` may answer a coroutine, which the VM awaits for its value.
 
     A verb without a row in the verb table raises here, at import time of its module.
     """
@@ -52,12 +63,14 @@ def action(
         )
 
     def register(func: Callable) -> Callable:
+        is_async = inspect.iscoroutinefunction(func)
         spec = ActionSpec(
             name=verbs[0].lower(),
             func=func,
             prepositions=frozenset(prepositions) if prepositions is not None else None,
-            is_async=inspect.iscoroutinefunction(func),
+            is_async=is_async,
             link=link,
+            may_wait=may_wait or is_async,
         )
         for verb in verbs:
             ACTIONS[verb.lower()] = spec
@@ -69,7 +82,8 @@ def action(
 def namespaced_action(func: Callable) -> Callable:
     """Register ``func`` as the action of every ``Namespace.Verb`` that no built-in verb
     matches; the verb is then the namespace's business (the application resolves it)."""
-    spec = ActionSpec("namespace.verb", func, None, inspect.iscoroutinefunction(func))
+    is_async = inspect.iscoroutinefunction(func)
+    spec = ActionSpec("namespace.verb", func, None, is_async, may_wait=is_async)
     NAMESPACED[:] = [spec]
     return func
 

@@ -751,6 +751,32 @@ def test_program_store_retrieve_and_new_entry(run_app):
     ]
 
 
+
+def test_program_plain_store_binds_new_entry(run_app):
+    """``Store the <x> into the <y-repository>`` (linked once, a plain call where the backend
+    allows) binds ``new-entry`` on every backend, waiting or not."""
+    code, lines = run_app(
+        """
+        (Application-Start: Demo) {
+            Create the <ann> with { name: "Ann" }.
+            Store the <ann> into the <user-repository>.
+            Log <new-entry> to the <console>.
+            Retrieve the <stored> from the <user-repository: first>.
+            Store the <stored> into the <user-repository>.
+            Log <new-entry> to the <console>.
+            Log <user-repository: count> to the <console>.
+            Return an <OK: status> for the <demo>.
+        }
+        """
+    )
+    assert code == 0
+    assert lines == [
+        "[Application-Start] 1",
+        "[Application-Start] 0",
+        "[Application-Start] 1",
+        "[OK] demo",
+    ]
+
 def test_program_observers_see_store_and_delete(run_app):
     code, lines = run_app(
         """

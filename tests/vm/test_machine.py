@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from aro.lang.compiler import compile_source
+from aro.vm import registry
+from aro.vm.frame import Frame
+from aro.vm.plan import Plan
+from aro.vm.registry import ActionSpec
 from tests.support.inproc import run_body, run_program, start
 
 
@@ -295,3 +302,29 @@ def test_a_statement_in_a_loop_prefetches_its_reads_on_every_iteration() -> None
     )
     assert services.prefetched == [("item-repository",)] * 3  # not only the first time
     assert run.response.status == "OK"
+
+
+def test_a_plain_action_that_may_wait_is_awaited_only_when_it_answers_a_coroutine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def later(value: int) -> int:
+        await asyncio.sleep(0)
+        return value * 10
+
+    def sometimes(plan: Plan, frame: Frame) -> object:
+        value = plan.object_value(frame)
+        return later(value) if value > 1 else value
+
+    spec = ActionSpec("transform", sometimes, None, is_async=False, may_wait=True)
+    monkeypatch.setitem(registry.ACTIONS, "transform", spec)
+    source = start("""
+        Create the <one> with 1.
+        Create the <two> with 2.
+        Transform the <a> from the <one>.
+        Transform the <b> from the <two>.
+        Log <a> ++ " " ++ <b> to the <console>.
+    """)
+    code = compile_source(source, "main.aro").find("Application-Start")
+    transforms = [Plan(info, code.name, code.activity) for info in code.statements[2:4]]
+    assert [(plan.is_async, plan.may_wait) for plan in transforms] == [(False, True)] * 2
+    assert log_lines(source) == ["1 20"]
