@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from aro._speedups import step_in_context
 
-__all__ = ["Suspended", "first_step", "start_eagerly"]
+__all__ = ["Suspended", "first_step", "first_step_in", "start_eagerly"]
 
 T = TypeVar("T")
 
@@ -40,6 +40,12 @@ def first_step(coro: Coroutine[Any, Any, T]) -> T | Suspended:
     not made to raise StopIteration.
     """
     return step_in_context(coro, copy_context(), _suspended)
+
+
+def first_step_in(coro: Coroutine[Any, Any, T], context: Context) -> T | Suspended:
+    """:func:`first_step` in a given context: for a coroutine that goes on with work already
+    begun in ``context`` (its rest, if it suspends, runs there too)."""
+    return step_in_context(coro, context, _suspended)
 
 
 def _suspended(coro: Coroutine[Any, Any, Any], context: Context, yielded: Any) -> Suspended:

@@ -43,7 +43,9 @@ logger = logging.getLogger("aro.net")
 
 #: What a handler answers: status, headers as (name, value) bytes pairs, body.
 RawResponse = tuple[int, Sequence[tuple[bytes, bytes]], bytes]
-Handler = Callable[[Request], Awaitable[RawResponse] | RawResponse]
+#: A handler answers the response, a coroutine that answers it, or a ``Suspended`` (a handler
+#: that began its work in its own context and waits: the rest goes on in a task there).
+Handler = Callable[[Request], Awaitable[RawResponse] | RawResponse | Suspended]
 #: Answers whether it took the connection; one that gives the transport a new protocol makes
 #: that protocol call ``http_protocol.server.upgraded_connection_lost()`` from its
 #: ``connection_lost``, so that upgraded connections count against ``max_connections``.
@@ -329,7 +331,8 @@ class HttpProtocol(asyncio.Protocol):
         try:
             result = self._handler(request)
             if type(result) is not tuple:
-                result = first_step(result)
+                if type(result) is not Suspended:
+                    result = first_step(result)
                 if type(result) is Suspended:
                     self._suspend(request, result)
                     return
@@ -606,8 +609,9 @@ class _LingeringClose(_Drain):
 class HttpServer:
     """The listening socket and its connections (their count is what the metrics read).
 
-    ``handler(request)`` returns ``(status, headers, body)`` (a coroutine, or the tuple
-    itself); headers are ``(name, value)`` bytes pairs and Content-Length is added for it.
+    ``handler(request)`` returns ``(status, headers, body)`` (a coroutine, the tuple itself, or
+    a ``Suspended`` whose rest answers it); headers are ``(name, value)`` bytes pairs and
+    Content-Length is added for it.
     """
 
     def __init__(

@@ -8,12 +8,14 @@ work: route, bind the request context, run the feature set, map its Response to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from contextvars import copy_context
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from aro.config import Config, first_port
 from aro.lang.bytecode import CodeObject
+from aro.net.aio import Suspended, first_step_in
 from aro.net.http import Request
 from aro.net.openapi import Contract
 from aro.net.server import HttpServer, RawResponse
@@ -24,8 +26,8 @@ from aro.runtime.http.bindings import BodyError, BodyLimits, request_bindings
 from aro.runtime.http.metrics import Metrics
 from aro.runtime.websocket_service import WORKER_HEADER
 from aro.vm.errors import AroError
-from aro.vm.frame import Frame
-from aro.vm.machine import execute
+from aro.vm.frame import Frame, Response
+from aro.vm.machine import Wait, advance, execute
 
 if TYPE_CHECKING:
     from aro.runtime.websocket_service import WebSocketService
@@ -106,10 +108,11 @@ class HttpService:
     def open_websockets(self) -> int:
         return 0 if self.websocket is None else len(self.websocket.hub)
 
-    def handle(self, request: Request) -> RawResponse | Awaitable[RawResponse]:
-        """Route and answer: at once (a tuple) when no feature set runs, else the coroutine
-        that runs the operation's feature set (one coroutine per request, no more).  An
-        operation's run is timed from the request's arrival, so it includes the binding."""
+    def handle(self, request: Request) -> RawResponse | Suspended:
+        """Route and answer: at once (a tuple) when no feature set runs or its run never
+        waits, else the ``Suspended`` rest of a run that waits (one coroutine per such request,
+        no more).  An operation's run is timed from the request's arrival, so it includes the
+        binding."""
         started = perf_counter()
         if self.contract is None:
             if self._is_websocket_path(request):
@@ -152,10 +155,12 @@ class HttpService:
         status, content_type, body = responses.not_found(request.path)
         return status, [(CONTENT_TYPE, content_type)], body
 
-    async def _run(
+    def _run(
         self, request: Request, operation: Any, path_params: dict[str, str], started: float
-    ) -> RawResponse:
-        """The operation's answer, counted in the metrics as of when its run ended."""
+    ) -> RawResponse | Suspended:
+        """The operation's answer, counted in the metrics as of when its run ended.  The
+        feature set runs now, in a copy of the context as a task's first step would; only a
+        run that waits makes a coroutine, which goes on in that same context."""
         operation_id = operation.operation_id
         code = self.handlers.get(operation_id)
         if code is None:
@@ -167,17 +172,50 @@ class HttpService:
             reply = responses.refused(error.status, error.reason)
             return self._reply(operation_id, reply, perf_counter() - started)
         frame = Frame(code, self.services, bindings=bindings)
+        context = copy_context()
         try:
-            response = await execute(frame)
+            outcome = context.run(advance, frame)
         except AroError as error:
-            self.metrics.errors += 1
-            seconds = self._ran(code, started, True)
-            return self._reply(operation_id, responses.error_response(error), seconds)
+            return self._failed(operation_id, code, error, started)
         except BaseException:
             self._ran(code, started, True)
             raise
+        if type(outcome) is not Response:
+            running = self._go_on(request, operation_id, frame, outcome, started)
+            return first_step_in(running, context)
+        return self._succeeded(request, operation_id, code, outcome, started)
+
+    async def _go_on(
+        self, request: Request, operation_id: str, frame: Frame, outcome: Wait, started: float
+    ) -> RawResponse:
+        """Finish a run that waits (``outcome`` is where it stopped)."""
+        code = frame.code
+        try:
+            response = await execute(frame, outcome)
+        except AroError as error:
+            return self._failed(operation_id, code, error, started)
+        except BaseException:
+            self._ran(code, started, True)
+            raise
+        return self._succeeded(request, operation_id, code, response, started)
+
+    def _succeeded(
+        self,
+        request: Request,
+        operation_id: str,
+        code: CodeObject,
+        response: Response,
+        started: float,
+    ) -> RawResponse:
         seconds = self._ran(code, started, False)
         return self._reply(operation_id, responses.encode_body(response, request.path), seconds)
+
+    def _failed(
+        self, operation_id: str, code: CodeObject, error: AroError, started: float
+    ) -> RawResponse:
+        self.metrics.errors += 1
+        seconds = self._ran(code, started, True)
+        return self._reply(operation_id, responses.error_response(error), seconds)
 
     def _reply(self, operation_id: str, reply: responses.Reply, seconds: float) -> RawResponse:
         status, content_type, body = reply
