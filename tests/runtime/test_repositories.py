@@ -751,7 +751,6 @@ def test_program_store_retrieve_and_new_entry(run_app):
     ]
 
 
-
 def test_program_plain_store_binds_new_entry(run_app):
     """``Store the <x> into the <y-repository>`` (linked once, a plain call where the backend
     allows) binds ``new-entry`` on every backend, waiting or not."""
@@ -776,6 +775,7 @@ def test_program_plain_store_binds_new_entry(run_app):
         "[Application-Start] 1",
         "[OK] demo",
     ]
+
 
 def test_program_observers_see_store_and_delete(run_app):
     code, lines = run_app(
