@@ -15,8 +15,11 @@ from aro.lang.diagnostics import DiagnosticSink
 from aro.lang.tokens import (
     ARTICLES,
     KEYWORDS,
+    KIND,
     PREPOSITIONS,
     PUNCTUATION,
+    VALUE,
+    LexedToken,
     Token,
     TokenKind,
 )
@@ -61,7 +64,7 @@ _COMMON_TOKEN = re.compile(
     r"|(\"(?!\"\")[^\"\\$\n]*\"))"
 )
 _WORD, _PUNCT, _INT, _STRING = 1, 2, 3, 4
-_new_token = tuple.__new__
+_as_token = tuple.__new__
 
 
 def is_identifier(text: str) -> bool:
@@ -71,7 +74,23 @@ def is_identifier(text: str) -> bool:
 
 def tokenize(text: str, sink: DiagnosticSink) -> list[Token]:
     """Lex a whole source text; the list always ends with an EOF token."""
+    return _as_tokens(lex(text, sink))
+
+
+def lex(text: str, sink: DiagnosticSink) -> list[LexedToken]:
+    """``tokenize`` for the parser: each token a plain tuple (``aro.lang.tokens.KIND`` ...)."""
     return Lexer(text, sink).tokenize()
+
+
+def _as_tokens(lexed: list[LexedToken]) -> list[Token]:
+    """The public form of lexed tokens, those inside interpolated strings included."""
+    tokens = []
+    for token in lexed:
+        if token[KIND] is TokenKind.TEMPLATE:
+            parts = tuple(p if isinstance(p, str) else _as_tokens(p) for p in token[VALUE])
+            token = (token[KIND], parts, *token[VALUE + 1 :])
+        tokens.append(_as_token(Token, token))
+    return tokens
 
 
 class Lexer:
@@ -90,11 +109,11 @@ class Lexer:
         self.pos = start
         self.stop = len(text) if stop is None else stop
         self.line_starts = line_starts if line_starts is not None else _line_starts(text)
-        self.tokens: list[Token] = []
+        self.tokens: list[LexedToken] = []
 
     # -- driver -------------------------------------------------------------------------------
 
-    def tokenize(self) -> list[Token]:
+    def tokenize(self) -> list[LexedToken]:
         """Words, punctuation, plain integers and plain strings, with the whitespace before
         them, come from one regex match each, anchored where the previous one ended;
         everything that needs context or decoding goes through the scanners below.  The line
@@ -128,7 +147,7 @@ class Lexer:
                     token = (INT, int(lexeme), lexeme, start, pos, line, start - line_start + 1)
                 else:
                     token = (STRING, lexeme[1:-1], lexeme, start, pos, line, start - line_start + 1)
-                append(_new_token(Token, token))
+                append(token)
             if pos < stop:
                 self.pos = pos
                 if self._skip_trivia():
@@ -319,7 +338,7 @@ class Lexer:
         self._skip_rest_of_string(string_start, pos)
         return -1
 
-    def _lex_interpolation(self, start: int, stop: int) -> list[Token]:
+    def _lex_interpolation(self, start: int, stop: int) -> list[LexedToken]:
         return Lexer(self.text, self.sink, start, stop, self.line_starts).tokenize()
 
     def _scan_raw_string(self) -> None:
@@ -411,7 +430,8 @@ class Lexer:
         previous = self.tokens[-1] if self.tokens else None
         if previous is None:
             return True
-        return previous.kind is not TokenKind.IDENT and not previous.is_punct(".")
+        kind = previous[KIND]
+        return kind is not TokenKind.IDENT and not (kind is PUNCT and previous[VALUE] == ".")
 
     def _scan_regex_or_slash(self) -> None:
         text, start, stop = self.text, self.pos, self.stop
@@ -433,8 +453,7 @@ class Lexer:
 
     def _add(self, kind: TokenKind, value: object, start: int, end: int) -> None:
         line, col = self._line_col(start)
-        token = _new_token(Token, (kind, value, self.text[start:end], start, end, line, col))
-        self.tokens.append(token)
+        self.tokens.append((kind, value, self.text[start:end], start, end, line, col))
         self.pos = end
 
     def _line_col(self, offset: int) -> tuple[int, int]:

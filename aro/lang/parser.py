@@ -67,8 +67,21 @@ from aro.lang.ast import (
 )
 from aro.lang.diagnostics import DiagnosticSink
 from aro.lang.gcpause import paused_gc
-from aro.lang.lexer import tokenize
-from aro.lang.tokens import NAME_KEYWORDS, NOUN_KEYWORDS, Token, TokenKind
+from aro.lang.lexer import lex
+from aro.lang.tokens import (
+    COL,
+    END,
+    KIND,
+    LINE,
+    NAME_KEYWORDS,
+    NOUN_KEYWORDS,
+    POS,
+    TEXT,
+    VALUE,
+    LexedToken,
+    TokenKind,
+    describe,
+)
 
 IDENT = TokenKind.IDENT
 KEYWORD = TokenKind.KEYWORD
@@ -115,7 +128,7 @@ def parse_source(text: str, filename: str = "<string>") -> SourceFile:
     """Parse one ``.aro`` source text; raises ``AroSyntaxError`` listing every error."""
     sink = DiagnosticSink(text, filename)
     with paused_gc():
-        source = Parser(tokenize(text, sink), sink).parse_program()
+        source = Parser(lex(text, sink), sink).parse_program()
     sink.raise_if_any()
     return source
 
@@ -128,12 +141,12 @@ def parse_file(path: str | Path) -> SourceFile:
 def parse_expression(text: str, filename: str = "<string>") -> object:
     """Parse ``text`` as one expression (template shorthands, tests)."""
     sink = DiagnosticSink(text, filename)
-    tokens = tokenize(text, sink)
+    tokens = lex(text, sink)
     parser = Parser(tokens, sink)
     expression = None
     try:
         expression = parser.parse_expression()
-        if parser.tok.kind is not EOF:
+        if parser.tok[KIND] is not EOF:
             parser.fail("an operator or the end of the expression")
     except ParseError as error:
         parser.report(error)
@@ -148,14 +161,14 @@ MAX_NESTING = 100
 
 
 class ParseError(Exception):
-    def __init__(self, token: Token, message: str) -> None:
+    def __init__(self, token: LexedToken, message: str) -> None:
         super().__init__(message)
         self.token = token
         self.message = message
 
 
 class Parser:
-    def __init__(self, tokens: list[Token], sink: DiagnosticSink) -> None:
+    def __init__(self, tokens: list[LexedToken], sink: DiagnosticSink) -> None:
         self.tokens = tokens
         self.sink = sink
         self.filename = sink.filename
@@ -167,32 +180,32 @@ class Parser:
 
     # -- token access -------------------------------------------------------------------------
 
-    def advance(self) -> Token:
+    def advance(self) -> LexedToken:
         token = self.tok
-        if token.kind is not EOF:
+        if token[KIND] is not EOF:
             self.i += 1
             self.tok = self.tokens[self.i]
         return token
 
-    def peek(self, offset: int) -> Token:
+    def peek(self, offset: int) -> LexedToken:
         return self.tokens[min(self.i + offset, len(self.tokens) - 1)]
 
     def at_punct(self, symbol: str) -> bool:
-        return self.tok.kind is PUNCT and self.tok.value == symbol
+        return self.tok[KIND] is PUNCT and self.tok[VALUE] == symbol
 
     def at_keyword(self, word: str) -> bool:
-        return self.tok.kind is KEYWORD and self.tok.value == word
+        return self.tok[KIND] is KEYWORD and self.tok[VALUE] == word
 
     def at_preposition(self, word: str) -> bool:
-        return self.tok.kind is PREPOSITION and self.tok.value == word
+        return self.tok[KIND] is PREPOSITION and self.tok[VALUE] == word
 
-    def span(self, token: Token) -> Span:
-        return _new_span(Span, (self.filename, token.line, token.col))
+    def span(self, token: LexedToken) -> Span:
+        return _new_span(Span, (self.filename, token[LINE], token[COL]))
 
     def fail(self, expected: str) -> None:
-        raise ParseError(self.tok, f"expected {expected}, found {self.tok.describe()}")
+        raise ParseError(self.tok, f"expected {expected}, found {describe(self.tok)}")
 
-    def expect_punct(self, symbol: str, context: str) -> Token:
+    def expect_punct(self, symbol: str, context: str) -> LexedToken:
         if not self.at_punct(symbol):
             self.fail(f"'{symbol}' {context}")
         return self.advance()
@@ -200,23 +213,23 @@ class Parser:
     def expect_noun_end(self, name: str) -> None:
         """The '>' closing ``<name``; the message is only formatted when it is missing."""
         token = self.tok
-        if token.kind is not PUNCT or token.value != ">":
+        if token[KIND] is not PUNCT or token[VALUE] != ">":
             self.fail(f"'>' to close '<{name}'")
         self.advance()
 
-    def expect_keyword(self, word: str, context: str) -> Token:
+    def expect_keyword(self, word: str, context: str) -> LexedToken:
         if not self.at_keyword(word):
             self.fail(f"'{word}' {context}")
         return self.advance()
 
-    def expect_preposition(self, word: str, context: str) -> Token:
+    def expect_preposition(self, word: str, context: str) -> LexedToken:
         if not self.at_preposition(word):
             self.fail(f"'{word}' {context}")
         return self.advance()
 
     def skip_article(self) -> str | None:
-        if self.tok.kind is ARTICLE:
-            return self.advance().value
+        if self.tok[KIND] is ARTICLE:
+            return self.advance()[VALUE]
         return None
 
     def nest(self) -> None:
@@ -231,8 +244,8 @@ class Parser:
 
     def report(self, error: ParseError) -> None:
         # An ERROR token was already reported by the lexer.
-        if error.token.kind is not TokenKind.ERROR:
-            self.sink.error(error.message, error.token.line, error.token.col)
+        if error.token[KIND] is not TokenKind.ERROR:
+            self.sink.error(error.message, error.token[LINE], error.token[COL])
 
     # -- program and feature sets -------------------------------------------------------------
 
@@ -246,7 +259,7 @@ class Parser:
                 self.report(error)
                 self.sync_to_header(start)
         feature_sets = []
-        while self.tok.kind is not EOF:
+        while self.tok[KIND] is not EOF:
             start = self.i
             try:
                 feature_sets.append(self.parse_feature_set())
@@ -258,10 +271,10 @@ class Parser:
     def parse_import(self) -> Import:
         start = self.advance()
         fragments = []
-        while self.tok.kind is IDENT or (
-            self.tok.kind is PUNCT and self.tok.value in (".", "/", "-")
+        while self.tok[KIND] is IDENT or (
+            self.tok[KIND] is PUNCT and self.tok[VALUE] in (".", "/", "-")
         ):
-            fragments.append(self.advance().text)
+            fragments.append(self.advance()[TEXT])
         if not fragments:
             self.fail("a path after 'import' (e.g. ../Other)")
         return Import("".join(fragments), self.span(start))
@@ -286,12 +299,12 @@ class Parser:
         """``word+``: identifier-like words, hyphen compounds and ``<...>`` suffixes."""
         words = []
         while is_name_word(self.tok):
-            word = self.advance().text
+            word = self.advance()[TEXT]
             while self.at_punct("-"):
                 self.advance()
                 if not is_name_word(self.tok):
                     self.fail(f"a word after '{word}-'")
-                word += "-" + self.advance().text
+                word += "-" + self.advance()[TEXT]
             if self.at_punct("<"):
                 word += self.parse_header_suffix()
             words.append(word)
@@ -304,9 +317,9 @@ class Parser:
         self.advance()
         raw = []
         while not self.at_punct(">"):
-            if self.tok.kind is EOF or self.at_punct(")") or self.at_punct("{"):
+            if self.tok[KIND] is EOF or self.at_punct(")") or self.at_punct("{"):
                 self.fail("'>' to close the '<' of the header")
-            raw.append(self.advance().text)
+            raw.append(self.advance()[TEXT])
         self.advance()
         return "<" + "".join(raw) + ">"
 
@@ -320,10 +333,10 @@ class Parser:
         try:
             while True:
                 token = self.tok
-                if token.kind is PUNCT:  # '}' ends the block, '(' may start the next header
-                    if token.value == "}" or (token.value == "(" and self.looks_like_header()):
+                if token[KIND] is PUNCT:  # '}' ends the block, '(' may start the next header
+                    if token[VALUE] == "}" or (token[VALUE] == "(" and self.looks_like_header()):
                         break
-                elif token.kind is EOF:
+                elif token[KIND] is EOF:
                     break
                 start = self.i
                 try:
@@ -345,9 +358,9 @@ class Parser:
         if not self.at_punct("("):
             return False
         offset = 1
-        while is_name_word(self.peek(offset)) or self.peek(offset).is_punct("-"):
+        while is_name_word(self.peek(offset)) or is_punct(self.peek(offset), "-"):
             offset += 1
-        return offset > 1 and self.peek(offset).is_punct(":")
+        return offset > 1 and is_punct(self.peek(offset), ":")
 
     def sync_statement(self, start: int) -> None:
         """Skip the rest of a broken statement: past its '.', a skipped block, or up to a '}'
@@ -355,7 +368,7 @@ class Parser:
         if self.i == start:
             self.advance()
         depth = max(0, self.brace_balance(start))
-        while self.tok.kind is not EOF and not self.looks_like_header():
+        while self.tok[KIND] is not EOF and not self.looks_like_header():
             if depth == 0 and self.starts_line_statement():
                 return
             if self.at_punct("{"):
@@ -364,7 +377,7 @@ class Parser:
                 if depth == 0:
                     return
                 depth -= 1
-                if depth == 0 and not self.peek(1).is_punct("."):
+                if depth == 0 and not is_punct(self.peek(1), "."):
                     self.advance()  # the block of a loop or match ends the statement
                     return
             elif depth == 0 and self.at_punct(".") and self.is_terminator_dot():
@@ -377,8 +390,8 @@ class Parser:
         """How many '{' the tokens from ``start`` up to the current one leave open."""
         balance = 0
         for token in self.tokens[start : self.i]:
-            if token.kind is PUNCT:
-                balance += (token.value == "{") - (token.value == "}")
+            if token[KIND] is PUNCT:
+                balance += (token[VALUE] == "{") - (token[VALUE] == "}")
         return balance
 
     def sync_to_header(self, start: int) -> None:
@@ -386,7 +399,7 @@ class Parser:
         if self.i == start:
             self.advance()
         depth = 0
-        while self.tok.kind is not EOF:
+        while self.tok[KIND] is not EOF:
             if self.looks_like_header() or (
                 depth == 0 and (self.at_punct("(") or self.at_keyword("import"))
             ):
@@ -400,26 +413,26 @@ class Parser:
     def is_terminator_dot(self) -> bool:
         following = self.peek(1)
         return (
-            following.kind is EOF
-            or following.is_punct("}")
-            or following.pos > self.tok.end
+            following[KIND] is EOF
+            or is_punct(following, "}")
+            or following[POS] > self.tok[END]
         )
 
     def starts_line_statement(self) -> bool:
         """A token that begins a line and plainly begins a statement."""
         token = self.tok
-        if self.i == 0 or self.tokens[self.i - 1].line == token.line:
+        if self.i == 0 or self.tokens[self.i - 1][LINE] == token[LINE]:
             return False
         following = self.peek(1)
-        if token.kind is KEYWORD:
-            return token.value in ("match", "while", "break", "publish", "require", "parallel")
-        if token.is_word(PREPOSITION, "for"):
-            return following.is_word(KEYWORD, "each")
-        if token.is_punct("<"):
-            return following.kind is IDENT and following.text[0].isupper()
-        if token.kind is IDENT and token.text[0].isupper():
-            return following.kind in (ARTICLE, TokenKind.STRING, TokenKind.TEMPLATE) or (
-                following.kind is PUNCT and following.value in ("<", "{", "[", ".")
+        if token[KIND] is KEYWORD:
+            return token[VALUE] in ("match", "while", "break", "publish", "require", "parallel")
+        if is_word(token, PREPOSITION, "for"):
+            return is_word(following, KEYWORD, "each")
+        if is_punct(token, "<"):
+            return following[KIND] is IDENT and following[TEXT][0].isupper()
+        if token[KIND] is IDENT and token[TEXT][0].isupper():
+            return following[KIND] in (ARTICLE, TokenKind.STRING, TokenKind.TEMPLATE) or (
+                following[KIND] is PUNCT and following[VALUE] in ("<", "{", "[", ".")
             )
         return False
 
@@ -427,19 +440,19 @@ class Parser:
 
     def parse_statement(self) -> object:
         token = self.tok
-        kind = token.kind
-        if kind is KEYWORD and token.value not in KEYWORD_VERBS:
-            handler = self.KEYWORD_STATEMENTS.get(token.value)
+        kind = token[KIND]
+        if kind is KEYWORD and token[VALUE] not in KEYWORD_VERBS:
+            handler = self.KEYWORD_STATEMENTS.get(token[VALUE])
             if handler is None:
                 self.fail("a statement (an action verb such as Extract, or match/for/while)")
             return handler(self)
-        if kind is PREPOSITION and token.value == "for":
-            if self.peek(1).is_punct("<"):
+        if kind is PREPOSITION and token[VALUE] == "for":
+            if is_punct(self.peek(1), "<"):
                 return self.parse_range_loop()
             return self.parse_for_each(parallel=False)
         statement = self.parse_aro_statement()
         token = self.tok
-        if token.kind is PUNCT and token.value == "|>":
+        if token[KIND] is PUNCT and token[VALUE] == "|>":
             stages = [statement]
             while self.at_punct("|>"):
                 self.advance()
@@ -450,14 +463,14 @@ class Parser:
 
     def expect_terminator(self) -> None:
         token = self.tok
-        if token.kind is not PUNCT or token.value != ".":
-            clause = token.kind in (PREPOSITION, KEYWORD) or token.text == "default"
-            if clause and token.value in CLAUSE_ORDER:
+        if token[KIND] is not PUNCT or token[VALUE] != ".":
+            clause = token[KIND] in (PREPOSITION, KEYWORD) or token[TEXT] == "default"
+            if clause and token[VALUE] in CLAUSE_ORDER:
                 self.fail("'.' to end the statement (clauses go in the order "
                           f"{', '.join(CLAUSE_ORDER)})")
             self.fail("'.' to end the statement")
         tokens, i = self.tokens, self.i
-        while token.kind is PUNCT and token.value == ".":  # never EOF: step without advance()
+        while token[KIND] is PUNCT and token[VALUE] == ".":  # never EOF: step without advance()
             i += 1
             token = tokens[i]
         self.i, self.tok = i, token
@@ -526,9 +539,9 @@ class Parser:
         self.expect_punct("<", "to start '<concurrency: N>'")
         self.expect_keyword("concurrency", "in '<concurrency: N>'")
         self.expect_punct(":", "after 'concurrency'")
-        if self.tok.kind is not TokenKind.INT:
+        if self.tok[KIND] is not TokenKind.INT:
             self.fail("an integer concurrency limit")
-        limit = self.advance().value
+        limit = self.advance()[VALUE]
         self.expect_punct(">", "to close '<concurrency: N>'")
         return max(limit, 1)
 
@@ -562,7 +575,7 @@ class Parser:
         self.expect_punct("{", "to open the match body")
         cases: list[MatchCase] = []
         otherwise = None
-        while not (self.at_punct("}") or self.tok.kind is EOF or self.looks_like_header()):
+        while not (self.at_punct("}") or self.tok[KIND] is EOF or self.looks_like_header()):
             start_index = self.i
             try:
                 if self.at_keyword("otherwise"):
@@ -591,19 +604,19 @@ class Parser:
     def parse_pattern(self) -> object:
         token = self.tok
         span = self.span(token)
-        if token.kind is IDENT and token.text == "_":
+        if token[KIND] is IDENT and token[TEXT] == "_":
             self.advance()
             return None
-        if token.kind is TokenKind.REGEX:
+        if token[KIND] is TokenKind.REGEX:
             self.advance()
-            return RegexLiteral(token.value[0], token.value[1], span)
-        if token.kind in (TokenKind.STRING, TokenKind.INT, TokenKind.FLOAT):
+            return RegexLiteral(token[VALUE][0], token[VALUE][1], span)
+        if token[KIND] in (TokenKind.STRING, TokenKind.INT, TokenKind.FLOAT):
             self.advance()
-            return Literal(token.value, span)
-        if token.kind is KEYWORD and token.value in ("true", "false", *NULL_WORDS):
+            return Literal(token[VALUE], span)
+        if token[KIND] is KEYWORD and token[VALUE] in ("true", "false", *NULL_WORDS):
             self.advance()
-            return Literal(keyword_literal(token.value), span)
-        if token.is_punct("<"):
+            return Literal(keyword_literal(token[VALUE]), span)
+        if is_punct(token, "<"):
             return self.parse_var_ref()
         self.fail("a case pattern (a literal, '<name>', '_' or a /regex/)")
 
@@ -612,7 +625,7 @@ class Parser:
         if self.i == start:
             self.advance()
         depth = 0
-        while self.tok.kind is not EOF and not self.looks_like_header():
+        while self.tok[KIND] is not EOF and not self.looks_like_header():
             if depth == 0 and (
                 self.at_keyword("case") or self.at_keyword("otherwise") or self.at_punct("}")
             ):
@@ -640,8 +653,8 @@ class Parser:
 
     def parse_aro_statement(self) -> AroStatement:
         start = self.tok
-        span = _new_span(Span, (self.filename, start.line, start.col))
-        bracketed = start.kind is PUNCT and start.value == "<"
+        span = _new_span(Span, (self.filename, start[LINE], start[COL]))
+        bracketed = start[KIND] is PUNCT and start[VALUE] == "<"
         if bracketed:
             self.advance()
         verb = self.parse_verb()
@@ -649,9 +662,9 @@ class Parser:
             self.expect_punct(">", f"to close the verb '<{verb}'")
         result = self.parse_result(verb)
         token = self.tok
-        if token.kind is not PREPOSITION:
+        if token[KIND] is not PREPOSITION:
             self.fail(f"a preposition ({PREPOSITION_LIST}) after the result")
-        preposition = token.value
+        preposition = token[VALUE]
         self.i += 1
         self.tok = self.tokens[self.i]
         obj = self.parse_object(preposition)
@@ -661,31 +674,31 @@ class Parser:
     def parse_verb(self) -> str:
         """``Verb`` or ``Namespace.Verb``; the test verbs When/Then/Assert/Exists are keywords."""
         token = self.tok
-        if token.kind is KEYWORD and token.value in KEYWORD_VERBS:
+        if token[KIND] is KEYWORD and token[VALUE] in KEYWORD_VERBS:
             self.advance()
-            return token.text[0].upper() + token.text[1:]
-        if token.kind is not IDENT or not token.text[0].isupper():
+            return token[TEXT][0].upper() + token[TEXT][1:]
+        if token[KIND] is not IDENT or not token[TEXT][0].isupper():
             self.fail("an action verb (a capitalised word such as Extract, Log or Return)")
-        verb = token.text
+        verb = token[TEXT]
         self.i += 1
         token = self.tok = self.tokens[self.i]
-        while token.kind is PUNCT and token.value == "." and is_capitalised(self.peek(1)):
+        while token[KIND] is PUNCT and token[VALUE] == "." and is_capitalised(self.peek(1)):
             self.advance()
-            verb += "." + self.advance().text
+            verb += "." + self.advance()[TEXT]
             token = self.tok
         return verb
 
     def parse_result(self, verb: str) -> ResultNoun | SinkResult:
         token = self.tok
-        span = _new_span(Span, (self.filename, token.line, token.col))
+        span = _new_span(Span, (self.filename, token[LINE], token[COL]))
         if verb.lower() in SINK_VERBS and starts_sink_expression(token):
             return SinkResult(self.parse_expression(), span)
         article = None
-        if token.kind is ARTICLE:
-            article = token.value
+        if token[KIND] is ARTICLE:
+            article = token[VALUE]
             self.i += 1
             token = self.tok = self.tokens[self.i]
-        if token.kind is not PUNCT or token.value != "<":
+        if token[KIND] is not PUNCT or token[VALUE] != "<":
             self.fail("'<' to start the result")
         self.i += 1
         self.tok = self.tokens[self.i]
@@ -693,14 +706,14 @@ class Parser:
         self.expect_noun_end(noun.base)
         as_type = None
         token = self.tok
-        if token.kind is KEYWORD and token.value == "as":
+        if token[KIND] is KEYWORD and token[VALUE] == "as":
             self.advance()
             as_type = self.parse_type_text()
         return ResultNoun(noun, article, as_type, span)
 
     def parse_object(self, preposition: str) -> ObjectNoun | ObjectExpr:
         token = self.tok
-        span = _new_span(Span, (self.filename, token.line, token.col))
+        span = _new_span(Span, (self.filename, token[LINE], token[COL]))
         if (
             preposition in EXPRESSION_PREPOSITIONS
             and starts_expression(token)
@@ -708,23 +721,23 @@ class Parser:
         ):
             expression = self.parse_expression()
             unit = None
-            if preposition in ("with", "for") and self.tok.kind is IDENT and (
-                self.tok.text in TIME_UNITS
+            if preposition in ("with", "for") and self.tok[KIND] is IDENT and (
+                self.tok[TEXT] in TIME_UNITS
             ):
-                unit = self.advance().text
+                unit = self.advance()[TEXT]
             return ObjectExpr(expression, unit, span)
         article = None
-        if token.kind is ARTICLE:
-            article = token.value
+        if token[KIND] is ARTICLE:
+            article = token[VALUE]
             self.i += 1
             token = self.tok = self.tokens[self.i]
-        if token.kind is PUNCT and token.value == "<":
+        if token[KIND] is PUNCT and token[VALUE] == "<":
             self.i += 1
             self.tok = self.tokens[self.i]
             noun = self.parse_noun()
             self.expect_noun_end(noun.base)
             return ObjectNoun(noun, article, False, span)
-        if token.kind is IDENT:
+        if token[KIND] is IDENT:
             base = self.parse_compound("an object name")
             return ObjectNoun(Noun(base, span=span), article, True, span)
         self.fail(f"an object ('<name>', 'the <name>' or a word) after '{preposition}'")
@@ -732,14 +745,14 @@ class Parser:
     def is_object_pattern(self) -> bool:
         """The article-decides rule: article, bare word, or ``<ident:`` make an object noun."""
         token = self.tok
-        if token.kind in (ARTICLE, IDENT):
+        if token[KIND] in (ARTICLE, IDENT):
             return True
         return (
-            token.is_punct("<") and self.peek(1).kind is IDENT and self.peek(2).is_punct(":")
+            is_punct(token, "<") and self.peek(1)[KIND] is IDENT and is_punct(self.peek(2), ":")
         )
 
     def parse_clauses(self) -> Clauses:
-        if self.tok.kind is PUNCT:  # most statements end here: no clause starts with a symbol
+        if self.tok[KIND] is PUNCT:  # most statements end here: no clause starts with a symbol
             return NO_CLAUSES
         with_ = to = where = by = default = when = None
         if self.at_preposition("with"):
@@ -754,7 +767,7 @@ class Parser:
         if self.at_preposition("by"):
             self.advance()
             by = self.parse_by_value()
-        if self.tok.kind is IDENT and self.tok.text == "default":
+        if self.tok[KIND] is IDENT and self.tok[TEXT] == "default":
             self.advance()
             default = self.parse_expression()
         if self.at_keyword("when"):
@@ -767,9 +780,9 @@ class Parser:
     def parse_with_value(self) -> object:
         token = self.tok
         if (
-            token.kind is IDENT
-            and token.text.lower() in AGGREGATIONS
-            and self.peek(1).is_punct("(")
+            token[KIND] is IDENT
+            and token[TEXT].lower() in AGGREGATIONS
+            and is_punct(self.peek(1), "(")
         ):
             return self.parse_aggregation()
         if not starts_expression(token):
@@ -782,8 +795,8 @@ class Parser:
         field = None
         if self.at_punct("<"):
             field = self.parse_bracketed_name("the aggregated field")
-        self.expect_punct(")", f"to close '{token.text}('")
-        return Aggregation(token.text.lower(), field, self.span(token))
+        self.expect_punct(")", f"to close '{token[TEXT]}('")
+        return Aggregation(token[TEXT].lower(), field, self.span(token))
 
     def parse_where_clause(self) -> WhereClause:
         token = self.tok
@@ -793,44 +806,44 @@ class Parser:
 
     def parse_where_operator(self) -> str:
         token = self.tok
-        if token.kind is KEYWORD and token.value in ("is", "contains", "matches", "in"):
+        if token[KIND] is KEYWORD and token[VALUE] in ("is", "contains", "matches", "in"):
             self.advance()
-            if token.value == "is" and self.at_keyword("not"):
+            if token[VALUE] == "is" and self.at_keyword("not"):
                 self.advance()
                 return "is not"
-            return token.value
-        if token.kind is KEYWORD and token.value == "not" and self.peek(1).is_word(KEYWORD, "in"):
+            return token[VALUE]
+        if is_word(token, KEYWORD, "not") and is_word(self.peek(1), KEYWORD, "in"):
             self.advance()
             self.advance()
             return "not in"
-        if token.kind is PUNCT and token.value in WHERE_PUNCT_OPS:
+        if token[KIND] is PUNCT and token[VALUE] in WHERE_PUNCT_OPS:
             self.advance()
-            if token.value in ("<", ">") and self.at_punct("="):
+            if token[VALUE] in ("<", ">") and self.at_punct("="):
                 self.advance()
-                return token.value + "="
-            return token.value
+                return token[VALUE] + "="
+            return token[VALUE]
         if (
-            token.kind is IDENT
-            and token.text.lower() in ("starts", "ends")
-            and self.peek(1).is_punct("-")
-            and self.peek(2).is_word(PREPOSITION, "with")
+            token[KIND] is IDENT
+            and token[TEXT].lower() in ("starts", "ends")
+            and is_punct(self.peek(1), "-")
+            and is_word(self.peek(2), PREPOSITION, "with")
         ):
             self.advance()
             self.advance()
             self.advance()
-            return token.text.lower() + "-with"
+            return token[TEXT].lower() + "-with"
         self.fail("a where operator (is, is not, =, ==, !=, <, <=, >, >=, contains, matches, "
                   "in, not in, starts-with, ends-with)")
 
     def parse_by_value(self) -> object:
         token = self.tok
-        if token.kind is TokenKind.REGEX:
+        if token[KIND] is TokenKind.REGEX:
             self.advance()
-            return RegexLiteral(token.value[0], token.value[1], self.span(token))
-        if token.kind is TokenKind.STRING:
+            return RegexLiteral(token[VALUE][0], token[VALUE][1], self.span(token))
+        if token[KIND] is TokenKind.STRING:
             self.advance()
-            return Literal(token.value, self.span(token))
-        if token.is_punct("<"):
+            return Literal(token[VALUE], self.span(token))
+        if is_punct(token, "<"):
             name = self.parse_bracketed_name("the delimiter variable")
             return VarRef(Noun(name, span=self.span(token)), self.span(token))
         self.fail("a /regex/, a string or '<variable>' after 'by'")
@@ -842,30 +855,30 @@ class Parser:
         token = self.tok
         if not is_noun_word(token):
             self.fail(what)
-        name = token.text
+        name = token[TEXT]
         self.i += 1
         token = self.tok = self.tokens[self.i]
-        while token.kind is PUNCT and token.value == "-":
+        while token[KIND] is PUNCT and token[VALUE] == "-":
             self.advance()
             if not is_noun_word(self.tok):
                 self.fail(f"a word after '{name}-'")
-            name += "-" + self.advance().text
+            name += "-" + self.advance()[TEXT]
             token = self.tok
         return name
 
     def parse_noun(self) -> Noun:
         """The inside of ``<base: specifier | qualifier>`` (docs/semantics.md, Qualified nouns)."""
         token = self.tok
-        span = _new_span(Span, (self.filename, token.line, token.col))
+        span = _new_span(Span, (self.filename, token[LINE], token[COL]))
         base = self.parse_compound("a name inside '<...>'")
         token = self.tok
-        if token.kind is not PUNCT or token.value != ":":
+        if token[KIND] is not PUNCT or token[VALUE] != ":":
             return Noun(base, (), False, (), span)
         self.i += 1
         token = self.tok = self.tokens[self.i]
-        if token.kind is TokenKind.STRING:
+        if token[KIND] is TokenKind.STRING:
             self.advance()
-            return Noun(base, (token.value,), True, (), span)
+            return Noun(base, (token[VALUE],), True, (), span)
         text = self.parse_type_text()
         qualifiers = []
         while self.at_punct("|"):
@@ -878,48 +891,48 @@ class Parser:
     def parse_type_text(self) -> str:
         """A specifier or type: date offset, numeric spec, generic, or dotted/slashed path."""
         token = self.tok
-        if token.kind is PUNCT and token.value in ("+", "-"):
+        if token[KIND] is PUNCT and token[VALUE] in ("+", "-"):
             self.advance()
-            return token.value + self.parse_date_offset()
-        if token.kind is TokenKind.INT:
-            return self.parse_date_offset() if token.value < 0 else self.parse_numeric_spec()
+            return token[VALUE] + self.parse_date_offset()
+        if token[KIND] is TokenKind.INT:
+            return self.parse_date_offset() if token[VALUE] < 0 else self.parse_numeric_spec()
         text = self.parse_compound("a specifier or type name")
         token = self.tok
-        if token.kind is not PUNCT:
+        if token[KIND] is not PUNCT:
             return text
-        if token.value == "<":
+        if token[VALUE] == "<":
             return text + self.parse_generic_arguments()
         while (
-            token.kind is PUNCT and token.value in (".", "/") and self.peek(1).kind is IDENT
+            token[KIND] is PUNCT and token[VALUE] in (".", "/") and self.peek(1)[KIND] is IDENT
         ):
-            text += self.advance().text + self.parse_compound("a path segment")
+            text += self.advance()[TEXT] + self.parse_compound("a path segment")
             token = self.tok
         return text
 
     def parse_date_offset(self) -> str:
         """``7d`` after a sign, or ``-3h`` (the sign lexed into the number)."""
-        if self.tok.kind is not TokenKind.INT:
+        if self.tok[KIND] is not TokenKind.INT:
             self.fail("a number in the date offset (e.g. +7d)")
-        amount = str(self.advance().value)
+        amount = str(self.advance()[VALUE])
         if not is_noun_word(self.tok):
             self.fail("a time unit in the date offset (e.g. +7d, -3h)")
-        return amount + self.advance().text
+        return amount + self.advance()[TEXT]
 
     def parse_numeric_spec(self) -> str:
         """``0``, a range ``0-19`` (lexed as 0 and -19) or a pick ``0,3,7``."""
-        text = str(self.advance().value)
-        if self.tok.kind is TokenKind.INT and self.tok.value < 0:
-            return text + str(self.advance().value)
+        text = str(self.advance()[VALUE])
+        if self.tok[KIND] is TokenKind.INT and self.tok[VALUE] < 0:
+            return text + str(self.advance()[VALUE])
         if self.at_punct("-"):
             self.advance()
-            if self.tok.kind is not TokenKind.INT:
+            if self.tok[KIND] is not TokenKind.INT:
                 self.fail("the end of the index range")
-            return f"{text}-{self.advance().value}"
+            return f"{text}-{self.advance()[VALUE]}"
         while self.at_punct(","):
             self.advance()
-            if self.tok.kind is not TokenKind.INT:
+            if self.tok[KIND] is not TokenKind.INT:
                 self.fail("an index after ','")
-            text += f",{self.advance().value}"
+            text += f",{self.advance()[VALUE]}"
         return text
 
     def parse_generic_arguments(self) -> str:
@@ -933,7 +946,7 @@ class Parser:
 
     def parse_dotted_name(self) -> str:
         name = self.parse_compound("a qualifier name after '|'")
-        while self.at_punct(".") and self.peek(1).kind is IDENT:
+        while self.at_punct(".") and self.peek(1)[KIND] is IDENT:
             self.advance()
             name += "." + self.parse_compound("a qualifier name")
         return name
@@ -947,7 +960,7 @@ class Parser:
             self.nest()
             left = self.parse_prefix()
             while True:
-                kind = self.tok.kind
+                kind = self.tok[KIND]
                 if kind is not PUNCT and kind is not KEYWORD:
                     return left  # only symbols and reserved words continue an expression
                 precedence = self.infix_precedence()
@@ -964,18 +977,18 @@ class Parser:
 
     def infix_precedence(self) -> int:
         token = self.tok
-        if token.kind is KEYWORD:
-            if token.value == "not":
-                return PREC_EQUALITY if self.peek(1).is_word(KEYWORD, "in") else 0
-            return KEYWORD_PRECEDENCE.get(token.value, 0)
-        if token.kind is not PUNCT:
+        if token[KIND] is KEYWORD:
+            if token[VALUE] == "not":
+                return PREC_EQUALITY if is_word(self.peek(1), KEYWORD, "in") else 0
+            return KEYWORD_PRECEDENCE.get(token[VALUE], 0)
+        if token[KIND] is not PUNCT:
             return 0
-        precedence = PUNCT_PRECEDENCE.get(token.value, 0)
-        if token.value in ("<", ">") and self.peek(1).kind is IDENT:
+        precedence = PUNCT_PRECEDENCE.get(token[VALUE], 0)
+        if token[VALUE] in ("<", ">") and self.peek(1)[KIND] is IDENT:
             return 0  # '<' before an identifier opens a noun; '>' then ends the expression
-        if token.value == ".":
+        if token[VALUE] == ".":
             following = self.peek(1)
-            if following.kind is not IDENT or not following.text[0].islower():
+            if following[KIND] is not IDENT or not following[TEXT][0].islower():
                 return 0  # a statement-ending '.'
         return precedence
 
@@ -983,22 +996,22 @@ class Parser:
         token = self.tok
         self.i += 1
         self.tok = self.tokens[self.i]
-        span = _new_span(Span, (self.filename, token.line, token.col))
-        if token.kind is PUNCT and token.value == ".":
-            return Member(left, self.advance().text, span)
-        if token.kind is PUNCT and token.value == "[":
+        span = _new_span(Span, (self.filename, token[LINE], token[COL]))
+        if token[KIND] is PUNCT and token[VALUE] == ".":
+            return Member(left, self.advance()[TEXT], span)
+        if token[KIND] is PUNCT and token[VALUE] == "[":
             index = self.parse_expression()
             self.expect_punct("]", "to close the index")
             return Index(left, index, span)
-        if token.kind is KEYWORD and token.value == "is":
+        if token[KIND] is KEYWORD and token[VALUE] == "is":
             return self.parse_type_check(left, span)
-        if token.kind is KEYWORD and token.value == "not":
+        if token[KIND] is KEYWORD and token[VALUE] == "not":
             self.advance()
             op = "not in"
-        elif token.kind is PUNCT and token.value == "=":
+        elif token[KIND] is PUNCT and token[VALUE] == "=":
             op = "=="
         else:
-            op = token.value
+            op = token[VALUE]
         right = self.parse_expression(precedence)
         if op in LOGICAL_OPS and right is not self._last_group and is_shorthand(left, right):
             right = Binary(left.op, left.left, right, span)
@@ -1009,39 +1022,39 @@ class Parser:
         if negated:
             self.advance()
         token = self.tok
-        if token.kind is KEYWORD and token.value in ("true", "false", *NULL_WORDS):
+        if token[KIND] is KEYWORD and token[VALUE] in ("true", "false", *NULL_WORDS):
             self.advance()
-            name = "null" if token.value in NULL_WORDS else token.value
+            name = "null" if token[VALUE] in NULL_WORDS else token[VALUE]
             return TypeCheck(operand, name, negated, span)
         self.skip_article()
         if not is_noun_word(self.tok):
             self.fail("a type name (String, Number, ...) or true/false/null after 'is'")
-        return TypeCheck(operand, self.advance().text, negated, span)
+        return TypeCheck(operand, self.advance()[TEXT], negated, span)
 
     def parse_prefix(self) -> object:
         token = self.tok
-        kind = token.kind
-        span = _new_span(Span, (self.filename, token.line, token.col))
+        kind = token[KIND]
+        span = _new_span(Span, (self.filename, token[LINE], token[COL]))
         if kind is PUNCT:
-            parse = self.PREFIX_PUNCT.get(token.value)
+            parse = self.PREFIX_PUNCT.get(token[VALUE])
             if parse is not None:
                 return parse(self)
             self.fail("an expression")
         if kind in (TokenKind.STRING, TokenKind.INT, TokenKind.FLOAT):
             self.i += 1
             self.tok = self.tokens[self.i]
-            return Literal(token.value, span)
+            return Literal(token[VALUE], span)
         if kind is TokenKind.TEMPLATE:
             self.advance()
             return self.parse_template(token)
         if kind is TokenKind.REGEX:
             self.advance()
-            return RegexLiteral(token.value[0], token.value[1], span)
+            return RegexLiteral(token[VALUE][0], token[VALUE][1], span)
         if kind is KEYWORD:
-            if token.value in ("true", "false", *NULL_WORDS):
+            if token[VALUE] in ("true", "false", *NULL_WORDS):
                 self.advance()
-                return Literal(keyword_literal(token.value), span)
-            if token.value == "not":
+                return Literal(keyword_literal(token[VALUE]), span)
+            if token[VALUE] == "not":
                 self.advance()
                 return Unary("not", self.parse_expression(PREC_UNARY), span)
         if is_bare_variable_word(token):
@@ -1054,21 +1067,21 @@ class Parser:
         self.tok = self.tokens[self.i]
         noun = self.parse_noun()
         self.expect_noun_end(noun.base)
-        return VarRef(noun, _new_span(Span, (self.filename, start.line, start.col)))
+        return VarRef(noun, _new_span(Span, (self.filename, start[LINE], start[COL])))
 
     def parse_bare_variable(self) -> VarRef:
         """A bare word names a variable; ``a-b`` joins only when written without spaces."""
         first = self.advance()
-        name, end = first.text, first.end
+        name, end = first[TEXT], first[END]
         while (
             self.at_punct("-")
-            and self.tok.pos == end
+            and self.tok[POS] == end
             and is_bare_variable_word(self.peek(1))
-            and self.peek(1).pos == self.tok.end
+            and self.peek(1)[POS] == self.tok[END]
         ):
             self.advance()
             part = self.advance()
-            name, end = f"{name}-{part.text}", part.end
+            name, end = f"{name}-{part[TEXT]}", part[END]
         span = self.span(first)
         return VarRef(Noun(name, span=span), span)
 
@@ -1098,8 +1111,8 @@ class Parser:
         span = self.span(self.advance())
         entries = []
         while not self.at_punct("}"):
-            if self.tok.kind is TokenKind.STRING:
-                key = self.advance().value
+            if self.tok[KIND] is TokenKind.STRING:
+                key = self.advance()[VALUE]
             else:
                 key = self.parse_compound("a map key (a name or a string)")
             self.expect_punct(":", f"after the map key '{key}'")
@@ -1118,27 +1131,27 @@ class Parser:
         "-": parse_negation,
     }
 
-    def parse_template(self, token: Token) -> object:
+    def parse_template(self, token: LexedToken) -> object:
         """An interpolated string: each ``${...}`` part is parsed as a whole expression."""
         parts: list[object] = []
-        for part in token.value:
+        for part in token[VALUE]:
             if isinstance(part, str):
                 if parts and isinstance(parts[-1], str):
                     parts[-1] += part
                 else:
                     parts.append(part)
-            elif part[0].kind is not EOF:  # '${}' is ignored, as the reference does
+            elif part[0][KIND] is not EOF:  # '${}' is ignored, as the reference does
                 parts.append(self.parse_interpolated_expression(part))
         span = self.span(token)
         if all(isinstance(part, str) for part in parts):
             return Literal("".join(parts), span)
         return Interpolation(tuple(parts), span)
 
-    def parse_interpolated_expression(self, tokens: list[Token]) -> object:
+    def parse_interpolated_expression(self, tokens: list[LexedToken]) -> object:
         inner = Parser(tokens, self.sink)
         inner.depth = self.depth
         expression = inner.parse_expression()
-        if inner.tok.kind is not EOF:
+        if inner.tok[KIND] is not EOF:
             inner.fail("'}' to close the interpolation")
         return expression
 
@@ -1146,43 +1159,51 @@ class Parser:
 # -- token classes ------------------------------------------------------------------------------
 
 
-def is_name_word(token: Token) -> bool:
+def is_punct(token: LexedToken, symbol: str) -> bool:
+    return token[KIND] is PUNCT and token[VALUE] == symbol
+
+
+def is_word(token: LexedToken, kind: TokenKind, word: str) -> bool:
+    return token[KIND] is kind and token[VALUE] == word
+
+
+def is_name_word(token: LexedToken) -> bool:
     """Words of feature-set names and activities."""
-    return token.kind is IDENT or (token.kind is KEYWORD and token.value in NAME_KEYWORDS)
+    return token[KIND] is IDENT or (token[KIND] is KEYWORD and token[VALUE] in NAME_KEYWORDS)
 
 
-def is_noun_word(token: Token) -> bool:
+def is_noun_word(token: LexedToken) -> bool:
     """Words allowed inside ``<...>`` (and in map keys and compound names)."""
-    kind = token.kind
+    kind = token[KIND]
     return (
-        kind is IDENT or kind is ARTICLE or (kind is KEYWORD and token.value in NOUN_KEYWORDS)
+        kind is IDENT or kind is ARTICLE or (kind is KEYWORD and token[VALUE] in NOUN_KEYWORDS)
     )
 
 
-def is_bare_variable_word(token: Token) -> bool:
+def is_bare_variable_word(token: LexedToken) -> bool:
     """Words that name a variable without brackets (``${count}``, ``${a-b}``)."""
-    return is_name_word(token) or token.kind is ARTICLE
+    return is_name_word(token) or token[KIND] is ARTICLE
 
 
-def is_capitalised(token: Token) -> bool:
-    return token.kind is IDENT and token.text[0].isupper()
+def is_capitalised(token: LexedToken) -> bool:
+    return token[KIND] is IDENT and token[TEXT][0].isupper()
 
 
-def starts_expression(token: Token) -> bool:
-    kind = token.kind
+def starts_expression(token: LexedToken) -> bool:
+    kind = token[KIND]
     if kind in (TokenKind.STRING, TokenKind.TEMPLATE, TokenKind.INT, TokenKind.FLOAT):
         return True
     if kind is KEYWORD:
-        return token.value in ("true", "false", "not", *NULL_WORDS)
-    return kind is PUNCT and token.value in ("<", "[", "{", "(", "-")
+        return token[VALUE] in ("true", "false", "not", *NULL_WORDS)
+    return kind is PUNCT and token[VALUE] in ("<", "[", "{", "(", "-")
 
 
-def starts_sink_expression(token: Token) -> bool:
+def starts_sink_expression(token: LexedToken) -> bool:
     """A sink verb takes an expression when no article follows it."""
-    kind = token.kind
+    kind = token[KIND]
     if kind in (TokenKind.STRING, TokenKind.TEMPLATE, TokenKind.INT, TokenKind.FLOAT):
         return True
-    return kind is PUNCT and token.value in ("<", "[", "{")
+    return kind is PUNCT and token[VALUE] in ("<", "[", "{")
 
 
 def is_shorthand(left: object, right: object) -> bool:

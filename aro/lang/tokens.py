@@ -47,8 +47,30 @@ PUNCTUATION = (
 )
 
 
+# The lexer and the parser pass each token as a plain tuple in this layout, read by index:
+# building a ``Token`` costs a second allocation and a copy per token, and an index read is
+# cheaper than a NamedTuple field.  ``tokenize`` hands out ``Token``s (same fields, same order).
+KIND, VALUE, TEXT, POS, END, LINE, COL = range(7)
+LexedToken = tuple  # (kind, value, text, pos, end, line, col)
+
+
+def describe(token: LexedToken) -> str:
+    """How a diagnostic names ``token`` (``'Log'``, ``reserved word 'type'``, ...)."""
+    kind, text = token[KIND], token[TEXT]
+    if kind is TokenKind.EOF:
+        return token[VALUE] or "end of file"
+    if kind is TokenKind.KEYWORD:
+        return f"reserved word '{text}'"
+    if kind is TokenKind.ARTICLE or kind is TokenKind.PREPOSITION:
+        return f"{kind.value} '{text}'"
+    text = text.split("\n", 1)[0]
+    if len(text) > 24:
+        text = text[:24] + "…"
+    return f"'{text}'"
+
+
 class Token(NamedTuple):
-    """One lexeme.
+    """One lexeme, as ``tokenize`` hands it out.
 
     ``value`` depends on the kind: the lower-cased word for keywords, articles and prepositions,
     the symbol for punctuation, the number for INT/FLOAT, the decoded text for STRING,
@@ -56,8 +78,7 @@ class Token(NamedTuple):
     of tokens (the lexed ``${...}`` content, ending with EOF).  ``text`` is the source lexeme and
     ``pos``/``end`` its offsets, which the parser uses to detect adjacency (``${a-b}``).
 
-    A tuple because a file has a token every few characters: the lexer builds each with one
-    ``tuple.__new__`` call, about half what a slotted class's ``__init__`` costs.
+    The fields are those of a ``LexedToken``, in the same order.
     """
 
     kind: TokenKind
@@ -76,16 +97,7 @@ class Token(NamedTuple):
 
     def describe(self) -> str:
         """How a diagnostic names this token (``'Log'``, ``reserved word 'type'``, ...)."""
-        if self.kind is TokenKind.EOF:
-            return self.value or "end of file"
-        if self.kind is TokenKind.KEYWORD:
-            return f"reserved word '{self.text}'"
-        if self.kind in (TokenKind.ARTICLE, TokenKind.PREPOSITION):
-            return f"{self.kind.value} '{self.text}'"
-        text = self.text.split("\n", 1)[0]
-        if len(text) > 24:
-            text = text[:24] + "…"
-        return f"'{text}'"
+        return describe(self)
 
     def __repr__(self) -> str:
         return f"Token({self.kind.name}, {self.value!r}, {self.line}:{self.col})"
