@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from aro.lang import lexer
 from aro.lang.diagnostics import AroSyntaxError, DiagnosticSink
 from aro.lang.lexer import is_identifier, tokenize
 from aro.lang.tokens import Token, TokenKind
@@ -279,3 +280,16 @@ def test_all_lexical_errors_are_reported_together() -> None:
     with pytest.raises(AroSyntaxError) as info:
         lex('"a\\q" ! (* x')
     assert [d.span.col for d in info.value.diagnostics] == [3, 7, 9]
+
+
+def test_tokenize_hands_out_the_parser_s_plain_tuples_as_tokens() -> None:
+    text = 'Log "a ${<b> + 1} c" to the <console>.'
+    plain = lexer.lex(text, DiagnosticSink(text, "t"))
+    tokens = tokenize(text, DiagnosticSink(text, "t"))
+    assert all(type(t) is Token for t in tokens) and all(type(t) is tuple for t in plain)
+    assert tokens == plain  # the same fields in the same order, template parts included
+    template = tokens[1]
+    assert template.kind is TokenKind.TEMPLATE
+    inner = template.value[1]
+    assert all(type(t) is Token for t in inner)
+    assert [t.describe() for t in inner[:2]] == ["'<'", "'b'"]
