@@ -178,12 +178,13 @@ class HttpService:
         except AroError as error:
             return self._failed(operation_id, code, error, started)
         except BaseException:
-            self._ran(code, started, True)
+            self._crashed(code, started)
             raise
         if type(outcome) is not Response:
             running = self._go_on(request, operation_id, frame, outcome, started)
             return first_step_in(running, context)
-        return self._succeeded(request, operation_id, code, outcome, started)
+        reply = responses.encode_body(outcome, request.path)
+        return self._ended(operation_id, code, reply, started, False)
 
     async def _go_on(
         self, request: Request, operation_id: str, frame: Frame, outcome: Wait, started: float
@@ -195,35 +196,42 @@ class HttpService:
         except AroError as error:
             return self._failed(operation_id, code, error, started)
         except BaseException:
-            self._ran(code, started, True)
+            self._crashed(code, started)
             raise
-        return self._succeeded(request, operation_id, code, response, started)
+        reply = responses.encode_body(response, request.path)
+        return self._ended(operation_id, code, reply, started, False)
 
-    def _succeeded(
+    def _ended(
         self,
-        request: Request,
         operation_id: str,
         code: CodeObject,
-        response: Response,
+        reply: responses.Reply,
         started: float,
+        failed: bool,
     ) -> RawResponse:
-        seconds = self._ran(code, started, False)
-        return self._reply(operation_id, responses.encode_body(response, request.path), seconds)
+        """A run of ``code`` that ended with ``reply``: counted in the feature-set and the HTTP
+        metrics, answered with its headers.  One call for what every routed request does."""
+        seconds = perf_counter() - started
+        self.executions.record(code, seconds, failed)
+        status, content_type, body = reply
+        self.metrics.record(operation_id, status, seconds)
+        headers = _CONTENT_TYPES.get(content_type) or ((CONTENT_TYPE, content_type),)
+        if self.worker_header is not None:
+            headers = [*headers, self.worker_header]
+        return status, headers, body
 
     def _failed(
         self, operation_id: str, code: CodeObject, error: AroError, started: float
     ) -> RawResponse:
         self.metrics.errors += 1
-        seconds = self._ran(code, started, True)
-        return self._reply(operation_id, responses.error_response(error), seconds)
+        return self._ended(operation_id, code, responses.error_response(error), started, True)
 
     def _reply(self, operation_id: str, reply: responses.Reply, seconds: float) -> RawResponse:
+        """The answer to a request no feature set ran for."""
         status, content_type, body = reply
         headers = _CONTENT_TYPES.get(content_type) or ((CONTENT_TYPE, content_type),)
         return self._answer(operation_id, status, headers, body, seconds)
 
-    def _ran(self, code: CodeObject, started: float, failed: bool) -> float:
-        """Count a run of ``code`` in the feature-set metrics; answer its seconds."""
-        seconds = perf_counter() - started
-        self.executions.record(code, seconds, failed)
-        return seconds
+    def _crashed(self, code: CodeObject, started: float) -> None:
+        """Count a run that raised something other than an ARO error (a runtime defect)."""
+        self.executions.record(code, perf_counter() - started, True)
