@@ -98,6 +98,21 @@ class LocalClients:
         sockets = self._sockets()
         return 0 if sockets is None else sockets.broadcast(payload)
 
+    def deliver_value(self, channel: str, value: Any) -> int:
+        """``deliver`` for a message not yet serialized: serialized only when a WebSocket
+        client is open here to take it (a broadcast to nobody still counts as one)."""
+        if channel == WEBSOCKET_CHANNEL:
+            websocket = self._websocket()
+            if websocket is None:
+                return 0
+            if not websocket.hub:  # counted by the service, framed for nobody
+                return websocket.broadcast_payload(b"", True)
+            payload, text = serialize(value)
+            return websocket.broadcast_payload(payload, text)
+        payload, _ = serialize(value)
+        sockets = self._sockets()
+        return 0 if sockets is None else sockets.broadcast(payload)
+
     def send(self, connection_id: str, message: str | bytes, websocket_only: bool) -> bool:
         """Queue a message to one open connection; False when this worker holds none of
         that id."""
@@ -198,16 +213,21 @@ class Connections:
     written straight through it, without finding the connection by id.
     """
 
-    __slots__ = ("bus", "local", "replying")
+    __slots__ = ("bus", "local", "local_only", "replying")
 
     def __init__(self, local: LocalClients, bus: str = DEFAULT_BUS, log: Log = print) -> None:
         self.local = local
         self.bus = BUSES[bus.partition(":")[0]](local, bus, log)
+        # one process: this worker's clients are all the clients there are
+        self.local_only = type(self.bus) is LocalBus
         self.replying: WebSocket | None = None
 
     def broadcast(self, channel: str, value: Any) -> int:
         """Serialize once, publish to every client of ``channel``; answer how many of this
-        worker's clients it was queued to.  No server running means no clients."""
+        worker's clients it was queued to.  No server running means no clients.  With no
+        other worker, a message nobody here would receive is not serialized at all."""
+        if self.local_only:
+            return self.local.deliver_value(channel, value)
         payload, text = serialize(value)
         return self.bus.publish(channel, payload, text)
 

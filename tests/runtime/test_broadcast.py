@@ -29,6 +29,7 @@ class FakeService:
     def __init__(self, *open_ids: str, clients: int = 3) -> None:
         self.open_ids = set(open_ids)
         self.clients = clients
+        self.hub = [object()] * clients  # what a broadcast asks first: is anyone open here
         self.broadcasts: list[Any] = []  # what a TCP service was given
         self.payloads: list[tuple[bytes, bool]] = []  # what a WebSocket service was given
         self.sent: list[tuple[str, Any]] = []
@@ -40,7 +41,7 @@ class FakeService:
 
     def broadcast_payload(self, payload: bytes, text: bool) -> int:
         self.payloads.append((payload, text))
-        return self.clients
+        return len(self.hub)
 
     def send(self, connection_id: str, data: Any) -> bool:
         if connection_id not in self.open_ids:
@@ -93,6 +94,13 @@ def test_a_broadcast_is_serialized_once_and_reaches_the_channels_clients(json_ca
     assert json_calls == [{"text": "hi"}, {"text": "hi"}]
     assert websocket.payloads == [(b'{"text":"hi"}', True)]
     assert sockets.broadcasts == [b'{"text":"hi"}']
+
+
+def test_a_broadcast_nobody_here_would_receive_is_counted_but_not_serialized(json_calls) -> None:
+    websocket = FakeService(clients=0)
+    assert connections(websocket).broadcast(WEBSOCKET_CHANNEL, {"text": "hi"}) == 0
+    assert json_calls == []
+    assert websocket.payloads == [(b"", True)]  # the service counts it; no frame is made
 
 
 def test_text_stays_text_and_bytes_stay_binary_on_every_channel() -> None:
@@ -162,7 +170,7 @@ def test_buses_are_chosen_by_name_and_the_bus_gets_only_ids_this_worker_lacks() 
         def close(self, connection_id: str) -> None:
             self.calls.append(("close", connection_id))
 
-    websocket = FakeService("here")
+    websocket = FakeService("here", clients=0)  # no client here: other workers may have some
     BUSES["recording"] = RecordingBus
     try:
         reach = Connections(LocalClients(lambda: websocket, lambda: None), "recording:x")
