@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from aro.actions.core import statement_expression
@@ -25,7 +26,40 @@ SECONDS_PER_UNIT = {
 }  # fmt: skip
 
 
-@action("return", "respond", prepositions=("for", "to", "with"))
+def _link_return(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
+    """``Return a <Created: status> with <x>``, a handler's usual last statement, decided at
+    link time: a constant status, one value and no object noun.  A map of plain values (no
+    nested map to flatten) is the payload as it is, not copied key by key; values are never
+    changed in place, so sharing it is sound."""
+    expression = plan.object_fn or plan.with_fn
+    if plan.bad_preposition or plan.obj is not None or expression is None:
+        return None
+    status = plan.result.base
+
+    def return_value(plan: Plan, frame: Frame) -> Any:
+        value = expression(frame)
+        if type(value) is dict and value and _is_flat(value):
+            payload = value
+        else:
+            payload = {}
+            _add_expression(payload, value)
+            if not payload:
+                _borrow_fallback(payload, frame)
+        frame.response = Response(status, "_expression_", payload)
+        return UNBOUND
+
+    return return_value
+
+
+def _is_flat(mapping: dict) -> bool:
+    """No value is a map (which the payload would spread into dotted keys)."""
+    for item in mapping.values():  # noqa: SIM110 - per request: a loop is cheaper than all()
+        if isinstance(item, dict):
+            return False
+    return True
+
+
+@action("return", "respond", prepositions=("for", "to", "with"), link=_link_return)
 def return_(plan: Plan, frame: Frame) -> Any:
     """Set the frame's response: status = result base, reason = object base.
 

@@ -33,6 +33,21 @@ def test_return_with_expression(run, value, payload):
     assert response.reason == "_expression_"
 
 
+def test_return_with_a_map_of_plain_values_answers_that_map_unchanged(run):
+    result = run(
+        'Create the <message> with { text: "hi", n: 1, tags: ["a"] }.\n'
+        "Return a <Created: status> with <message>."
+    )
+    assert result.response.payload == {"text": "hi", "n": 1, "tags": ["a"]}
+    assert result.response.payload is result["message"]  # shared, not copied
+    assert result.response.reason == "_expression_"
+
+
+def test_return_with_an_empty_map_borrows_a_fallback_value(run):
+    result = run('Create the <message> with "Hello".\nReturn an <OK: status> with {}.')
+    assert result.response.payload == {"value": "Hello"}
+
+
 def test_return_for_the_object_copies_its_value(run):
     result = run(
         'Create the <user> with { id: 1, name: "Ada" }.\nReturn an <OK: status> for the <user>.'
