@@ -9,7 +9,7 @@ names of docs/semantics.md, Variables and scope.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aro.lang.bytecode import CodeObject
@@ -161,6 +161,21 @@ class Frame:
                 self.named = {name: value}
             else:
                 self.named[name] = value
+
+    def adopt_names(self, bindings: dict[str, Any], slotted: Sequence[tuple[int, str]]) -> None:
+        """``bind_name`` for each of a fresh dict that nobody else holds, without copying it:
+        the dict becomes the frame's by-name table, and each ``(slot, name)`` of ``slotted``
+        (those of its names the code has a slot for, decided once per code object) is bound
+        in its slot too, where it is found first."""
+        if self.named is None:
+            self.named = bindings
+        else:  # published values: the bindings override them
+            self.named.update(bindings)
+        slots = self.slots
+        for slot, name in slotted:
+            value = bindings.get(name, UNBOUND)
+            if value is not UNBOUND:
+                slots[slot] = value
 
     def visible_names(self) -> dict[str, Any]:
         """Every variable this frame can see, outermost first (for templates and traces)."""

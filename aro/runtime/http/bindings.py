@@ -30,6 +30,7 @@ from aro.vm import values
 
 if TYPE_CHECKING:
     from aro.config import Config
+    from aro.lang.bytecode import CodeObject
     from aro.net.http import Request
     from aro.net.openapi import Operation
 
@@ -80,6 +81,23 @@ def _check_length(text: str, limits: BodyLimits) -> None:
     if len(text) > limits.string:
         reason = f"request body has a string over {limits.string} characters (--max-body-string)"
         raise BodyError(413, reason)
+
+
+#: Every name ``request_bindings`` may bind.
+REQUEST_NAMES = (
+    "request",
+    "body",
+    "pathParameters",
+    "queryParameters",
+    "headerParameters",
+    "cookieParameters",
+)
+
+
+def slots_for_request(code: CodeObject) -> tuple[tuple[int, str], ...]:
+    """The ``(slot, name)`` of each request binding the handler ``code`` has a slot for
+    (what ``Frame.adopt_names`` binds), decided once per handler."""
+    return tuple((code.slot_index[name], name) for name in REQUEST_NAMES if name in code.slot_index)
 
 
 def request_bindings(

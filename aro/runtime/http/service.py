@@ -22,7 +22,12 @@ from aro.net.server import HttpServer, RawResponse
 from aro.runtime.errors import listen_failure
 from aro.runtime.handlers import HandlerTable
 from aro.runtime.http import responses
-from aro.runtime.http.bindings import BodyError, BodyLimits, request_bindings
+from aro.runtime.http.bindings import (
+    BodyError,
+    BodyLimits,
+    request_bindings,
+    slots_for_request,
+)
 from aro.runtime.http.metrics import Metrics
 from aro.runtime.websocket_service import WORKER_HEADER
 from aro.vm.errors import AroError
@@ -67,7 +72,10 @@ class HttpService:
         self.executions = services.executions
         self.body_limits = BodyLimits.from_config(config)
         self.contract = contract
-        self.handlers: Mapping[str, CodeObject] = handlers.by_name
+        # each operation's feature set, with the slots its request bindings go to
+        self.handlers: Mapping[str, tuple[CodeObject, tuple[tuple[int, str], ...]]] = {
+            name: (code, slots_for_request(code)) for name, code in handlers.by_name.items()
+        }
         self.metrics = Metrics(config.worker)
         self.metrics.websocket = self.websocket = websocket
         # under aro serve: which worker answered (every response), and a port shared with
@@ -162,16 +170,18 @@ class HttpService:
         feature set runs now, in a copy of the context as a task's first step would; only a
         run that waits makes a coroutine, which goes on in that same context."""
         operation_id = operation.operation_id
-        code = self.handlers.get(operation_id)
-        if code is None:
+        handler = self.handlers.get(operation_id)
+        if handler is None:
             reply = responses.not_implemented(operation_id)
             return self._reply(operation_id, reply, perf_counter() - started)
+        code, request_slots = handler
         try:
             bindings = request_bindings(request, operation, path_params, self.body_limits)
         except BodyError as error:
             reply = responses.refused(error.status, error.reason)
             return self._reply(operation_id, reply, perf_counter() - started)
-        frame = Frame(code, self.services, bindings=bindings)
+        frame = Frame(code, self.services)
+        frame.adopt_names(bindings, request_slots)
         context = copy_context()
         try:
             outcome = context.run(advance, frame)

@@ -1,16 +1,21 @@
 import pytest
 
 from aro.config import Config
+from aro.lang.compiler import compile_source
 from aro.net.http import Request
 from aro.net.openapi import Operation, Parameter
 from aro.runtime.http.bindings import (
+    REQUEST_NAMES,
     BodyError,
     BodyLimits,
     parse_body,
     parse_form,
     parse_multipart,
     request_bindings,
+    slots_for_request,
 )
+from aro.vm.frame import Frame
+from tests.actions.conftest import FakeServices
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -314,3 +319,24 @@ def test_undeclared_headers_and_cookies_are_not_parameters():
     bindings = request_bindings(request, OPERATION, {"id": "1"}, LIMITS)
     assert bindings["headerParameters"] == {}
     assert bindings["cookieParameters"] == {}
+
+
+def test_a_handler_finds_each_request_binding_in_its_slot_or_by_name():
+    request = post(
+        "/users/7?tags=a", b'{"name": "Ada"}', Content_Type="application/json", Cookie="session=s"
+    )
+    bindings = request_bindings(request, OPERATION, {"id": "7"}, LIMITS)
+    assert set(bindings) == set(REQUEST_NAMES)  # every name has its slot decided once
+    source = (
+        "(updateUser: Users API) {\n"
+        "    Extract the <name> from the <body: name>.\n"
+        "    Return an <OK: status> with <pathParameters>.\n}\n"
+    )
+    code = compile_source(source, "main.aro").find("updateUser")
+    slotted = slots_for_request(code)
+    assert sorted(name for _, name in slotted) == ["body", "pathParameters"]
+    frame = Frame(code, FakeServices())
+    frame.adopt_names(bindings, slotted)
+    for name, value in bindings.items():
+        assert frame.lookup(name) is value
+    assert frame.slots[code.slot_index["body"]] is bindings["body"]
