@@ -33,6 +33,16 @@ def step_in_context(
 class FrameParser:
     def __init__(self, max_message_size: int = 1 << 20, compression: bool = False) -> None: ...
     def feed(self, data: bytes) -> list[_Event]: ...
+    def feed_into(
+        self, data: bytes, conn: _Receiver, on_message: Callable[[Any, str | bytes], object]
+    ) -> None: ...
+
+class _Receiver(Protocol):
+    """What ``FrameParser.feed_into`` reads and calls on the connection it parses for."""
+
+    closing: bool  # true once no more messages may be delivered
+    def handler_failed(self) -> None: ...  # on_message raised (the exception is current)
+    def frame_event(self, event: _Event) -> None: ...  # any event but a plain data message
 
 class _Transport(Protocol):
     def write(self, data: bytes) -> None: ...

@@ -175,6 +175,7 @@ cdef class FrameParser:
     cdef int m_utf8  # DFA state of its text
     cdef uint8_t* m_buf  # its unmasked payload so far; freed when it completes
     cdef Py_ssize_t m_len, m_cap
+    cdef object sink_conn, sink  # feed_into's connection and message callback, while it runs
 
     def __init__(self, Py_ssize_t max_message_size=1 << 20, bint compression=False):
         self.max_size = max_message_size
@@ -186,6 +187,22 @@ cdef class FrameParser:
     def feed(self, data):
         """Parse ``data`` (any chunk of the stream); return the events it completed."""
         cdef list events = []
+        self._parse(data, events)
+        return events
+
+    def feed_into(self, data, conn, on_message):
+        """Parse ``data`` and act on each event as it completes, in stream order, with no
+        event list: a text or binary message goes to ``on_message(conn, payload)`` while
+        ``conn.closing`` is false (an exception from it goes to ``conn.handler_failed()``),
+        any other event to ``conn.frame_event(event)``."""
+        self.sink_conn = conn
+        self.sink = on_message
+        try:
+            self._parse(data, None)
+        finally:
+            self.sink_conn = self.sink = None
+
+    cdef int _parse(self, data, list events) except -1:
         if not PyBytes_CheckExact(data):
             data = bytes(data)
         cdef const uint8_t* p = <const uint8_t*> PyBytes_AS_STRING(data)
@@ -201,7 +218,28 @@ cdef class FrameParser:
                 break
             p += used
             n -= used
-        return events
+        return 0
+
+    cdef int _message(self, int kind, payload, list events) except -1:
+        """A complete message: onto the event list, or a plain one to the sink."""
+        if events is not None:
+            events.append((kind, payload))
+        elif kind & COMPRESSED:
+            self.sink_conn.frame_event((kind, payload))
+        elif not self.sink_conn.closing:
+            try:
+                self.sink(self.sink_conn, payload)
+            except Exception:
+                self.sink_conn.handler_failed()
+        return 0
+
+    cdef int _event(self, tuple event, list events) except -1:
+        """Any other event: to the connection, or onto the event list."""
+        if events is not None:
+            events.append(event)
+        else:
+            self.sink_conn.frame_event(event)
+        return 0
 
     cdef Py_ssize_t _header(self, const uint8_t* p, Py_ssize_t n, list events) except -1:
         """Consume header bytes; start the frame once the whole header is in. A header that
@@ -322,10 +360,10 @@ cdef class FrameParser:
     cdef int _control_event(self, list events) except -1:
         payload = PyBytes_FromStringAndSize(<char*> self.control, self.f_seen)
         if self.f_opcode == OP_CLOSE:
-            events.append(close_event(payload))
             self.done = True
+            self._event(close_event(payload), events)
         else:
-            events.append((self.f_opcode, payload))
+            self._event((self.f_opcode, payload), events)
         return 0
 
     cdef int _whole_message(self, int kind, const uint8_t* p, Py_ssize_t size,
@@ -337,15 +375,13 @@ cdef class FrameParser:
             return self._text_event(scratch, size, events)
         payload = PyBytes_FromStringAndSize(NULL, size)
         aro_unmask(<uint8_t*> PyBytes_AS_STRING(payload), p, size, self.f_mask, 0)
-        events.append((kind, payload))
-        return 0
+        return self._message(kind, payload, events)
 
     cdef int _text_event(self, const uint8_t* data, Py_ssize_t size, list events) except -1:
         text = _decode(data, size)
         if text is None:
             return self._fail(events, 1007, REASON_BAD_UTF8)
-        events.append((OP_TEXT, text))
-        return 0
+        return self._message(OP_TEXT, text, events)
 
     cdef bint _append(self, const uint8_t* p, Py_ssize_t take, list events) except -1:
         """Add payload to the message in progress, validating text as it arrives; False when
@@ -377,13 +413,15 @@ cdef class FrameParser:
         return 0
 
     cdef int _finish_message(self, list events) except -1:
-        if self.m_kind == OP_TEXT:
-            self._text_event(self.m_buf, self.m_len, events)
+        cdef int kind = self.m_kind
+        if kind == OP_TEXT:
+            payload = _decode(self.m_buf, self.m_len)
         else:
-            events.append((self.m_kind, PyBytes_FromStringAndSize(<char*> self.m_buf,
-                                                                  self.m_len)))
-        self._drop_message()
-        return 0
+            payload = PyBytes_FromStringAndSize(<char*> self.m_buf, self.m_len)
+        self._drop_message()  # before the message is acted on, which may run any code
+        if payload is None:
+            return self._fail(events, 1007, REASON_BAD_UTF8)
+        return self._message(kind, payload, events)
 
     cdef void _drop_message(self):
         PyMem_Free(self.m_buf)
@@ -393,10 +431,10 @@ cdef class FrameParser:
 
     cdef int _fail(self, list events, int code, str reason) except -1:
         """Record a protocol violation; the stream yields nothing more. Returns 0 (no header)."""
-        events.append((OP_ERROR, code, reason))
         self.done = True
         self.in_frame = False
         self._drop_message()
+        self._event((OP_ERROR, code, reason), events)
         return 0
 
 

@@ -12,6 +12,7 @@ import math
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -48,6 +49,7 @@ OP_ERROR = -1
 FLUSH_SLICE = 128
 COMPRESSED = 0x10  # added to the opcode of a message whose first frame had RSV1 set
 OP_COMPRESSED_TEXT, OP_COMPRESSED_BINARY = COMPRESSED | OP_TEXT, COMPRESSED | OP_BINARY
+_PLAIN_DATA = (OP_TEXT, OP_BINARY)  # the opcodes feed_into hands to its message callback
 
 REASON_RESERVED_OPCODE = "reserved opcode"
 REASON_RESERVED_BITS = "reserved bits set"
@@ -201,6 +203,21 @@ class FrameParser:
             else:
                 break
         return events
+
+    def feed_into(self, data: bytes, conn: Any, on_message: Callable[[Any, Any], object]) -> None:
+        """Parse ``data`` and act on each event in stream order: a text or binary message goes
+        to ``on_message(conn, payload)`` while ``conn.closing`` is false (an exception from it
+        goes to ``conn.handler_failed()``), any other event to ``conn.frame_event(event)``.
+        The compiled parser does so as each event completes, with no event list."""
+        for event in self.feed(data):
+            if event[0] in _PLAIN_DATA:
+                if not conn.closing:
+                    try:
+                        on_message(conn, event[1])
+                    except Exception:
+                        conn.handler_failed()
+            else:
+                conn.frame_event(event)
 
     def _read_header(self, data: bytes, pos: int, events: list) -> int:
         """Consume header bytes; start the frame once the whole header is in."""

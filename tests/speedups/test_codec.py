@@ -131,6 +131,65 @@ def test_empty_feed(codec):
     assert parser.feed(client_frame(1, b"ok")) == [(1, "ok")]
 
 
+# --- feed_into: messages handed to the connection as they complete --------------------------
+
+
+class Receiver:
+    """A connection for ``feed_into``: records what it is handed, in order; closes itself
+    (as a handler closing its connection does) after ``close_after`` messages."""
+
+    def __init__(self, close_after: int = -1, fail_on: str | None = None) -> None:
+        self.closing = False
+        self.seen: list[object] = []
+        self.close_after = close_after
+        self.fail_on = fail_on
+
+    def on_message(self, conn: Receiver, payload: str | bytes) -> None:
+        self.seen.append(payload)
+        if payload == self.fail_on:
+            raise RuntimeError("handler broke")
+        if len(self.seen) == self.close_after:
+            self.closing = True
+
+    def handler_failed(self) -> None:
+        self.seen.append(("failed", repr(sys.exc_info()[1])))
+
+    def frame_event(self, event: tuple) -> None:
+        self.seen.append(event)
+
+
+def test_feed_into_keeps_stream_order(codec):
+    conn = Receiver()
+    data = client_frame(1, b"a") + client_frame(9, b"p") + client_frame(2, b"b")
+    codec.FrameParser().feed_into(data, conn, conn.on_message)
+    assert conn.seen == ["a", (9, b"p"), b"b"]
+
+
+def test_feed_into_stops_delivering_once_the_connection_closes(codec):
+    """A handler that closes its connection mid-chunk gets none of the chunk's later
+    messages; control events still reach the connection (it answers the client's close)."""
+    conn = Receiver(close_after=2)
+    data = b"".join(client_frame(1, b"m%d" % i) for i in range(4)) + client_frame(
+        8, close_body(1000)
+    )
+    codec.FrameParser().feed_into(data, conn, conn.on_message)
+    assert conn.seen == ["m0", "m1", (8, 1000, "")]
+
+
+def test_feed_into_reports_a_failing_handler_and_goes_on(codec):
+    conn = Receiver(fail_on="bad")
+    data = client_frame(1, b"bad") + client_frame(1, b"next")
+    codec.FrameParser().feed_into(data, conn, conn.on_message)
+    assert conn.seen == ["bad", ("failed", "RuntimeError('handler broke')"), "next"]
+
+
+def test_feed_into_hands_compressed_messages_and_errors_to_the_connection(codec):
+    conn = Receiver()
+    data = client_frame(1, b"z", rsv=0x40) + client_frame(1, b"\xff")
+    codec.FrameParser(compression=True).feed_into(data, conn, conn.on_message)
+    assert conn.seen == [(0x11, b"z"), (-1, 1007, conn.seen[-1][2])]
+
+
 # --- chunk boundaries -----------------------------------------------------------------------
 
 STREAM = (

@@ -230,6 +230,33 @@ def run(codec, scenario: Scenario, chunks: list[bytes]) -> list[list[tuple]]:
     return [parser.feed(chunk) for chunk in chunks]
 
 
+class Recorder:
+    """A connection for ``feed_into`` that records what it is handed, as ``feed`` events."""
+
+    closing = False
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def on_message(self, conn: Recorder, payload: str | bytes) -> None:
+        assert conn is self
+        self.events.append((1 if type(payload) is str else 2, payload))
+
+    def frame_event(self, event: tuple) -> None:
+        self.events.append(event)
+
+
+def run_into(codec, scenario: Scenario, chunks: list[bytes]) -> list[list[tuple]]:
+    """``run`` through ``feed_into``: what each chunk handed the connection."""
+    parser = codec.FrameParser(max_message_size=scenario.max_size, compression=scenario.compression)
+    batches = []
+    for chunk in chunks:
+        conn = Recorder()
+        parser.feed_into(chunk, conn, conn.on_message)
+        batches.append(conn.events)
+    return batches
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_compiled_and_pure_agree(data):
@@ -243,6 +270,7 @@ def test_compiled_and_pure_agree(data):
     chunks = split(data.draw, stream)
     fast = run(compiled, scenario, chunks)
     assert fast == run(pure, scenario, chunks)
+    assert run_into(compiled, scenario, chunks) == fast == run_into(pure, scenario, chunks)
     events = [event for batch in fast for event in batch]
     if scenario.corruption is None:
         assert events == scenario.expected
@@ -300,6 +328,7 @@ def test_utf8_validation_agrees(data):
     chunks = split(data.draw, scenario.data)
     fast = run(compiled, scenario, chunks)
     assert fast == run(pure, scenario, chunks)
+    assert run_into(compiled, scenario, chunks) == fast == run_into(pure, scenario, chunks)
     verdict = pure.validate_utf8(payload)
     events = [event for batch in fast for event in batch]
     assert events == ([(1, verdict)] if verdict is not None else [(-1, 1007, events[0][2])])

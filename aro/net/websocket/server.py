@@ -27,7 +27,6 @@ from aro.net.websocket.connection import (
     CLOSED,
     CLOSING,
     OPEN,
-    PLAIN_DATA,
     WebSocketConnection,
 )
 from aro.net.websocket.deflate import COMPRESS_MIN, PerMessageDeflate
@@ -259,28 +258,24 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
         service = self._service
         self.last_seen = service.loop.time()
         self.awaiting_pong = False
-        on_message = service.handler.on_message
-        # receive() with its common case, a plain data frame, handed to the handler here:
-        # two calls fewer per message
-        for event in (self._parser or self._start_parser()).feed(data):
-            if event[0] in PLAIN_DATA:
-                if self.state == OPEN:
-                    try:
-                        on_message(self, event[1])
-                    except Exception:
-                        self._handler_failed()
-            else:
-                self.receive_event(event, self._deliver)
+        # Plain data messages go from the parser to the handler directly, as each completes;
+        # the parser hands every other event back to frame_event, in stream order.
+        (self._parser or self._start_parser()).feed_into(data, self, service.handler.on_message)
         if self.state == CLOSED:
             self._finish()
+
+    def frame_event(self, event: tuple) -> None:
+        """A parser event other than a plain data message (control, compressed, error)."""
+        self.receive_event(event, self._deliver)
 
     def _deliver(self, message: str | bytes) -> None:
         try:
             self._service.handler.on_message(self, message)
         except Exception:
-            self._handler_failed()
+            self.handler_failed()
 
-    def _handler_failed(self) -> None:
+    def handler_failed(self) -> None:
+        """The message handler raised (its exception is the one being handled)."""
         logger.exception("WebSocket message handler failed for %s", self.id)
         self.close(CloseCode.INTERNAL_ERROR, "internal error")
 
