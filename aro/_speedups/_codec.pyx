@@ -24,7 +24,7 @@ from cpython.long cimport PyLong_CheckExact
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.sequence cimport PySequence_Tuple
 from cpython.tuple cimport PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE
-from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_CheckExact, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memcpy
 
@@ -128,6 +128,10 @@ def encode_frame(int opcode, payload, bint rsv1=False):
     cdef Py_ssize_t size = PyBytes_GET_SIZE(payload)
     if not (0 <= opcode <= 2 or (8 <= opcode <= 10 and size <= MAX_CONTROL)):
         raise ValueError(f"cannot encode opcode {opcode} with {size} bytes")
+    return _frame(opcode, PyBytes_AS_STRING(payload), size, rsv1)
+
+
+cdef bytes _frame(int opcode, const char* payload, Py_ssize_t size, bint rsv1):
     cdef Py_ssize_t head = 2 if size < 126 else 4 if size < 0x10000 else 10
     cdef Py_ssize_t i
     frame = PyBytes_FromStringAndSize(NULL, head + size)
@@ -139,8 +143,21 @@ def encode_frame(int opcode, payload, bint rsv1=False):
         out[1] = 126 if head == 4 else 127
         for i in range(head - 2):
             out[head - 1 - i] = <uint8_t> ((<uint64_t> size) >> (8 * i))
-    memcpy(out + head, PyBytes_AS_STRING(payload), size)
+    memcpy(out + head, payload, size)
     return frame
+
+
+cdef bytes _message_frame(message):
+    """A str as a text frame (its UTF-8 read in place, no bytes object between), anything
+    else as a binary frame of its bytes."""
+    cdef Py_ssize_t size
+    cdef const char* text
+    if PyUnicode_CheckExact(message):
+        text = PyUnicode_AsUTF8AndSize(message, &size)
+        return _frame(OP_TEXT, text, size, False)
+    if not PyBytes_CheckExact(message):
+        message = bytes(message)
+    return _frame(OP_BINARY, PyBytes_AS_STRING(message), PyBytes_GET_SIZE(message), False)
 
 
 def encode_close(int code, str reason=""):
@@ -480,6 +497,13 @@ cdef class Outbox:
         """Queue ``frame`` for ``conn`` unless it is closing."""
         if not conn.closing:
             self._queue(conn, frame)
+            self._queued()
+
+    def send_message(self, conn, message):
+        """Queue ``message`` for ``conn`` as one uncompressed frame (text for a str, binary
+        otherwise) unless it is closing: encoding and queueing in one call."""
+        if not conn.closing:
+            self._queue(conn, _message_frame(message))
             self._queued()
 
     def broadcast(self, conns, frame):

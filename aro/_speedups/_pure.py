@@ -437,6 +437,16 @@ class Outbox:
             self._queue(conn, frame)
             self._queued()
 
+    def send_message(self, conn, message: str | bytes) -> None:
+        """Queue ``message`` for ``conn`` as one uncompressed frame (text for a str, binary
+        otherwise) unless it is closing: encoding and queueing in one call."""
+        if not conn.closing:
+            if type(message) is str:
+                self._queue(conn, encode_frame(OP_TEXT, message.encode()))
+            else:
+                self._queue(conn, encode_frame(OP_BINARY, bytes(message)))
+            self._queued()
+
     def broadcast(self, conns, frame: bytes) -> int:
         """Queue the same ``frame`` for every connection that is not closing; return how many."""
         queued = 0

@@ -234,7 +234,12 @@ class Connections:
     def send(self, connection_id: str, value: Any, websocket_only: bool = False) -> None:
         conn = self.replying
         if conn is not None and conn.id == connection_id and conn.state == OPEN:
-            conn.write(conn.frame_for(value if type(value) is str else as_message(value)))
+            message = value if type(value) is str else as_message(value)
+            outbox = conn.message_outbox
+            if outbox is None:
+                conn.write(conn.frame_for(message))
+            else:
+                outbox.send_message(conn, message)
             return
         if not self.local.send(connection_id, as_message(value), websocket_only):
             payload, text = serialize(value)

@@ -190,6 +190,16 @@ def test_buses_are_chosen_by_name_and_the_bus_gets_only_ids_this_worker_lacks() 
     assert websocket.sent == [("here", "local")]
 
 
+class MessageOutbox:
+    """The Outbox's one-call reply: what an uncompressed connection's replies go through."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[FakeReplying, str | bytes]] = []
+
+    def send_message(self, conn: FakeReplying, message: str | bytes) -> None:
+        self.sent.append((conn, message))
+
+
 class FakeReplying:
     """The connection whose message is being handled: what Connections.send writes through."""
 
@@ -197,6 +207,7 @@ class FakeReplying:
         self.id = conn_id
         self.state = state
         self.frames: list[str | bytes] = []
+        self.message_outbox: MessageOutbox | None = None  # None: compressed, via frame_for
 
     def frame_for(self, data: str | bytes) -> str | bytes:
         return data
@@ -215,6 +226,16 @@ def test_a_send_to_the_replying_connection_is_written_through_it_without_a_looku
     assert websocket.sent == []
     conns.send("c2", "other", True)  # another id: found by id as before
     assert websocket.sent == [("c2", "other")]
+
+
+def test_an_uncompressed_replying_connection_is_answered_by_its_outbox_in_one_call() -> None:
+    conns = connections(FakeService("c1"))
+    conns.replying = replying = FakeReplying("c1")
+    replying.message_outbox = outbox = MessageOutbox()
+    conns.send("c1", {"n": 1}, True)
+    conns.send("c1", b"raw", True)
+    assert outbox.sent == [(replying, '{"n":1}'), (replying, b"raw")]
+    assert replying.frames == []
 
 
 def test_a_replying_connection_that_has_closed_is_not_written_to() -> None:

@@ -662,6 +662,31 @@ def test_broadcast_skips_closing_connections(codec):
     assert closing_conn.outbox_pending is None
 
 
+@pytest.mark.parametrize(
+    "message",
+    ["", "héllo", "€" * 60, "x" * 70_000, b"", b"\x00\xff", bytearray(b"ba"), memoryview(b"mv")],
+)
+def test_send_message_frames_as_encode_frame_does(codec, message):
+    loop, conn = FakeLoop(), FakeConn()
+    outbox = busy(codec, loop)
+    outbox.send_message(conn, message)
+    if type(message) is str:
+        expected = codec.encode_frame(codec.OP_TEXT, message.encode())
+    else:
+        expected = codec.encode_frame(codec.OP_BINARY, bytes(message))
+    assert conn.outbox_pending == [expected]
+    outbox.send_message(FakeConn(closing=True), message)  # a closing connection gets nothing
+    loop.run_once()
+    assert conn.transport.writes == [expected]
+
+
+def test_send_message_refuses_unencodable_text(codec):
+    loop, conn = FakeLoop(), FakeConn()
+    with pytest.raises(UnicodeEncodeError):
+        codec.Outbox(loop).send_message(conn, "lone \ud800")
+    assert not conn.outbox_pending
+
+
 def test_broadcast_to_nobody_schedules_nothing(codec):
     loop = FakeLoop()
     assert codec.Outbox(loop).broadcast([FakeConn(closing=True)], b"x") == 0

@@ -161,6 +161,7 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
         "awaiting_pong",
         "id",
         "last_seen",
+        "message_outbox",
         "outbox_pending",
         "path",
         "remote_address",
@@ -185,6 +186,9 @@ class WebSocket(WebSocketConnection, asyncio.Protocol):
         self.transport = transport
         self.write_limit = service.settings.write_limit
         self.outbox_pending: list[bytes] | None = None
+        # the Outbox when messages go uncompressed: its send_message frames and queues a reply
+        # in one call; None with permessage-deflate, whose frames frame_for makes
+        self.message_outbox = service.outbox if deflate is None else None
         self.last_seen = service.loop.time()
         self.awaiting_pong = False
         self._service = service
