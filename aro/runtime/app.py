@@ -14,7 +14,6 @@ import signal
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, TextIO
 
 from aro.config import Config
@@ -48,9 +47,6 @@ from aro.vm.frame import Frame, Response
 from aro.vm.services import ActionCall, HttpClient, Testing
 
 IDLE_KEEPALIVE_SECONDS = 2.0
-#: What an activity that published nothing shows every new frame: one shared, read-only map
-#: (a frame per event must not build an empty dict to learn that).
-NOTHING_PUBLISHED: Mapping[str, Any] = MappingProxyType({})
 FORCED_EXIT_SECONDS = 5.0
 USER_ACTION_NAMESPACE = "Application"
 HTTP_SERVER = "http-server"
@@ -105,7 +101,7 @@ class Application:
         self.root_frame: Frame | None = None  # Application-Start's: parent of handler frames
         self.shutdown_requested = asyncio.Event()
         self.shutdown_signal = "SIGTERM"
-        self._published: dict[str, dict[str, Any]] = {}
+        self.published: dict[str, dict[str, Any]] = {}
         self._told_ready = False
         self._retiring: asyncio.Future | None = None
         self.connections = Connections(
@@ -156,10 +152,7 @@ class Application:
         await self.bus.emit(event_type, payload, wait=wait)
 
     def publish(self, alias: str, value: Any, activity: str) -> None:
-        self._published.setdefault(activity, {})[alias] = value
-
-    def published(self, activity: str) -> Mapping[str, Any]:
-        return self._published.get(activity, NOTHING_PUBLISHED)
+        self.published.setdefault(activity, {})[alias] = value
 
     async def start(self, service: str, with_value: Any) -> Any:
         kind = SERVICES.get(service)

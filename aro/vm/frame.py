@@ -69,7 +69,7 @@ class Frame:
         self.response: Response | None = None
         self.loop_state: list[Any] | None = None
         # `Publish as` makes a value visible to later runs of the same business activity.
-        published = services.events.published(code.activity)
+        published = services.events.published.get(code.activity)
         if published:
             self._bind_names(published)
         if bindings:

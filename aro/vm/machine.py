@@ -348,7 +348,7 @@ def _require(frame: Frame, name: str, source: str, slot: int) -> None:
     if source == "environment":
         frame.bind(slot, frame.services.environ.get(name, ""))
         return
-    value = frame.services.events.published(source).get(name, UNBOUND)
+    value = (frame.services.events.published.get(source) or {}).get(name, UNBOUND)
     if value is UNBOUND:
         value = frame.find(name)
     if value is UNBOUND:

@@ -77,7 +77,9 @@ class Events(Protocol):
     def publish(self, alias: str, value: Any, activity: str) -> None:
         """``Publish as``: make a value visible to later runs of the same business activity."""
 
-    def published(self, activity: str) -> Mapping[str, Any]: ...
+    #: What ``Publish as`` made visible so far, by business activity: alias to value. An
+    #: attribute, not a method, as every new frame reads it.
+    published: Mapping[str, Mapping[str, Any]]
 
 
 class Connections(Protocol):

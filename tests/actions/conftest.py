@@ -66,8 +66,7 @@ class FakeServices:
     def publish(self, alias: str, value: Any, activity: str) -> None:
         self.publications.append((alias, value, activity))
 
-    def published(self, activity: str) -> Mapping[str, Any]:
-        return {}
+    published: dict[str, dict[str, Any]] = {}  # nothing published (never written)
 
     def magic(self, name: str, specifiers: tuple[str, ...]) -> Any:
         raise KeyError(name)

@@ -49,8 +49,7 @@ class Services:
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))
 
-    def published(self, activity: str) -> dict[str, Any]:
-        return {}
+    published: dict[str, dict[str, Any]] = {}  # nothing published (never written)
 
 
 def _code(name: str) -> CodeObject:

@@ -53,8 +53,7 @@ class Services:
     def log(self, feature: str, message: str, stream: str = "stdout") -> None:
         self.logs.append((feature, message, stream))
 
-    def published(self, activity: str) -> dict[str, Any]:
-        return {}
+    published: dict[str, dict[str, Any]] = {}  # nothing published (never written)
 
     def magic(self, name: str, specifiers: tuple[str, ...]) -> Any:
         raise KeyError(name)

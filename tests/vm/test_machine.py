@@ -281,8 +281,7 @@ class _WaitingRepositories:
     def count_now(self) -> int:
         return 10
 
-    def published(self, activity: str) -> dict:
-        return {}
+    published: dict[str, dict] = {}  # nothing published (never written)
 
     @property
     def repositories(self) -> _WaitingRepositories:
