@@ -1,4 +1,5 @@
-"""The WebSocket codec and JSON shaper: the compiled extension when available, else the twin.
+"""The WebSocket codec, JSON shaper and run counters: the compiled extension when available,
+else the twin.
 
 ``ARO_NO_EXTENSIONS=1`` forces the pure implementation (tests run both); ``IMPLEMENTATION``
 names the one in use (``aro --version`` prints it).
@@ -24,6 +25,7 @@ OP_PONG = _impl.OP_PONG
 OP_ERROR = _impl.OP_ERROR
 OP_COMPRESSED_TEXT = _impl.OP_COMPRESSED_TEXT
 OP_COMPRESSED_BINARY = _impl.OP_COMPRESSED_BINARY
+FeatureSetStats = _impl.FeatureSetStats
 FrameParser = _impl.FrameParser
 JsonShaper = _impl.JsonShaper
 Outbox = _impl.Outbox

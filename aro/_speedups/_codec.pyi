@@ -30,6 +30,19 @@ def step_in_context(
     coro: Coroutine[Any, Any, Any], context: Context, on_suspend: Callable[..., Any]
 ) -> Any: ...
 
+class FeatureSetStats:
+    name: str
+    activity: str
+    executions: int
+    failures: int
+    total: float
+    shortest: float
+    longest: float
+    def __init__(self, name: str, activity: str) -> None: ...
+    successes: int  # read-only: executions - failures
+    average: float  # read-only: seconds per run, 0.0 before the first
+    def add(self, elapsed: float, failed: bool = False) -> None: ...
+
 class FrameParser:
     def __init__(self, max_message_size: int = 1 << 20, compression: bool = False) -> None: ...
     def feed(self, data: bytes) -> list[_Event]: ...

@@ -727,3 +727,40 @@ cdef class JsonShaper:
                 return False
             index += 1
         return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Execution metrics: the twin's FeatureSetStats, whose add() every handler run calls.
+
+
+@cython.final
+cdef class FeatureSetStats:
+    """See the twin: one feature set's runs, failures and durations (seconds)."""
+
+    cdef public str name, activity
+    cdef public long long executions, failures
+    cdef public double total, shortest, longest
+
+    def __init__(self, str name, str activity):
+        self.name = name
+        self.activity = activity
+        self.shortest = float("inf")
+
+    def add(self, double elapsed, bint failed=False):
+        """Count one run that took ``elapsed`` seconds."""
+        self.executions += 1
+        if failed:
+            self.failures += 1
+        self.total += elapsed
+        if elapsed > self.longest:
+            self.longest = elapsed
+        if elapsed < self.shortest:
+            self.shortest = elapsed
+
+    @property
+    def successes(self):
+        return self.executions - self.failures
+
+    @property
+    def average(self):
+        return self.total / self.executions if self.executions else 0.0

@@ -28,6 +28,7 @@ __all__ = [
     "OP_PING",
     "OP_PONG",
     "OP_TEXT",
+    "FeatureSetStats",
     "FrameParser",
     "JsonShaper",
     "Outbox",
@@ -649,3 +650,38 @@ def float_for_json(value: float) -> object:
     if value.is_integer() and -1e16 < value < 1e16:
         return int(value)
     return value if math.isfinite(value) else None
+
+
+class FeatureSetStats:
+    """One feature set's runs, failures and durations (seconds), as the execution metrics keep
+    them; ``add`` counts a run (every handler run makes one call: compiled, a C call)."""
+
+    __slots__ = ("activity", "executions", "failures", "longest", "name", "shortest", "total")
+
+    def __init__(self, name: str, activity: str) -> None:
+        self.name = name
+        self.activity = activity
+        self.executions = 0
+        self.failures = 0
+        self.total = 0.0
+        self.shortest = math.inf
+        self.longest = 0.0
+
+    def add(self, elapsed: float, failed: bool = False) -> None:
+        """Count one run that took ``elapsed`` seconds."""
+        self.executions += 1
+        if failed:
+            self.failures += 1
+        self.total += elapsed
+        if elapsed > self.longest:
+            self.longest = elapsed
+        if elapsed < self.shortest:
+            self.shortest = elapsed
+
+    @property
+    def successes(self) -> int:
+        return self.executions - self.failures
+
+    @property
+    def average(self) -> float:
+        return self.total / self.executions if self.executions else 0.0

@@ -18,34 +18,12 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from aro._speedups import FeatureSetStats
 from aro.lang.bytecode import CodeObject
 from aro.vm.frame import Frame, Response
 from aro.vm.machine import Wait, advance, execute
 
 perf_counter = time.perf_counter
-
-
-class FeatureSetStats:
-    """One feature set's counts and durations (seconds)."""
-
-    __slots__ = ("activity", "executions", "failures", "longest", "name", "shortest", "total")
-
-    def __init__(self, name: str, activity: str) -> None:
-        self.name = name
-        self.activity = activity
-        self.executions = 0
-        self.failures = 0
-        self.total = 0.0
-        self.shortest = float("inf")
-        self.longest = 0.0
-
-    @property
-    def successes(self) -> int:
-        return self.executions - self.failures
-
-    @property
-    def average(self) -> float:
-        return self.total / self.executions if self.executions else 0.0
 
 
 class ExecutionMetrics:
@@ -82,20 +60,14 @@ class ExecutionMetrics:
             self.record(frame.code, perf_counter() - started, True)
             raise
         if type(outcome) is Response:
-            self.record(frame.code, perf_counter() - started, False)
+            code = frame.code  # record(), inlined: this is every eager handler run
+            (self.by_name.get(code.name) or self._stats(code)).add(perf_counter() - started)
             return outcome
         return self.run(frame, outcome, started)
 
     def record(self, code: CodeObject, elapsed: float, failed: bool) -> None:
         """Count one run of ``code`` that took ``elapsed`` seconds."""
-        stats = self.by_name.get(code.name) or self._stats(code)
-        stats.executions += 1
-        stats.failures += failed
-        stats.total += elapsed
-        if elapsed > stats.longest:
-            stats.longest = elapsed
-        if elapsed < stats.shortest:
-            stats.shortest = elapsed
+        (self.by_name.get(code.name) or self._stats(code)).add(elapsed, failed)
 
     def _stats(self, code: CodeObject) -> FeatureSetStats:
         stats = self.by_name.get(code.name)

@@ -25,6 +25,7 @@ API = [
     "OP_PING",
     "OP_PONG",
     "OP_TEXT",
+    "FeatureSetStats",
     "FrameParser",
     "JsonShaper",
     "Outbox",
