@@ -245,6 +245,7 @@ class Echo:
         self.hub = WebSocketHub()
         self.opened: list[WebSocket] = []
         self.closes: list[tuple[int, str]] = []
+        self.received: list[str | bytes] = []
         self.ended = asyncio.Event()
 
     def on_open(self, conn: WebSocket) -> None:
@@ -252,6 +253,7 @@ class Echo:
         self.opened.append(conn)
 
     def on_message(self, conn: WebSocket, data: str | bytes) -> None:
+        self.received.append(data)
         if data == "boom":
             raise RuntimeError("handler bug")
         if data == "close":
@@ -562,6 +564,26 @@ def test_close_1011_when_the_handler_fails(run) -> None:
             raw.send(OP_TEXT, b"boom")
             raw.send(OP_TEXT, b"dropped: the connection is closing")
             assert await closed_with(echo, raw, 1011) == (1011, "internal error")
+            assert echo.received == ["boom"]
+
+    run(scenario())
+
+
+def test_a_handler_that_closes_mid_chunk_gets_none_of_the_chunks_later_messages(run) -> None:
+    """One write (one chunk on loopback) of three messages: the second closes the connection,
+    so the third is not delivered and only the first is echoed before our close frame."""
+
+    async def scenario() -> None:
+        async with serving() as (echo, port):
+            raw, _ = await Raw.connect(port)
+            raw.writer.write(
+                client_frame(OP_TEXT, b"first")
+                + client_frame(OP_TEXT, b"close")
+                + client_frame(OP_TEXT, b"after")
+            )
+            assert await raw.frame() == (OP_TEXT, b"first")
+            assert await closed_with(echo, raw, 1000) == (1000, "done")
+            assert echo.received == ["first", "close"]
 
     run(scenario())
 
