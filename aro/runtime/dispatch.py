@@ -52,7 +52,7 @@ async def run_handler(
 ) -> None:
     """Run ``code`` as a child of ``root`` with ``bindings``.  A ``when`` guard that is false
     or fails skips it silently; a failure of the handler is one stderr line."""
-    frame = Frame(code, services, parent=root, bindings=bindings)
+    frame = Frame(code, services, root, bindings)  # positional: keywords build a dict
     if guard is not None:
         reads = linked(code).guard_reads  # the guard reads synchronously
         if reads and services.repositories.suspends:
@@ -101,8 +101,10 @@ class ConnectionDispatcher:
             queue.append((handlers, name, value))
             return
         services, root = self._services, self._root
-        for position, code in enumerate(handlers):
-            frame = Frame(code, services, parent=root)
+        started = 0  # handlers started so far: the ones after a handler that waits queue
+        for code in handlers:  # (no enumerate: its tuples cost more than the counter)
+            started += 1
+            frame = Frame(code, services, root)  # positional: keywords would build a dict
             slot = code.slot_index.get(name)  # a handler that reads the event has its slot
             if slot is None:
                 frame.bind_name(name, value)
@@ -115,8 +117,8 @@ class ConnectionDispatcher:
                 continue
             if type(running) is not Response:
                 queue = self._queues[connection_id] = collections.deque()
-                if position + 1 < len(handlers):
-                    queue.append((handlers[position + 1 :], name, value))
+                if started < len(handlers):
+                    queue.append((handlers[started:], name, value))
                 self._wait_for(connection_id, queue, code, running)
                 return
 
@@ -151,7 +153,7 @@ class ConnectionDispatcher:
         while queue:
             handlers, name, value = queue.popleft()
             for code in handlers:
-                frame = Frame(code, services, parent=root)
+                frame = Frame(code, services, root)
                 frame.bind_name(name, value)
                 try:
                     await services.executions.run(frame)
