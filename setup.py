@@ -1,6 +1,7 @@
 """Build the Cython speedups; install pure Python when they cannot be compiled.
 
-The extension is optional by design: ``aro._speedups`` falls back to its pure-Python twin, so
+The extensions (the WebSocket codec, the lexer's common-token scanner) are optional by design:
+``aro._speedups`` falls back to their pure-Python twins, so
 a machine without a C compiler still gets a working (slower) runtime.
 """
 
@@ -45,8 +46,11 @@ def extensions() -> list:
         depends=[f"{SPEEDUPS}/_mask.h", f"{SPEEDUPS}/_utf8.h"],
         extra_compile_args=flags,
     )
+    lexer = Extension(
+        "aro._speedups._lexer", [f"{SPEEDUPS}/_lexer.pyx"], extra_compile_args=flags
+    )
     return cythonize(
-        [codec],
+        [codec, lexer],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
         quiet=True,
     )

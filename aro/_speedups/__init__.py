@@ -1,19 +1,24 @@
-"""The WebSocket codec, JSON shaper and run counters: the compiled extension when available,
-else the twin.
+"""The WebSocket codec, JSON shaper and run counters, and the lexer's common-token scanner: each
+the compiled extension when available, else its pure-Python twin.
 
-``ARO_NO_EXTENSIONS=1`` forces the pure implementation (tests run both); ``IMPLEMENTATION``
-names the one in use (``aro --version`` prints it).
+``ARO_NO_EXTENSIONS=1`` forces the pure implementations (tests run both); ``IMPLEMENTATION``
+names the codec in use (``aro --version`` prints it), ``LEXER_IMPLEMENTATION`` the scanner.
 """
 
 import os
 
 if os.environ.get("ARO_NO_EXTENSIONS") == "1":
     from aro._speedups import _pure as _impl
+    from aro._speedups import _pure_lexer as _lexer_impl
 else:
     try:
         from aro._speedups import _codec as _impl
     except ImportError:
         from aro._speedups import _pure as _impl
+    try:
+        from aro._speedups import _lexer as _lexer_impl
+    except ImportError:
+        from aro._speedups import _pure_lexer as _lexer_impl
 
 IMPLEMENTATION = _impl.IMPLEMENTATION
 OP_CONT = _impl.OP_CONT
@@ -34,5 +39,8 @@ encode_close = _impl.encode_close
 encode_frame = _impl.encode_frame
 step_in_context = _impl.step_in_context
 validate_utf8 = _impl.validate_utf8
+LEXER_IMPLEMENTATION = _lexer_impl.LEXER_IMPLEMENTATION
+CommonScanner = _lexer_impl.CommonScanner
 
-__all__ = _impl.__all__  # defined once, in _pure.py; the compiled build reuses it
+# Each defined once, in the pure twin; the compiled builds reuse them.
+__all__ = _impl.__all__ + _lexer_impl.__all__

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
+from aro._speedups import CommonScanner
 from aro.lang.diagnostics import DiagnosticSink
 from aro.lang.tokens import (
     ARTICLES,
@@ -45,25 +46,9 @@ _RESERVED_WORDS = {
     **{word: TokenKind.KEYWORD for word in KEYWORDS},
 }
 
-# The common tokens, with the whitespace and line comments before them, in one match.  Left to
-# the scanners: '/' (a regex literal or a slash, depending on the previous token), '(*' (a block
-# comment), '-' before a digit, numbers other than plain digits that nothing numeric follows,
-# strings with escapes, '$' or a third quote, words starting with a letter beyond ASCII
-# (``str.isalpha`` decides those; '\w' also admits numeric characters such as '²'), and
-# anything else.  Each alternative is one capturing group, numbered in this order.  The
-# whitespace and comments are matched possessively: never given back to find a token inside.
-_COMMON_TOKEN = re.compile(
-    r"(?:\s+|//[^\n]*)*+(?:"
-    r"([A-Za-z_]\w*)"
-    r"|("
-    + "|".join(re.escape(p) for p in PUNCTUATION if len(p) == 2)
-    + r"|\((?!\*)|-(?![0-9])|["
-    + "".join(re.escape(p) for p in _ONE_CHAR_PUNCT - {"(", "-", "/"})
-    + "])"
-    r"|([0-9]+(?![0-9_eExXbB]|\.[0-9]))"
-    r"|(\"(?!\"\")[^\"\\$\n]*\"))"
-)
-_WORD, _PUNCT, _INT, _STRING = 1, 2, 3, 4
+# The common tokens (words, punctuation, plain integers and strings, with the whitespace and
+# line comments before them) come from a kernel, compiled where it was built.
+_COMMON_TOKENS = CommonScanner(_RESERVED_WORDS, PUNCTUATION, IDENT, PUNCT, INT, STRING)
 _as_token = tuple.__new__
 
 
@@ -114,40 +99,13 @@ class Lexer:
     # -- driver -------------------------------------------------------------------------------
 
     def tokenize(self) -> list[LexedToken]:
-        """Words, punctuation, plain integers and plain strings, with the whitespace before
-        them, come from one regex match each, anchored where the previous one ended;
-        everything that needs context or decoding goes through the scanners below.  The line
-        is found by a bisection only when a token starts past the end of the previous token's
-        line."""
+        """The common-token kernel lexes up to the first token that needs context or decoding;
+        the scanners below take that one, and the kernel goes on after it."""
         text, stop, tokens, line_starts = self.text, self.stop, self.tokens, self.line_starts
-        scanner, append, reserved = _COMMON_TOKEN.scanner, tokens.append, _RESERVED_WORDS.get
+        scan = _COMMON_TOKENS.scan
         pos = self.pos
-        line = line_start = 0
-        next_line_start = -1  # the first token looks its line up
         while pos < stop:
-            # Each match starts where the previous one ended; the first token the regex does
-            # not cover ends the loop (None) and goes to a scanner.
-            for match in iter(scanner(text, pos, stop).match, None):
-                group = match.lastindex
-                start, pos = match.span(group)
-                if start >= next_line_start:
-                    line = bisect_right(line_starts, start)
-                    line_start = line_starts[line - 1]
-                    next_line_start = line_starts[line] if line < len(line_starts) else stop + 1
-                lexeme = text[start:pos]
-                if group == _WORD:
-                    lowered = lexeme.lower()
-                    kind = reserved(lowered)
-                    if kind is None:
-                        kind, lowered = IDENT, lexeme
-                    token = (kind, lowered, lexeme, start, pos, line, start - line_start + 1)
-                elif group == _PUNCT:
-                    token = (PUNCT, lexeme, lexeme, start, pos, line, start - line_start + 1)
-                elif group == _INT:
-                    token = (INT, int(lexeme), lexeme, start, pos, line, start - line_start + 1)
-                else:
-                    token = (STRING, lexeme[1:-1], lexeme, start, pos, line, start - line_start + 1)
-                append(token)
+            pos = scan(text, pos, stop, tokens, line_starts)
             if pos < stop:
                 self.pos = pos
                 if self._skip_trivia():

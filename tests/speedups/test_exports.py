@@ -1,6 +1,6 @@
-"""The public names of aro._speedups: both builds define the same ones, the package exports
-them, and the compiled module's type stub declares exactly them, with the pure build's
-parameters."""
+"""The public names of aro._speedups: for each extension (the codec, the lexer's scanner) both
+builds define the same ones, the package exports them, and the compiled module's type stub
+declares exactly them, with the pure build's parameters."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import aro._speedups as package
-from tests.support.codec import BUILDS, load_build
+from tests.support.codec import BUILDS, LEXER_BUILDS, load_build
 
 API = [
     "IMPLEMENTATION",
@@ -35,14 +35,19 @@ API = [
     "step_in_context",
     "validate_utf8",
 ]
-STUB = Path(package.__file__).with_name("_codec.pyi")
-PURE = load_build("pure")
+LEXER_API = ["LEXER_IMPLEMENTATION", "CommonScanner"]
+# Each extension's builds, public names and stub.
+EXTENSIONS = {
+    "codec": (BUILDS, API, "_codec.pyi"),
+    "lexer": (LEXER_BUILDS, LEXER_API, "_lexer.pyi"),
+}
 
 
-def stub() -> dict[str, ast.stmt]:
+def stub(extension: str) -> dict[str, ast.stmt]:
     """The stub's public top-level declarations by name."""
+    path = Path(package.__file__).with_name(EXTENSIONS[extension][2])
     declared = {}
-    for node in ast.parse(STUB.read_text(encoding="utf-8")).body:
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.FunctionDef | ast.ClassDef):
             declared[node.name] = node
         elif isinstance(node, ast.AnnAssign | ast.Assign):
@@ -56,33 +61,43 @@ def parameters(function: ast.FunctionDef) -> list[str]:
     return [argument.arg for argument in arguments.posonlyargs + arguments.args]
 
 
+@pytest.mark.parametrize("extension", list(EXTENSIONS))
 @pytest.mark.parametrize("build", list(BUILDS))
-def test_a_build_exports_the_api_and_defines_all_of_it(build):
-    module = load_build(build)
-    assert module.__all__ == API
-    assert [name for name in API if not hasattr(module, name)] == []
+def test_a_build_exports_the_api_and_defines_all_of_it(extension, build):
+    builds, api, _ = EXTENSIONS[extension]
+    module = load_build(build, builds)
+    assert module.__all__ == api
+    assert [name for name in api if not hasattr(module, name)] == []
 
 
-def test_the_package_exports_its_build():
-    assert package.__all__ == API
-    implementation = importlib.import_module(BUILDS[package.IMPLEMENTATION])
-    for name in API:
-        assert getattr(package, name) is getattr(implementation, name), name
+@pytest.mark.parametrize(
+    ("extension", "implementation"),
+    [("codec", package.IMPLEMENTATION), ("lexer", package.LEXER_IMPLEMENTATION)],
+)
+def test_the_package_exports_its_build(extension, implementation):
+    assert package.__all__ == API + LEXER_API
+    builds, api, _ = EXTENSIONS[extension]
+    module = importlib.import_module(builds[implementation])
+    for name in api:
+        assert getattr(package, name) is getattr(module, name), name
 
 
-def test_the_stub_declares_exactly_the_api():
-    assert sorted(stub()) == sorted(API)
+@pytest.mark.parametrize("extension", list(EXTENSIONS))
+def test_the_stub_declares_exactly_the_api(extension):
+    assert sorted(stub(extension)) == sorted(EXTENSIONS[extension][1])
 
 
-def test_the_stub_has_the_pure_builds_parameters():
+@pytest.mark.parametrize("extension", list(EXTENSIONS))
+def test_the_stub_has_the_pure_builds_parameters(extension):
     """Python can read the pure build's signatures (the compiled one's are C), so the stub's
     functions and public methods are held to those."""
-    for name, node in stub().items():
+    pure = load_build("pure", EXTENSIONS[extension][0])
+    for name, node in stub(extension).items():
         if isinstance(node, ast.FunctionDef):
-            assert parameters(node) == list(inspect.signature(getattr(PURE, name)).parameters)
+            assert parameters(node) == list(inspect.signature(getattr(pure, name)).parameters)
         elif isinstance(node, ast.ClassDef):
             for method in node.body:
                 if isinstance(method, ast.FunctionDef):
-                    real = getattr(getattr(PURE, name), method.name)
+                    real = getattr(getattr(pure, name), method.name)
                     expected = list(inspect.signature(real).parameters)
                     assert parameters(method) == expected, f"{name}.{method.name}"

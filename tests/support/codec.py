@@ -12,14 +12,16 @@ from aro.vm import values
 
 # The build's short name (a test id) -> its module.
 BUILDS = {"compiled": "aro._speedups._codec", "pure": "aro._speedups._pure"}
+LEXER_BUILDS = {"compiled": "aro._speedups._lexer", "pure": "aro._speedups._pure_lexer"}
 MASK = b"\x37\xfa\x21\x3d"
 
 
-def load_build(build: str) -> ModuleType:
-    """The codec module of ``build``; the compiled one is skipped where it was not built."""
+def load_build(build: str, builds: dict[str, str] = BUILDS) -> ModuleType:
+    """The module of ``build`` (of the codec, or of ``builds``' extension); the compiled one is
+    skipped where it was not built."""
     if build == "compiled":
-        return pytest.importorskip(BUILDS[build], reason="compiled codec not built")
-    return importlib.import_module(BUILDS[build])
+        return pytest.importorskip(builds[build], reason="compiled extension not built")
+    return importlib.import_module(builds[build])
 
 
 def client_frame(
