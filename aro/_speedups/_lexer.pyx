@@ -95,9 +95,11 @@ cdef class CommonScanner:
         cdef unsigned char pair
         cdef bint lower_case, only_ascii
         cdef long long number
+        cdef object line_number
         stop = min(stop, len(text))
         line = line_after(line_starts, pos)
         line_start = line_starts[line - 1]
+        line_number = line  # one int object for every token of a line
         while True:
             i = pos
             while i < stop:  # whitespace and '//' comments, possessively
@@ -105,6 +107,7 @@ cdef class CommonScanner:
                 if char == "\n":
                     i += 1
                     line += 1
+                    line_number = line
                     line_start = i
                 elif char == "/" and i + 1 < stop and PyUnicode_READ(kind, data, i + 1) == "/":
                     i += 2
@@ -140,9 +143,9 @@ cdef class CommonScanner:
                         lowered = lexeme.lower()
                     reserved_kind = self.reserved.get(lowered)
                 if reserved_kind is None:
-                    token = (self.word_kind, lexeme, lexeme, start, i, line, start - line_start + 1)
+                    token = (self.word_kind, lexeme, lexeme, start, i, line_number, start - line_start + 1)
                 else:
-                    token = (reserved_kind, lowered, lexeme, start, i, line, start - line_start + 1)
+                    token = (reserved_kind, lowered, lexeme, start, i, line_number, start - line_start + 1)
             elif is_digit(char):
                 number = 0
                 while i < stop:
@@ -160,7 +163,7 @@ cdef class CommonScanner:
                         return pos
                 lexeme = text[start:i]
                 value = number if i - start <= MAX_C_DIGITS else int(lexeme)
-                token = (self.int_kind, value, lexeme, start, i, line, start - line_start + 1)
+                token = (self.int_kind, value, lexeme, start, i, line_number, start - line_start + 1)
             elif char == '"':
                 if following == '"' and i + 2 < stop and PyUnicode_READ(kind, data, i + 2) == '"':
                     return pos  # a multiline string
@@ -175,7 +178,7 @@ cdef class CommonScanner:
                 i += 1
                 lexeme = text[start:i]
                 value = text[start + 1 : i - 1]
-                token = (self.string_kind, value, lexeme, start, i, line, start - line_start + 1)
+                token = (self.string_kind, value, lexeme, start, i, line_number, start - line_start + 1)
             elif char < 128:
                 pair = self.pair_index[char][following] if following < 128 else 0
                 if pair:
@@ -189,7 +192,7 @@ cdef class CommonScanner:
                     if symbol is None:
                         return pos  # '/', '(*', '-' before a digit, or not a symbol
                     i += 1
-                token = (self.punct_kind, symbol, symbol, start, i, line, start - line_start + 1)
+                token = (self.punct_kind, symbol, symbol, start, i, line_number, start - line_start + 1)
             else:
                 return pos
             tokens.append(token)
