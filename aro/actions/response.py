@@ -13,6 +13,7 @@ from aro.vm.errors import ThrownError
 from aro.vm.frame import UNBOUND, Frame, Response
 from aro.vm.plan import Plan
 from aro.vm.registry import action
+from aro.vm.values.json import take_json
 
 # Object names Return never copies into the payload.
 INTERNAL_NAMES = frozenset(("_expression_", "_literal_", "status", "response", "application"))
@@ -48,7 +49,28 @@ def _link_return(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
         frame.response = Response(status, "_expression_", payload)
         return UNBOUND
 
-    return return_value
+    if not _after_broadcast(plan):
+        return return_value
+
+    def return_broadcast_value(plan: Plan, frame: Frame) -> Any:
+        """The same, with the JSON the Broadcast just wrote when the payload is its map."""
+        value = expression(frame)
+        if type(value) is dict and value and _is_flat(value):
+            frame.response = Response(status, "_expression_", value, take_json(value))
+            return UNBOUND
+        return return_value(plan, frame)
+
+    return return_broadcast_value
+
+
+def _after_broadcast(plan: Plan) -> bool:
+    """Whether the statement right before always runs just before this one and is a
+    Broadcast, with nothing to wait for between them (no repository to prefetch for this
+    one): then no statement can change a map between the Broadcast's JSON and this Return."""
+    previous = plan.previous
+    if previous is None or previous.spec is None or previous.is_async or previous.may_wait:
+        return False
+    return previous.spec.name == "broadcast" and not plan.reads
 
 
 def _is_flat(mapping: dict) -> bool:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aro.net.websocket.connection import OPEN
 from aro.vm import values
 from aro.vm.errors import ActionError
+from aro.vm.values.json import forget_json, keep_json
 
 if TYPE_CHECKING:
     from aro.net.websocket import WebSocket
@@ -50,13 +51,16 @@ DEFAULT_BUS = "local"
 
 
 def serialize(value: Any) -> tuple[bytes, bool]:
-    """A message as one payload for every client: (bytes, whether it is text)."""
+    """A message as one payload for every client: (bytes, whether it is text).  JSON is kept
+    for the statement right after (``keep_json``): a Return of the same map answers with it."""
     kind = type(value)
     if kind is str:
         return value.encode(), True
     if kind is bytes:
         return value, False
-    return values.to_json(value), True
+    data = values.to_json(value)
+    keep_json(value, data)
+    return data, True
 
 
 def as_message(value: Any) -> str | bytes:
@@ -226,6 +230,7 @@ class Connections:
         """Serialize once, publish to every client of ``channel``; answer how many of this
         worker's clients it was queued to.  No server running means no clients.  With no
         other worker, a message nobody here would receive is not serialized at all."""
+        forget_json()  # whatever is kept after this is this broadcast's own JSON
         if self.local_only:
             return self.local.deliver_value(channel, value)
         payload, text = serialize(value)

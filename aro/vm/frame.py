@@ -30,16 +30,23 @@ UNBOUND: Any = _Unbound()
 
 class Response:
     """What ``Return`` produces: status name, reason, payload dict.  A feature set without a
-    Return answers ``OK`` with the reason ``success``, as the reference does."""
+    Return answers ``OK`` with the reason ``success``, as the reference does.  ``json`` is
+    ``to_json(payload)`` when it was already written (by a Broadcast of the payload just
+    before the Return), else None."""
 
-    __slots__ = ("payload", "reason", "status")
+    __slots__ = ("json", "payload", "reason", "status")
 
     def __init__(
-        self, status: str = "OK", reason: str = "success", payload: dict | None = None
+        self,
+        status: str = "OK",
+        reason: str = "success",
+        payload: dict | None = None,
+        json: bytes | None = None,
     ) -> None:
         self.status = status
         self.reason = reason
         self.payload = payload if payload is not None else {}
+        self.json = json
 
     def __repr__(self) -> str:
         return f"Response({self.status!r}, {self.reason!r}, {self.payload!r})"

@@ -117,9 +117,7 @@ class LinkedCode:
 
     def __init__(self, code: CodeObject) -> None:
         self.instructions = [(int(op), arg) for op, arg in code.instructions]
-        self.plans = [
-            Plan(info, code.name, code.activity, code.slot_index) for info in code.statements
-        ]
+        self.plans = self._plans(code)
         self.loops = [LinkedLoop(info) for info in code.loops]
         self.matches = [LinkedMatch(info) for info in code.matches]
         self.conditions = [link(expr) for expr in code.exprs]
@@ -127,6 +125,19 @@ class LinkedCode:
         self.reads_at = [self._reads(op, arg, condition_reads) for op, arg in self.instructions]
         self.guard = None if code.guard is None else link(code.guard)
         self.guard_reads = repositories_read(code.guard)
+
+    def _plans(self, code: CodeObject) -> list[Plan]:
+        """Each statement's plan; in code without jumps (every instruction a statement, in
+        order) a plan also knows the one run right before it, unless that one has a ``when``
+        (it may be skipped)."""
+        straight = self.instructions == [(STMT, index) for index in range(len(code.statements))]
+        plans: list[Plan] = []
+        previous = None
+        for info in code.statements:
+            plan = Plan(info, code.name, code.activity, code.slot_index, previous)
+            plans.append(plan)
+            previous = plan if straight and plan.when_fn is None else None
+        return plans
 
     def _reads(self, op: int, arg: Any, condition_reads: list) -> tuple[str, ...]:
         """The repositories the instruction reads synchronously, prefetched just before it

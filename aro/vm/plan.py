@@ -55,6 +55,7 @@ class Plan:
         "obj",
         "object_fn",
         "prep",
+        "previous",
         "reads",
         "result",
         "sink_fn",
@@ -74,8 +75,12 @@ class Plan:
         feature: str,
         activity: str,
         slot_index: Mapping[str, int] | None = None,
+        previous: Plan | None = None,
     ) -> None:
         self.info = info
+        # the statement that always runs right before this one, with nothing between (in a
+        # code object without jumps), else None: what a link function may pair this one with
+        self.previous = previous
         # the code object's slots by name: what a link function resolves a name to, once
         self.slot_index = slot_index or {}
         self.verb = info.verb.lower()

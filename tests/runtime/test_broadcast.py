@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from aro.lang.compiler import compile_source
 from aro.net.websocket.connection import CLOSING, OPEN
 from aro.runtime import broadcast
 from aro.runtime.broadcast import (
@@ -20,7 +21,10 @@ from aro.runtime.broadcast import (
     as_message,
     serialize,
 )
+from aro.runtime.http.responses import encode_body
 from aro.vm.errors import ActionError
+from aro.vm.machine import linked
+from tests.support.inproc import run_body
 
 
 class FakeService:
@@ -244,3 +248,73 @@ def test_a_replying_connection_that_has_closed_is_not_written_to() -> None:
     with pytest.raises(ActionError, match="No open WebSocket connection with id c1"):
         conns.send("c1", "late", True)
     assert replying.frames == []
+
+
+class ChatServices:
+    """Just enough of an application for a handler that broadcasts and returns."""
+
+    class NoRepositories:
+        suspends = False
+
+    published: dict[str, Any] = {}
+
+    def __init__(self, websocket: FakeService) -> None:
+        self.connections = connections(websocket)
+        self.repositories = self.NoRepositories()
+        self.events = self
+
+
+BROADCAST_THEN_RETURN = (
+    "<Create> the <message> with { text: <text>, n: 1 }.\n"
+    "<Broadcast> the <message> to the <websocket>.\n"
+    "<Return> a <Created: status> with <message>.\n"
+)
+
+
+def test_a_return_right_after_a_broadcast_of_its_map_answers_with_the_broadcast_json(
+    json_calls,
+) -> None:
+    websocket = FakeService()
+    ran = run_body(BROADCAST_THEN_RETURN, ChatServices(websocket), {"text": "a/b"})
+    ((payload, _),) = websocket.payloads
+    assert ran.response.json is payload and payload == b'{"n":1,"text":"a\\/b"}'
+    status, _, body = encode_body(ran.response, "/messages")
+    assert (status, body) == (201, payload) and len(json_calls) == 1
+
+
+def test_the_201_is_written_anew_where_its_body_differs_from_the_broadcast() -> None:
+    websocket = FakeService()
+    # a JSON-looking string is embedded as JSON in an HTTP body, not in a broadcast
+    ran = run_body(BROADCAST_THEN_RETURN, ChatServices(websocket), {"text": "[1]"})
+    ((payload, _),) = websocket.payloads
+    assert payload == b'{"n":1,"text":"[1]"}'
+    assert encode_body(ran.response, "/messages")[2] == b'{"n":1,"text":[1]}'
+
+
+def test_nothing_is_kept_for_a_return_after_a_broadcast_that_serialized_nothing() -> None:
+    ran = run_body(BROADCAST_THEN_RETURN, ChatServices(FakeService(clients=0)), {"text": "x"})
+    assert ran.response.json is None
+    assert encode_body(ran.response, "/messages")[2] == b'{"n":1,"text":"x"}'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a statement between them could be anything
+        BROADCAST_THEN_RETURN.replace("<Return>", '<Log> "x" to the <console>.\n<Return>'),
+        # a Broadcast with a condition may not run at all
+        BROADCAST_THEN_RETURN.replace("<websocket>.", "<websocket> when <text> = 1."),
+        # code with jumps: the Return may be reached without the Broadcast right before it
+        "match <text> {\ncase 1 {\n<Log> <text> to the <console>.\n}\n}\n" + BROADCAST_THEN_RETURN,
+    ],
+)
+def test_a_return_is_paired_only_with_a_broadcast_that_always_runs_right_before_it(
+    body: str,
+) -> None:
+    code = compile_source(f"(Test: Action Demo) {{\n{body}\n}}\n", "test.aro").code_objects[0]
+    returning = linked(code).plans[-1]
+    assert returning.func.__name__ == "return_value"
+    paired = compile_source(
+        f"(Test: Action Demo) {{\n{BROADCAST_THEN_RETURN}\n}}\n", "test.aro"
+    ).code_objects[0]
+    assert linked(paired).plans[-1].func.__name__ == "return_broadcast_value"

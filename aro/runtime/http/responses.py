@@ -213,7 +213,10 @@ def encode_body(response: Response, request_path: str) -> Reply:
         if response.reason:
             status["reason"] = response.reason
         return code, JSON, values.to_json(status)
-    return code, JSON, values.to_json(_embedded(payload))
+    embedded = _embedded(payload)
+    if embedded is payload and response.json is not None:  # written already, by a Broadcast
+        return code, JSON, response.json
+    return code, JSON, values.to_json(embedded)
 
 
 # ---------------------------------------------------------------------------------------------
