@@ -169,16 +169,21 @@ def _is_schema_name(specifier: str) -> bool:
 
 
 def _link_create(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
-    """``Create the <x: Type> with { … }`` without an ``id`` field: the map literal is a new
-    dict on every run, so its id goes in place, not into a copy."""
-    specifiers, literal = plan.result.specifiers, plan.info.with_expr
-    if plan.bad_preposition or plan.object_fn is not None or not specifiers:
+    """``Create the <x: Type> with { … }`` without an ``id`` field: the map literal (the
+    object expression, else the ``with`` clause, as ``statement_expression`` takes them) is
+    a new dict on every run, so its id goes in place, not into a copy."""
+    specifiers = plan.result.specifiers
+    if plan.object_fn is not None:
+        literal, build = plan.info.object_expr, plan.object_fn
+    else:
+        literal, build = plan.info.with_expr, plan.with_fn
+    if plan.bad_preposition or not specifiers:
         return None
     if specifiers[0].lower() in PERIOD_BUILDERS or literal is None or literal[0] != "map":
         return None
     if any(key == "id" for key, _ in literal[1]):
         return None
-    build, mint = plan.with_fn, entity_ids.mint
+    mint = entity_ids.mint
 
     def create_entity(plan: Plan, frame: Frame) -> dict[str, Any]:
         entity = build(frame)

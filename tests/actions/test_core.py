@@ -2,7 +2,9 @@ import re
 
 import pytest
 
+from aro.lang.compiler import compile_source
 from aro.vm.errors import ActionError, StatementError
+from aro.vm.machine import linked
 
 # -- Extract -----------------------------------------------------------------------------------
 
@@ -113,6 +115,21 @@ def test_create_gives_a_map_literal_its_id_and_never_changes_a_variable(run):
     assert list(result["order"]) == list(result["literal"]) == ["item", "id"]
     assert result["order"]["id"] != result["literal"]["id"]
     assert result["kept"] == {"id": "7", "item": "tea"}
+
+
+@pytest.mark.parametrize(
+    ("statement", "linked_as"),
+    [
+        ('Create the <order: Order> with { item: "tea" }.', "create_entity"),
+        ('Create the <order: Order> from the <src> with { item: "tea" }.', "create_entity"),
+        ("Create the <order: Order> with <src>.", "create"),  # a variable's map: copied
+        ('Create the <order: Order> with { id: "7" }.', "create"),  # has its id
+    ],
+)
+def test_create_of_a_map_literal_is_linked_to_give_it_its_id_in_place(statement, linked_as):
+    source = f"(Test: Action Demo) {{\n{statement}\n}}\n"
+    code = compile_source(source, "test.aro").code_objects[0]
+    assert linked(code).plans[0].func.__name__ == linked_as
 
 
 # -- Compute -----------------------------------------------------------------------------------
