@@ -13,7 +13,8 @@ from aro.vm.errors import ThrownError
 from aro.vm.frame import UNBOUND, Frame, Response
 from aro.vm.plan import Plan
 from aro.vm.registry import action
-from aro.vm.values.json import take_json
+from aro.vm.statuses import status_code
+from aro.vm.values.json import JUST_WRITTEN
 
 # Object names Return never copies into the payload.
 INTERNAL_NAMES = frozenset(("_expression_", "_literal_", "status", "response", "application"))
@@ -29,13 +30,14 @@ SECONDS_PER_UNIT = {
 
 def _link_return(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
     """``Return a <Created: status> with <x>``, a handler's usual last statement, decided at
-    link time: a constant status, one value and no object noun.  A map of plain values (no
-    nested map to flatten) is the payload as it is, not copied key by key; values are never
-    changed in place, so sharing it is sound."""
+    link time: a constant status (its HTTP code looked up once), one value and no object
+    noun.  A map of plain values (no nested map to flatten) is the payload as it is, not
+    copied key by key; values are never changed in place, so sharing it is sound."""
     expression = plan.object_fn or plan.with_fn
     if plan.bad_preposition or plan.obj is not None or expression is None:
         return None
     status = plan.result.base
+    code = status_code(status)
 
     def return_value(plan: Plan, frame: Frame) -> Any:
         value = expression(frame)
@@ -46,7 +48,7 @@ def _link_return(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
             _add_expression(payload, value)
             if not payload:
                 _borrow_fallback(payload, frame)
-        frame.response = Response(status, "_expression_", payload)
+        frame.response = Response(status, "_expression_", payload, None, code)
         return UNBOUND
 
     if not _after_broadcast(plan):
@@ -56,7 +58,8 @@ def _link_return(plan: Plan) -> Callable[[Plan, Frame], Any] | None:
         """The same, with the JSON the Broadcast just wrote when the payload is its map."""
         value = expression(frame)
         if type(value) is dict and value and _is_flat(value):
-            frame.response = Response(status, "_expression_", value, take_json(value))
+            json = JUST_WRITTEN.data if JUST_WRITTEN.value is value else None
+            frame.response = Response(status, "_expression_", value, json, code)
             return UNBOUND
         return return_value(plan, frame)
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aro.net.websocket.connection import OPEN
 from aro.vm import values
 from aro.vm.errors import ActionError
-from aro.vm.values.json import forget_json, keep_json
+from aro.vm.values.json import JUST_WRITTEN
 
 if TYPE_CHECKING:
     from aro.net.websocket import WebSocket
@@ -52,14 +52,15 @@ DEFAULT_BUS = "local"
 
 def serialize(value: Any) -> tuple[bytes, bool]:
     """A message as one payload for every client: (bytes, whether it is text).  JSON is kept
-    for the statement right after (``keep_json``): a Return of the same map answers with it."""
+    for the statement right after (``JUST_WRITTEN``): a Return of the same map answers with
+    it."""
     kind = type(value)
     if kind is str:
         return value.encode(), True
     if kind is bytes:
         return value, False
-    data = values.to_json(value)
-    keep_json(value, data)
+    data = JUST_WRITTEN.data = values.to_json(value)
+    JUST_WRITTEN.value = value
     return data, True
 
 
@@ -230,7 +231,7 @@ class Connections:
         """Serialize once, publish to every client of ``channel``; answer how many of this
         worker's clients it was queued to.  No server running means no clients.  With no
         other worker, a message nobody here would receive is not serialized at all."""
-        forget_json()  # whatever is kept after this is this broadcast's own JSON
+        JUST_WRITTEN.value = None  # what is kept after this is this broadcast's own JSON
         if self.local_only:
             return self.local.deliver_value(channel, value)
         payload, text = serialize(value)

@@ -16,6 +16,7 @@ from aro.lang.bytecode import CodeObject
 from aro.vm import values
 from aro.vm.errors import EvaluationError
 from aro.vm.services import Services
+from aro.vm.statuses import status_code
 
 
 class _Unbound:
@@ -30,11 +31,12 @@ UNBOUND: Any = _Unbound()
 
 class Response:
     """What ``Return`` produces: status name, reason, payload dict.  A feature set without a
-    Return answers ``OK`` with the reason ``success``, as the reference does.  ``json`` is
-    ``to_json(payload)`` when it was already written (by a Broadcast of the payload just
-    before the Return), else None."""
+    Return answers ``OK`` with the reason ``success``, as the reference does.  ``code`` is the
+    status's HTTP code (given by a Return that looked it up at link time, else looked up
+    here).  ``json`` is ``to_json(payload)`` when it was already written (by a Broadcast of
+    the payload just before the Return), else None."""
 
-    __slots__ = ("json", "payload", "reason", "status")
+    __slots__ = ("code", "json", "payload", "reason", "status")
 
     def __init__(
         self,
@@ -42,11 +44,13 @@ class Response:
         reason: str = "success",
         payload: dict | None = None,
         json: bytes | None = None,
+        code: int = 0,
     ) -> None:
         self.status = status
         self.reason = reason
         self.payload = payload if payload is not None else {}
         self.json = json
+        self.code = code or status_code(status)
 
     def __repr__(self) -> str:
         return f"Response({self.status!r}, {self.reason!r}, {self.payload!r})"

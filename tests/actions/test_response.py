@@ -43,6 +43,18 @@ def test_return_with_a_map_of_plain_values_answers_that_map_unchanged(run):
     assert result.response.reason == "_expression_"
 
 
+@pytest.mark.parametrize(
+    ("statement", "code"),
+    [
+        ("Return a <Created: status> with <n>.", 201),  # linked: looked up once
+        ("Return a <NotFound: status> for the <n>.", 404),  # general: looked up per run
+        ("Return a <Teapot: status> with <n>.", 200),  # an unknown name answers 200
+    ],
+)
+def test_a_response_carries_its_http_code(run, statement, code):
+    assert run(f"Compute the <n> from 1.\n{statement}").response.code == code
+
+
 def test_return_with_an_empty_map_borrows_a_fallback_value(run):
     result = run('Create the <message> with "Hello".\nReturn an <OK: status> with {}.')
     assert result.response.payload == {"value": "Hello"}

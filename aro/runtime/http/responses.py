@@ -16,60 +16,10 @@ from aro.net.server import RawResponse
 from aro.vm import values
 from aro.vm.errors import AroError, ThrownError
 from aro.vm.frame import Response
+from aro.vm.statuses import CODES, is_known_status, status_code  # noqa: F401 - its API too
 from aro.vm.values.json import keyed_to_json
 
 Reply = tuple[int, bytes, bytes]
-
-# ---------------------------------------------------------------------------------------------
-# Status names (decision 3): the guide's Appendix C table, the reference runtime's aliases
-# (Success, Invalid, Error, ServerError) and the names decision 3 adds (Gone, NotImplemented).
-
-_STATUS_NAMES: dict[int, tuple[str, ...]] = {
-    200: ("OK", "Success"),
-    201: ("Created",),
-    202: ("Accepted",),
-    204: ("NoContent",),
-    400: ("BadRequest", "Invalid"),
-    401: ("Unauthorized",),
-    403: ("Forbidden",),
-    404: ("NotFound",),
-    409: ("Conflict",),
-    410: ("Gone",),
-    422: ("UnprocessableEntity",),
-    429: ("TooManyRequests",),
-    500: ("Error", "ServerError", "InternalError", "InternalServerError"),
-    501: ("NotImplemented",),
-    503: ("ServiceUnavailable",),
-}
-_WORD_BREAK = re.compile(r"(?<=[a-z])(?=[A-Z])")
-
-
-def _status_table() -> dict[str, int]:
-    """Lower-cased names, each also hyphenated at its word breaks (``not-found``)."""
-    table: dict[str, int] = {}
-    for code, names in _STATUS_NAMES.items():
-        for name in names:
-            table[name.lower()] = code
-            table[_WORD_BREAK.sub("-", name).lower()] = code
-    return table
-
-
-_CODES = _status_table()
-#: The names as the table spells them too, so that the usual spelling (``Created``) is found
-#: without lower-casing it per response.
-_SPELLED_CODES = _CODES | {name: code for code, names in _STATUS_NAMES.items() for name in names}
-
-
-def status_code(name: str) -> int:
-    """The HTTP code of a Return status name (case-insensitive); an unknown name answers 200."""
-    code = _SPELLED_CODES.get(name)
-    return code if code is not None else _CODES.get(name.lower(), 200)
-
-
-def is_known_status(name: str) -> bool:
-    """Whether a status name is in the table (``aro check`` warns about the others)."""
-    return name.lower() in _CODES
-
 
 # ---------------------------------------------------------------------------------------------
 # Content types
@@ -197,7 +147,7 @@ def encode_body(response: Response, request_path: str) -> Reply:
     payload becomes ``{"reason":…,"status":…}`` (reason left out when empty); everything that
     is not raw content is JSON by ``values.to_json``.
     """
-    code = status_code(response.status)
+    code = response.code
     if code == 204:
         return 204, JSON, b""
     payload = response.payload
@@ -226,7 +176,7 @@ def encode_body(response: Response, request_path: str) -> Reply:
 def _error_status(error: BaseException) -> int:
     """A thrown error answers the 4xx/5xx its name maps to; any other failure is a 500."""
     if isinstance(error, ThrownError):
-        code = _CODES.get(error.status_name.lower(), 500)
+        code = CODES.get(error.status_name.lower(), 500)
         return code if code >= 400 else 500
     return 500
 

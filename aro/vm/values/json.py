@@ -99,35 +99,25 @@ def to_json(value: Value) -> bytes:
     return out.replace(b"/", b"\\/") if b"/" in out else out
 
 
-#: The map a Broadcast just serialized, with its JSON (see :func:`keep_json`), or None.
-_kept: tuple[Value, bytes] | None = None
+class JustWritten:
+    """The map a Broadcast just serialized (``value``, None for none) and its JSON (``data``).
 
-
-def keep_json(value: Value, data: bytes) -> None:
-    """Remember that ``data`` is ``to_json(value)``, for the statement that runs right after the
-    one serializing it (a handler's ``Return`` after its ``Broadcast`` of the same map)."""
-    global _kept
-    _kept = (value, data)
-
-
-def forget_json() -> None:
-    """Nothing kept: called as a Broadcast starts, so what is kept after it is its own."""
-    global _kept
-    _kept = None
-
-
-def take_json(value: Value) -> bytes | None:
-    """The JSON kept for ``value`` itself (the same object), once; None for any other value.
-
-    Sound only where nothing can run between the keeping and the taking: the VM pairs a
-    Return with the Broadcast right before it in a handler without jumps (``Plan.previous``).
+    The statement right after the Broadcast may answer with ``data`` when its payload is
+    ``value`` itself: a handler's ``Return`` of the map it broadcast.  Sound only where
+    nothing can run between the two, so that nothing can change the map: the VM pairs a
+    Return only with the Broadcast right before it in a code object without jumps
+    (``Plan.previous``), and the Broadcast clears ``value`` as it starts, so what is there
+    after it is its own.  Attributes, not functions: set and read on every such POST.
     """
-    global _kept
-    kept = _kept
-    if kept is None:
-        return None
-    _kept = None
-    return kept[1] if kept[0] is value else None
+
+    __slots__ = ("data", "value")
+
+    def __init__(self) -> None:
+        self.value: Value = None
+        self.data = b""
+
+
+JUST_WRITTEN = JustWritten()
 
 
 #: Lists their owner promised not to change while they are held here (by id), each with the
