@@ -40,6 +40,8 @@ def _var(slot: int, name: str, specifiers: tuple[str, ...]) -> Evaluator:
         return lambda frame: _environment(frame, slot, key)
     if is_repository(name):
         return _repository(slot, name, specifiers)
+    if name == "now" and not specifiers:
+        return _now(slot)
     if not specifiers:
 
         def load_variable(frame: Any) -> Any:
@@ -55,6 +57,23 @@ def _var(slot: int, name: str, specifiers: tuple[str, ...]) -> Evaluator:
             raise EvaluationError(str(error)) from None
 
     return load_path
+
+
+def _now(slot: int) -> Evaluator:
+    """``<now>``: the current instant, read straight from the clock when nothing in reach
+    binds ``now`` (no slot here or shadowed, no name, no parent), as the frame's own lookup
+    would end up doing after three calls; otherwise that lookup."""
+    def load_now(frame: Any) -> Any:
+        value = frame.slots[slot]
+        if value is not UNBOUND:
+            return value
+        named = frame.named
+        unbound = frame.parent is None and (named is None or "now" not in named)
+        if unbound and frame.code.fallback[slot] < 0:
+            return values.now()
+        return frame.load(slot)
+
+    return load_now
 
 
 def _environment(frame: Any, slot: int, key: str) -> Any:

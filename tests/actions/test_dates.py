@@ -40,3 +40,20 @@ def test_bad_periods_fail_with_the_reason(run, statement, cause):
     with pytest.raises(StatementError) as error:
         run(statement)
     assert str(error.value.cause) == cause
+
+
+def test_now_is_the_clock_unless_something_in_reach_binds_it(run):
+    before = datetime.now(UTC)
+    clock = run("Create the <stamp> with <now>.")["stamp"]
+    assert type(clock) is datetime and before <= clock <= datetime.now(UTC)
+    assert run("Create the <stamp> with <now>.", bindings={"now": "bound"})["stamp"] == "bound"
+    bound_here = run('Create the <now> with "mine".\nCreate the <stamp> with <now>.')
+    assert bound_here["stamp"] == "mine"
+    in_a_loop = run(
+        'Create the <now> with "outer".\nCreate the <items> with [1].\n'
+        "for each <n> in <items> {\n"
+        "    Create the <stamp> with <now>.\n"
+        "    Log <stamp> to the <console>.\n"
+        "}"
+    )
+    assert in_a_loop.services.messages == ["outer"]
