@@ -16,7 +16,6 @@ from aro.lang.bytecode import CodeObject
 from aro.vm import values
 from aro.vm.errors import EvaluationError
 from aro.vm.services import Services
-from aro.vm.statuses import status_code
 
 
 class _Unbound:
@@ -32,9 +31,10 @@ UNBOUND: Any = _Unbound()
 class Response:
     """What ``Return`` produces: status name, reason, payload dict.  A feature set without a
     Return answers ``OK`` with the reason ``success``, as the reference does.  ``code`` is the
-    status's HTTP code (given by a Return that looked it up at link time, else looked up
-    here).  ``json`` is ``to_json(payload)`` when it was already written (by a Broadcast of
-    the payload just before the Return), else None."""
+    status's HTTP code when a Return looked it up at link time, else 0 (looked up only by
+    what answers HTTP: most event handlers' Responses are never encoded).  ``json`` is
+    ``to_json(payload)`` when it was already written (by a Broadcast of the payload just
+    before the Return), else None."""
 
     __slots__ = ("code", "json", "payload", "reason", "status")
 
@@ -50,7 +50,7 @@ class Response:
         self.reason = reason
         self.payload = payload if payload is not None else {}
         self.json = json
-        self.code = code or status_code(status)
+        self.code = code
 
     def __repr__(self) -> str:
         return f"Response({self.status!r}, {self.reason!r}, {self.payload!r})"

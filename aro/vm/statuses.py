@@ -1,7 +1,7 @@
 """HTTP status codes by the status names a Return uses (docs/decisions.md, decision 3).
 
-In the VM layer so that a Response knows its code when it is made: a linked Return, whose
-status name is constant, looks it up once, at link time.
+In the VM layer so that a Response can carry its code from where it is made: a linked Return,
+whose status name is constant, looks it up once, at link time.
 """
 
 from __future__ import annotations

@@ -47,11 +47,11 @@ def test_return_with_a_map_of_plain_values_answers_that_map_unchanged(run):
     ("statement", "code"),
     [
         ("Return a <Created: status> with <n>.", 201),  # linked: looked up once
-        ("Return a <NotFound: status> for the <n>.", 404),  # general: looked up per run
         ("Return a <Teapot: status> with <n>.", 200),  # an unknown name answers 200
+        ("Return a <NotFound: status> for the <n>.", 0),  # general: looked up when encoded
     ],
 )
-def test_a_response_carries_its_http_code(run, statement, code):
+def test_a_linked_return_carries_its_http_code(run, statement, code):
     assert run(f"Compute the <n> from 1.\n{statement}").response.code == code
 
 

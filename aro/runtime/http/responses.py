@@ -16,7 +16,11 @@ from aro.net.server import RawResponse
 from aro.vm import values
 from aro.vm.errors import AroError, ThrownError
 from aro.vm.frame import Response
-from aro.vm.statuses import CODES, is_known_status, status_code  # noqa: F401 - its API too
+from aro.vm.statuses import (
+    CODES,
+    is_known_status,  # noqa: F401 - this module's API too
+    status_code,
+)
 from aro.vm.values.json import keyed_to_json
 
 Reply = tuple[int, bytes, bytes]
@@ -147,7 +151,7 @@ def encode_body(response: Response, request_path: str) -> Reply:
     payload becomes ``{"reason":…,"status":…}`` (reason left out when empty); everything that
     is not raw content is JSON by ``values.to_json``.
     """
-    code = response.code
+    code = response.code or status_code(response.status)
     if code == 204:
         return 204, JSON, b""
     payload = response.payload

@@ -380,3 +380,15 @@ def test_content_type_constants_are_bytes():
 
 def test_raw_text_with_a_lone_surrogate_does_not_fail():
     assert body_of(payload={"page": "<html>\ud800"})[2] == b"<html>\xed\xa0\x80"
+
+
+def test_a_response_answers_the_code_it_carries_else_its_status_names():
+    assert encode_body(Response("Created", payload={"a": 1}, code=201), "/x")[0] == 201
+    assert encode_body(Response("NotFound", payload={"a": 1}), "/x")[0] == 404
+
+
+def test_the_json_a_response_carries_is_its_body_unless_the_body_embeds_json():
+    carried = b'{"a":"x"}'
+    assert encode_body(Response("OK", payload={"a": "x", "b": 1}, json=carried), "/")[2] is carried
+    embedding = Response("OK", payload={"a": "[1]", "b": 1}, json=b'{"a":"[1]","b":1}')
+    assert encode_body(embedding, "/")[2] == b'{"a":[1],"b":1}'
