@@ -63,6 +63,7 @@ def _now(slot: int) -> Evaluator:
     """``<now>``: the current instant, read straight from the clock when nothing in reach
     binds ``now`` (no slot here or shadowed, no name, no parent), as the frame's own lookup
     would end up doing after three calls; otherwise that lookup."""
+
     def load_now(frame: Any) -> Any:
         value = frame.slots[slot]
         if value is not UNBOUND:
