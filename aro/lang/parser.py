@@ -520,8 +520,7 @@ class Parser:
             index = self.parse_bracketed_name("the index variable")
         self.expect_keyword("in", "before the collection")
         self.expect_punct("<", "to start the collection")
-        collection = self.parse_noun()
-        self.expect_noun_end(collection.base)
+        collection = self.parse_closed_noun()
         concurrency = None
         if parallel and self.at_preposition("with"):
             concurrency = self.parse_concurrency()
@@ -570,8 +569,7 @@ class Parser:
     def parse_match(self) -> MatchStatement:
         start = self.advance()
         self.expect_punct("<", "after 'match'")
-        subject = self.parse_noun()
-        self.expect_noun_end(subject.base)
+        subject = self.parse_closed_noun()
         self.expect_punct("{", "to open the match body")
         cases: list[MatchCase] = []
         otherwise = None
@@ -702,8 +700,7 @@ class Parser:
             self.fail("'<' to start the result")
         self.i += 1
         self.tok = self.tokens[self.i]
-        noun = self.parse_noun()
-        self.expect_noun_end(noun.base)
+        noun = self.parse_closed_noun()
         as_type = None
         token = self.tok
         if token[KIND] is KEYWORD and token[VALUE] == "as":
@@ -734,8 +731,7 @@ class Parser:
         if token[KIND] is PUNCT and token[VALUE] == "<":
             self.i += 1
             self.tok = self.tokens[self.i]
-            noun = self.parse_noun()
-            self.expect_noun_end(noun.base)
+            noun = self.parse_closed_noun()
             return ObjectNoun(noun, article, False, span)
         if token[KIND] is IDENT:
             base = self.parse_compound("an object name")
@@ -865,6 +861,30 @@ class Parser:
             name += "-" + self.advance()[TEXT]
             token = self.tok
         return name
+
+    def parse_closed_noun(self) -> Noun:
+        """A noun after its '<', up to and including the closing '>'.  ``<name>`` and
+        ``<name: word>``, most nouns, are read straight from the tokens; others by parse_noun."""
+        tokens, i = self.tokens, self.i
+        token = tokens[i]
+        if token[KIND] is IDENT:  # never EOF, so the next token exists; so on below
+            following = tokens[i + 1]
+            if following[KIND] is PUNCT:
+                span = _new_span(Span, (self.filename, token[LINE], token[COL]))
+                if following[VALUE] == ">":
+                    self.i = i + 2
+                    self.tok = tokens[i + 2]
+                    return Noun(token[TEXT], (), False, (), span)
+                specifier = tokens[i + 2]
+                if following[VALUE] == ":" and specifier[KIND] is IDENT:
+                    close = tokens[i + 3]
+                    if close[KIND] is PUNCT and close[VALUE] == ">":
+                        self.i = i + 4
+                        self.tok = tokens[i + 4]
+                        return Noun(token[TEXT], (specifier[TEXT],), False, (), span)
+        noun = self.parse_noun()
+        self.expect_noun_end(noun.base)
+        return noun
 
     def parse_noun(self) -> Noun:
         """The inside of ``<base: specifier | qualifier>`` (docs/semantics.md, Qualified nouns)."""
@@ -1065,8 +1085,7 @@ class Parser:
         start = self.tok
         self.i += 1
         self.tok = self.tokens[self.i]
-        noun = self.parse_noun()
-        self.expect_noun_end(noun.base)
+        noun = self.parse_closed_noun()
         return VarRef(noun, _new_span(Span, (self.filename, start[LINE], start[COL])))
 
     def parse_bare_variable(self) -> VarRef:
