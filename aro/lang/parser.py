@@ -689,7 +689,11 @@ class Parser:
     def parse_result(self, verb: str) -> ResultNoun | SinkResult:
         token = self.tok
         span = _new_span(Span, (self.filename, token[LINE], token[COL]))
-        if verb.lower() in SINK_VERBS and starts_sink_expression(token):
+        if (
+            token[KIND] is not ARTICLE
+            and verb.lower() in SINK_VERBS
+            and starts_sink_expression(token)
+        ):
             return SinkResult(self.parse_expression(), span)
         article = None
         if token[KIND] is ARTICLE:
@@ -711,8 +715,11 @@ class Parser:
     def parse_object(self, preposition: str) -> ObjectNoun | ObjectExpr:
         token = self.tok
         span = _new_span(Span, (self.filename, token[LINE], token[COL]))
+        kind = token[KIND]
         if (
-            preposition in EXPRESSION_PREPOSITIONS
+            kind is not ARTICLE  # the article-decides rule (is_object_pattern) without a call
+            and kind is not IDENT
+            and preposition in EXPRESSION_PREPOSITIONS
             and starts_expression(token)
             and not self.is_object_pattern()
         ):
@@ -748,25 +755,32 @@ class Parser:
         )
 
     def parse_clauses(self) -> Clauses:
-        if self.tok[KIND] is PUNCT:  # most statements end here: no clause starts with a symbol
+        """The optional clauses, in their fixed order; each test reads the token in place."""
+        token = self.tok
+        if token[KIND] is PUNCT:  # most statements end here: no clause starts with a symbol
             return NO_CLAUSES
         with_ = to = where = by = default = when = None
-        if self.at_preposition("with"):
+        if token[KIND] is PREPOSITION and token[VALUE] == "with":
             self.advance()
             with_ = self.parse_with_value()
-        if self.at_preposition("to"):
+            token = self.tok
+        if token[KIND] is PREPOSITION and token[VALUE] == "to":
             self.advance()
             to = self.parse_expression()
-        if self.at_keyword("where"):
+            token = self.tok
+        if token[KIND] is KEYWORD and token[VALUE] == "where":
             self.advance()
             where = self.parse_where_clause()
-        if self.at_preposition("by"):
+            token = self.tok
+        if token[KIND] is PREPOSITION and token[VALUE] == "by":
             self.advance()
             by = self.parse_by_value()
-        if self.tok[KIND] is IDENT and self.tok[TEXT] == "default":
+            token = self.tok
+        if token[KIND] is IDENT and token[TEXT] == "default":
             self.advance()
             default = self.parse_expression()
-        if self.at_keyword("when"):
+            token = self.tok
+        if token[KIND] is KEYWORD and token[VALUE] == "when":
             self.advance()
             when = self.parse_expression()
         if with_ is to is where is by is default is when is None:
@@ -980,9 +994,14 @@ class Parser:
             self.nest()
             left = self.parse_prefix()
             while True:
-                kind = self.tok[KIND]
+                token = self.tok
+                kind = token[KIND]
                 if kind is not PUNCT and kind is not KEYWORD:
                     return left  # only symbols and reserved words continue an expression
+                if kind is PUNCT and token[VALUE] == "." and not starts_member(
+                    self.tokens[self.i + 1]  # '.' is never EOF: a token follows
+                ):
+                    return left  # the statement's end, as infix_precedence would say
                 precedence = self.infix_precedence()
                 if precedence > min_precedence:
                     self.nest()
@@ -1006,10 +1025,8 @@ class Parser:
         precedence = PUNCT_PRECEDENCE.get(token[VALUE], 0)
         if token[VALUE] in ("<", ">") and self.peek(1)[KIND] is IDENT:
             return 0  # '<' before an identifier opens a noun; '>' then ends the expression
-        if token[VALUE] == ".":
-            following = self.peek(1)
-            if following[KIND] is not IDENT or not following[TEXT][0].islower():
-                return 0  # a statement-ending '.'
+        if token[VALUE] == "." and not starts_member(self.peek(1)):
+            return 0  # a statement-ending '.'
         return precedence
 
     def parse_infix(self, left: object, precedence: int) -> object:
@@ -1202,6 +1219,11 @@ def is_noun_word(token: LexedToken) -> bool:
 def is_bare_variable_word(token: LexedToken) -> bool:
     """Words that name a variable without brackets (``${count}``, ``${a-b}``)."""
     return is_name_word(token) or token[KIND] is ARTICLE
+
+
+def starts_member(token: LexedToken) -> bool:
+    """Whether the token after a '.' makes it a member access (``.name``), not a full stop."""
+    return token[KIND] is IDENT and token[TEXT][0].islower()
 
 
 def is_capitalised(token: LexedToken) -> bool:
