@@ -133,8 +133,12 @@ class _Builder:
     # -- statements ------------------------------------------------------------------------
 
     def block(self, statements: Iterable[object]) -> None:
+        aro_statement = ast.AroStatement
         for statement in statements:
-            self.statement(statement)
+            if statement.__class__ is aro_statement:  # most statements: no dispatch
+                self.aro_statement(statement)
+            else:
+                self.statement(statement)
 
     def statement(self, node: object) -> None:
         if isinstance(node, ast.AroStatement):

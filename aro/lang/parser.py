@@ -236,11 +236,13 @@ class Parser:
         """Enter one more level of nesting; the callers restore ``depth`` when they return."""
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise ParseError(
-                self.tok,
-                f"nesting too deep: more than {MAX_NESTING} levels of brackets, "
-                "operators or blocks",
-            )
+            raise self.too_deep()
+
+    def too_deep(self) -> ParseError:
+        return ParseError(
+            self.tok,
+            f"nesting too deep: more than {MAX_NESTING} levels of brackets, operators or blocks",
+        )
 
     def report(self, error: ParseError) -> None:
         # An ERROR token was already reported by the lexer.
@@ -991,7 +993,9 @@ class Parser:
         """An expression; each operator applied deepens the tree, so it counts as nesting."""
         saved = self.depth
         try:
-            self.nest()
+            self.depth = saved + 1  # nest(), inline: one expression or more per statement
+            if saved >= MAX_NESTING:
+                raise self.too_deep()
             left = self.parse_prefix()
             while True:
                 token = self.tok
