@@ -655,11 +655,17 @@ class Parser:
         start = self.tok
         span = _new_span(Span, (self.filename, start[LINE], start[COL]))
         bracketed = start[KIND] is PUNCT and start[VALUE] == "<"
-        if bracketed:
-            self.advance()
-        verb = self.parse_verb()
-        if bracketed:
-            self.expect_punct(">", f"to close the verb '<{verb}'")
+        following = self.tokens[self.i + 1] if start[KIND] is IDENT else None
+        if following is not None and following[KIND] is not PUNCT and start[TEXT][0].isupper():
+            verb = start[TEXT]  # a plain ``Verb`` (most statements): parse_verb's first step
+            self.i += 1
+            self.tok = following
+        else:
+            if bracketed:
+                self.advance()
+            verb = self.parse_verb()
+            if bracketed:
+                self.expect_punct(">", f"to close the verb '<{verb}'")
         result = self.parse_result(verb)
         token = self.tok
         if token[KIND] is not PREPOSITION:
@@ -1077,6 +1083,10 @@ class Parser:
         kind = token[KIND]
         span = _new_span(Span, (self.filename, token[LINE], token[COL]))
         if kind is PUNCT:
+            if token[VALUE] == "<":  # a variable, the commonest operand: read in place
+                self.i += 1
+                self.tok = self.tokens[self.i]
+                return VarRef(self.parse_closed_noun(), span)
             parse = self.PREFIX_PUNCT.get(token[VALUE])
             if parse is not None:
                 return parse(self)
@@ -1164,7 +1174,6 @@ class Parser:
         return MapLiteral(tuple(entries), span)
 
     PREFIX_PUNCT = {
-        "<": parse_var_ref,
         "[": parse_list,
         "{": parse_map,
         "(": parse_group,
