@@ -43,6 +43,9 @@ from aro.lang.ast import (
     WhereClause,
     WhileLoop,
 )
+from aro.lang.diagnostics import DiagnosticSink
+from aro.lang.lexer import lex
+from aro.lang.parser import ParseError, Parser
 
 HEADER = "(Demo: Test) {\n"
 
@@ -811,3 +814,29 @@ def test_a_thousand_statements_parse() -> None:
     text = "(Application-Start: Big) {\n" + "\n".join(lines) + "\n}\n"
     source = parse_source(text)
     assert len(source.feature_sets[0].body) == 1000
+
+
+@pytest.mark.parametrize(
+    "noun",
+    [
+        "<a>", "<a: b>", "<a-b>", "<a: b-c>", "<a: b.c>", "<a: b | c>", '<a: "x">',
+        "<a: List<String>>", "<a: 0-3>", "<the-user>", "<a: the>", "<a:>", "<a: b", "<a",
+    ],
+)
+def test_closed_noun_read_in_place_matches_the_general_route(noun: str) -> None:
+    """``<name>`` and ``<name: word>`` skip parse_noun; every noun must parse as it would."""
+    def parse(route: str) -> tuple[object, int]:
+        sink = DiagnosticSink(noun, "n.aro")
+        parser = Parser(lex(noun, sink), sink)
+        parser.advance()  # the '<'
+        try:
+            if route == "in place":
+                result = parser.parse_closed_noun()
+            else:
+                result = parser.parse_noun()
+                parser.expect_noun_end(result.base)
+        except ParseError as error:
+            return ("error", error.message, error.token), parser.i
+        return (result, result.span), parser.i
+
+    assert parse("in place") == parse("general")
