@@ -84,19 +84,17 @@ class _Builder:
     def _find(self, name: str) -> int:
         scope: _Scope | None = self.scope
         while scope is not None:
-            if name in scope.names:
-                return scope.names[name]
+            slot = scope.names.get(name)
+            if slot is not None:
+                return slot
             scope = scope.parent
         return -1
 
     def read_slot(self, name: str) -> int:
         """The slot a reference to ``name`` reads (allocated unbound in the root if new)."""
-        scope: _Scope | None = self.scope
-        while scope is not None:
-            slot = scope.names.get(name)
-            if slot is not None:
-                return slot
-            scope = scope.parent
+        slot = self._find(name)
+        if slot >= 0:
+            return slot
         saved, self.scope = self.scope, self.root
         try:
             return self._new_slot(name, -1)

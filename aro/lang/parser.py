@@ -617,7 +617,7 @@ class Parser:
             self.advance()
             return Literal(keyword_literal(token[VALUE]), span)
         if is_punct(token, "<"):
-            return self.parse_var_ref()
+            return self.parse_var_ref(span)
         self.fail("a case pattern (a literal, '<name>', '_' or a /regex/)")
 
     def sync_case(self, start: int) -> None:
@@ -1083,10 +1083,8 @@ class Parser:
         kind = token[KIND]
         span = _new_span(Span, (self.filename, token[LINE], token[COL]))
         if kind is PUNCT:
-            if token[VALUE] == "<":  # a variable, the commonest operand: read in place
-                self.i += 1
-                self.tok = self.tokens[self.i]
-                return VarRef(self.parse_closed_noun(), span)
+            if token[VALUE] == "<":  # a variable, the commonest operand
+                return self.parse_var_ref(span)
             parse = self.PREFIX_PUNCT.get(token[VALUE])
             if parse is not None:
                 return parse(self)
@@ -1112,12 +1110,11 @@ class Parser:
             return self.parse_bare_variable()
         self.fail("an expression")
 
-    def parse_var_ref(self) -> VarRef:
-        start = self.tok
+    def parse_var_ref(self, span: Span) -> VarRef:
+        """``<noun>`` from its '<', which ``span`` starts at."""
         self.i += 1
         self.tok = self.tokens[self.i]
-        noun = self.parse_closed_noun()
-        return VarRef(noun, _new_span(Span, (self.filename, start[LINE], start[COL])))
+        return VarRef(self.parse_closed_noun(), span)
 
     def parse_bare_variable(self) -> VarRef:
         """A bare word names a variable; ``a-b`` joins only when written without spaces."""
