@@ -114,9 +114,8 @@ class LocalClients:
                 return websocket.broadcast_payload(b"", True)
             payload, text = serialize(value)
             return websocket.broadcast_payload(payload, text)
-        payload, _ = serialize(value)
-        sockets = self._sockets()
-        return 0 if sockets is None else sockets.broadcast(payload)
+        payload, text = serialize(value)
+        return self.deliver(channel, payload, text)
 
     def send(self, connection_id: str, message: str | bytes, websocket_only: bool) -> bool:
         """Queue a message to one open connection; False when this worker holds none of

@@ -16,11 +16,7 @@ from aro.net.server import RawResponse
 from aro.vm import values
 from aro.vm.errors import AroError, ThrownError
 from aro.vm.frame import Response
-from aro.vm.statuses import (
-    CODES,
-    is_known_status,  # noqa: F401 - this module's API too
-    status_code,
-)
+from aro.vm.statuses import CODES, status_code
 from aro.vm.values.json import keyed_to_json
 
 Reply = tuple[int, bytes, bytes]

@@ -219,16 +219,11 @@ class HttpService:
         started: float,
         failed: bool,
     ) -> RawResponse:
-        """A run of ``code`` that ended with ``reply``: counted in the feature-set and the HTTP
-        metrics, answered with its headers.  One call for what every routed request does."""
+        """A run of ``code`` that ended with ``reply``: counted in the feature-set metrics,
+        then answered as every request is."""
         seconds = perf_counter() - started
         self.executions.record(code, seconds, failed)
-        status, content_type, body = reply
-        self.metrics.record(operation_id, status, seconds)
-        headers = _CONTENT_TYPES.get(content_type) or ((CONTENT_TYPE, content_type),)
-        if self.worker_header is not None:
-            headers = [*headers, self.worker_header]
-        return status, headers, body
+        return self._reply(operation_id, reply, seconds)
 
     def _failed(
         self, operation_id: str, code: CodeObject, error: AroError, started: float
@@ -237,7 +232,7 @@ class HttpService:
         return self._ended(operation_id, code, responses.error_response(error), started, True)
 
     def _reply(self, operation_id: str, reply: responses.Reply, seconds: float) -> RawResponse:
-        """The answer to a request no feature set ran for."""
+        """``reply`` with its headers, counted in the HTTP metrics."""
         status, content_type, body = reply
         headers = _CONTENT_TYPES.get(content_type) or ((CONTENT_TYPE, content_type),)
         return self._answer(operation_id, status, headers, body, seconds)

@@ -7,15 +7,14 @@ from aro.runtime.http import responses
 from aro.runtime.http.responses import (
     encode_body,
     error_response,
-    is_known_status,
     method_not_allowed,
     no_contract_response,
     not_found,
     not_implemented,
-    status_code,
 )
 from aro.vm.errors import EvaluationError, StatementError, ThrownError
 from aro.vm.frame import Response
+from aro.vm.statuses import is_known_status, status_code
 
 # ---------------------------------------------------------------------------------------------
 # Status names
