@@ -55,5 +55,5 @@ def status_code(name: str) -> int:
 
 
 def is_known_status(name: str) -> bool:
-    """Whether a status name is in the table (``aro check`` warns about the others)."""
+    """Whether a status name is in the table (any other name answers 200)."""
     return name.lower() in CODES
